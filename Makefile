@@ -1,0 +1,59 @@
+# strata: `make run` serves with the default config, `make test` runs every test.
+# Both set up what is missing first (apt packages, npm deps, build) and are
+# quick when nothing is.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+APT_PACKAGES := containerd golang-go golang-github-containerd-containerd-dev attr
+CONFIG ?= config/strata.toml
+GOPATH_DIR := $(CURDIR)/build/gopath
+SOURCES := $(shell find src proto -type f) tsconfig.json
+TEST_SOURCES := $(shell find test native-bench -name '*.ts') tsconfig.test.json
+
+.PHONY: run test build setup apt-packages unit conformance e2e clean
+
+run: build
+	node dist/cli.js serve --config $(CONFIG)
+
+test: apt-packages build build/.tests-built
+	$(MAKE) --no-print-directory unit conformance e2e
+
+build: node_modules/.installed dist/cli.js
+
+setup: apt-packages build
+
+apt-packages:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+dist/cli.js: node_modules/.installed $(SOURCES)
+	npm run build
+
+build/.tests-built: node_modules/.installed $(SOURCES) $(TEST_SOURCES)
+	npm run build:test
+	touch $@
+
+unit: build
+	node --test --test-reporter=spec dist/
+
+# containerd's own snapshotter and content suites, through its proxy clients.
+conformance: build
+	mkdir -p $(GOPATH_DIR)/src/strata
+	ln -sfn $(CURDIR)/test/conformance $(GOPATH_DIR)/src/strata/conformance
+	cd $(GOPATH_DIR)/src/strata/conformance && \
+	  GO111MODULE=off GOPATH=$(GOPATH_DIR):/usr/share/gocode GOFLAGS= \
+	  STRATA_CLI=$(CURDIR)/dist/cli.js go test -count=1 -parallel 4 -timeout 15m -v .
+
+e2e: build build/.tests-built
+	node --test --test-reporter=spec --test-concurrency=1 build/test/e2e/
+
+clean:
+	rm -rf dist build
