@@ -1,0 +1,14 @@
+import { always, anyOf, type Filter } from './filter';
+import { parseFilter } from './parser';
+
+export type { FieldLookup, Filter } from './filter';
+
+/**
+ * Parses containerd filter strings (OR of ANDs): an object matches when it
+ * matches any of the strings, and no strings at all match everything. Throws
+ * invalidArgument(...) from src/errdefs.ts on a syntax error, with containerd's
+ * message, which quotes the filter and marks the position as `>|x|<`.
+ */
+export function parseFilters(filters: readonly string[]): Filter {
+  return filters.length === 0 ? always : anyOf(filters.map(parseFilter));
+}
