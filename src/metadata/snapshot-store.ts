@@ -1,0 +1,226 @@
+// Snapshot metadata, with the semantics of containerd's snapshots/storage
+// package. Every function runs on the connection it is given and expects the
+// caller to hold the transaction: one operation, one transaction.
+import type { Nanos } from '../clock';
+import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../errdefs';
+import { validateLabels } from '../labels';
+import type { Info, Kind, Labels, SnapshotRef, Usage } from '../snapshots/types';
+import type { Connection } from './database';
+
+interface SnapshotRow {
+  id: number;
+  key: string;
+  parent_key: string | null;
+  kind: Kind;
+  created_ns: bigint;
+  updated_ns: bigint;
+  size: number;
+  inodes: number;
+}
+
+const SELECT_SNAPSHOT = `
+  SELECT s.id, s.key, p.key AS parent_key, s.kind, s.created_ns, s.updated_ns, s.size, s.inodes
+  FROM snapshots s LEFT JOIN snapshots p ON p.id = s.parent_id`;
+
+function findRow(db: Connection, key: string): SnapshotRow | undefined {
+  const row = db
+    .prepare(`${SELECT_SNAPSHOT} WHERE s.key = ?`)
+    .safeIntegers(true)
+    .get(key) as Record<keyof SnapshotRow, unknown> | undefined;
+  return row && normalise(row);
+}
+
+// Timestamps need all 64 bits, so rows are read with safeIntegers and the
+// small integer columns converted back to numbers here.
+function normalise(row: Record<keyof SnapshotRow, unknown>): SnapshotRow {
+  return {
+    id: Number(row.id),
+    key: row.key as string,
+    parent_key: row.parent_key as string | null,
+    kind: row.kind as Kind,
+    created_ns: row.created_ns as bigint,
+    updated_ns: row.updated_ns as bigint,
+    size: Number(row.size),
+    inodes: Number(row.inodes),
+  };
+}
+
+function getRow(db: Connection, key: string): SnapshotRow {
+  requireKey(key);
+  const row = findRow(db, key);
+  if (!row) throw notFound(`snapshot ${key} does not exist`);
+  return row;
+}
+
+function requireKey(key: string): void {
+  if (key === '') throw invalidArgument('snapshot key must not be empty');
+}
+
+function readLabels(db: Connection, id: number): Labels {
+  const labels: Labels = {};
+  const rows = db.prepare('SELECT key, value FROM snapshot_labels WHERE snapshot_id = ?').all(id) as {
+    key: string;
+    value: string;
+  }[];
+  for (const { key, value } of rows) labels[key] = value;
+  return labels;
+}
+
+function writeLabels(db: Connection, id: number, labels: Labels): void {
+  db.prepare('DELETE FROM snapshot_labels WHERE snapshot_id = ?').run(id);
+  const insert = db.prepare('INSERT INTO snapshot_labels (snapshot_id, key, value) VALUES (?, ?, ?)');
+  for (const [key, value] of Object.entries(labels)) {
+    // containerd stores no empty values: setting a label to "" removes it.
+    if (value !== '') insert.run(id, key, value);
+  }
+}
+
+function toInfo(row: SnapshotRow, labels: Labels): Info {
+  return {
+    name: row.key,
+    parent: row.parent_key ?? '',
+    kind: row.kind,
+    created: row.created_ns,
+    updated: row.updated_ns,
+    labels,
+  };
+}
+
+function parentIds(db: Connection, id: number): number[] {
+  const rows = db
+    .prepare(
+      `WITH RECURSIVE chain(id, parent_id, depth) AS (
+         SELECT id, parent_id, 0 FROM snapshots WHERE id = ?
+         UNION ALL
+         SELECT s.id, s.parent_id, c.depth + 1 FROM snapshots s JOIN chain c ON s.id = c.parent_id
+       )
+       SELECT id FROM chain WHERE depth > 0 ORDER BY depth`,
+    )
+    .all(id) as { id: number }[];
+  return rows.map((r) => r.id);
+}
+
+export function getInfo(db: Connection, key: string): Info {
+  const row = getRow(db, key);
+  return toInfo(row, readLabels(db, row.id));
+}
+
+export function getSnapshot(db: Connection, key: string): SnapshotRef {
+  const row = getRow(db, key);
+  return { id: row.id, kind: row.kind, parentIds: parentIds(db, row.id) };
+}
+
+/** The usage recorded at commit; active snapshots must be measured on disk instead. */
+export function getUsage(db: Connection, key: string): { id: number; kind: Kind; usage: Usage } {
+  const row = getRow(db, key);
+  return { id: row.id, kind: row.kind, usage: { size: row.size, inodes: row.inodes } };
+}
+
+export function createSnapshot(
+  db: Connection,
+  kind: 'active' | 'view',
+  key: string,
+  parent: string,
+  labels: Labels,
+  now: Nanos,
+): SnapshotRef {
+  requireKey(key);
+  validateLabels(labels);
+  let parentId: number | null = null;
+  if (parent !== '') {
+    const parentRow = findRow(db, parent);
+    if (!parentRow) throw notFound(`parent ${parent} does not exist`);
+    if (parentRow.kind !== 'committed') throw invalidArgument(`parent ${parent} is not a committed snapshot`);
+    parentId = parentRow.id;
+  }
+  if (findRow(db, key)) throw alreadyExists(`snapshot ${key} already exists`);
+  const { lastInsertRowid } = db
+    .prepare('INSERT INTO snapshots (key, parent_id, kind, created_ns, updated_ns) VALUES (?, ?, ?, ?, ?)')
+    .run(key, parentId, kind, now, now);
+  const id = Number(lastInsertRowid);
+  writeLabels(db, id, labels);
+  return { id, kind, parentIds: parentId === null ? [] : [parentId, ...parentIds(db, parentId)] };
+}
+
+export function commitActive(
+  db: Connection,
+  key: string,
+  name: string,
+  usage: Usage,
+  labels: Labels,
+  now: Nanos,
+): number {
+  requireKey(name);
+  validateLabels(labels);
+  if (findRow(db, name)) throw alreadyExists(`snapshot ${name} already exists`);
+  const row = getRow(db, key);
+  if (row.kind !== 'active') throw failedPrecondition(`snapshot ${key} is ${row.kind}, not active`);
+  db.prepare(
+    `UPDATE snapshots SET key = ?, kind = 'committed', created_ns = ?, updated_ns = ?, size = ?, inodes = ?
+     WHERE id = ?`,
+  ).run(name, now, now, usage.size, usage.inodes, row.id);
+  // Committing replaces the labels rather than inheriting the active ones.
+  writeLabels(db, row.id, labels);
+  return row.id;
+}
+
+export function updateInfo(
+  db: Connection,
+  name: string,
+  newLabels: Labels,
+  fieldpaths: readonly string[],
+  now: Nanos,
+): Info {
+  const row = getRow(db, name);
+  const labels = readLabels(db, row.id);
+  let updated: Labels = labels;
+  if (fieldpaths.length === 0) {
+    updated = { ...newLabels };
+  } else {
+    for (const path of fieldpaths) {
+      if (path.startsWith('labels.')) {
+        const key = path.slice('labels.'.length);
+        updated[key] = newLabels[key] ?? '';
+      } else if (path === 'labels') {
+        updated = { ...newLabels };
+      } else {
+        throw invalidArgument(`cannot update ${JSON.stringify(path)} field on snapshot ${name}`);
+      }
+    }
+  }
+  validateLabels(updated);
+  writeLabels(db, row.id, updated);
+  db.prepare('UPDATE snapshots SET updated_ns = ? WHERE id = ?').run(now, row.id);
+  return getInfo(db, name);
+}
+
+/** Removes the snapshot's row; its directory is the caller's to delete after commit. */
+export function removeSnapshot(db: Connection, key: string): { id: number; kind: Kind } {
+  const row = getRow(db, key);
+  const child = db.prepare('SELECT key FROM snapshots WHERE parent_id = ? LIMIT 1').get(row.id) as
+    | { key: string }
+    | undefined;
+  if (child) throw failedPrecondition(`cannot remove snapshot ${key}: snapshot ${child.key} is its child`);
+  db.prepare('DELETE FROM snapshots WHERE id = ?').run(row.id);
+  return { id: row.id, kind: row.kind };
+}
+
+export function listInfos(db: Connection): Info[] {
+  const rows = db.prepare(SELECT_SNAPSHOT).safeIntegers(true).all() as Record<keyof SnapshotRow, unknown>[];
+  const labels = new Map<number, Labels>();
+  for (const r of db.prepare('SELECT snapshot_id, key, value FROM snapshot_labels').all() as {
+    snapshot_id: number;
+    key: string;
+    value: string;
+  }[]) {
+    const forSnapshot = labels.get(r.snapshot_id) ?? {};
+    forSnapshot[r.key] = r.value;
+    labels.set(r.snapshot_id, forSnapshot);
+  }
+  return rows.map(normalise).map((row) => toInfo(row, labels.get(row.id) ?? {}));
+}
+
+export function liveIds(db: Connection): Set<number> {
+  const rows = db.prepare('SELECT id FROM snapshots').all() as { id: number }[];
+  return new Set(rows.map((r) => r.id));
+}
