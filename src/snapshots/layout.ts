@@ -1,0 +1,24 @@
+// Where snapshot data lives under --root: snapshots/<id>/fs is a snapshot's
+// tree, snapshots/<id>/work is overlayfs' scratch dir for active snapshots,
+// and snapshots/new-* are directories still being prepared.
+import path from 'node:path';
+
+export class SnapshotLayout {
+  readonly dir: string;
+
+  constructor(root: string) {
+    this.dir = path.join(root, 'snapshots');
+  }
+
+  snapshotDir(id: number): string {
+    return path.join(this.dir, String(id));
+  }
+
+  fsDir(id: number): string {
+    return path.join(this.dir, String(id), 'fs');
+  }
+
+  workDir(id: number): string {
+    return path.join(this.dir, String(id), 'work');
+  }
+}

@@ -1,0 +1,40 @@
+// One upper dir per snapshot, stacked as overlay lower dirs, as containerd's
+// snapshots/overlay does.
+import fs from 'fs-extra';
+import path from 'node:path';
+import { bind, type Backend } from './backend';
+import type { SnapshotLayout } from './layout';
+import type { OverlayFeatures } from './overlay-support';
+import type { Mount, SnapshotRef } from './types';
+
+export class OverlayfsBackend implements Backend {
+  readonly name = 'overlayfs';
+
+  constructor(private readonly features: OverlayFeatures) {}
+
+  async populate(tempDir: string, ref: SnapshotRef, layout: SnapshotLayout): Promise<void> {
+    if (ref.kind === 'active') await fs.mkdir(path.join(tempDir, 'work'), { mode: 0o711 });
+    if (ref.parentIds.length > 0) {
+      // The upper dir becomes the mount's root directory, so it must carry the
+      // parent's root ownership or the container sees its / change owner.
+      const parentRoot = await fs.stat(layout.fsDir(ref.parentIds[0]));
+      await fs.lchown(path.join(tempDir, 'fs'), parentRoot.uid, parentRoot.gid);
+    }
+  }
+
+  mounts(ref: SnapshotRef, layout: SnapshotLayout): Mount[] {
+    // A committed snapshot is mounted read-only, like a view of itself.
+    const lowers = ref.kind === 'committed' ? [ref.id, ...ref.parentIds] : ref.parentIds;
+    if (lowers.length === 0) {
+      // overlay needs at least one lower dir; a lone layer is a plain bind.
+      return [bind(layout.fsDir(ref.id), ref.kind === 'view')];
+    }
+    if (ref.kind !== 'active' && lowers.length === 1) return [bind(layout.fsDir(lowers[0]), true)];
+    const options = [...this.features.options];
+    if (ref.kind === 'active') {
+      options.push(`workdir=${layout.workDir(ref.id)}`, `upperdir=${layout.fsDir(ref.id)}`);
+    }
+    options.push(`lowerdir=${lowers.map((id) => layout.fsDir(id)).join(':')}`);
+    return [{ type: 'overlay', source: 'overlay', options }];
+  }
+}

@@ -1,0 +1,133 @@
+// The snapshotter shared by both backends. As in containerd's overlay and
+// native snapshotters: each operation is one metadata transaction; new
+// directories are built under a temp name and renamed into place before the
+// transaction commits; directories are deleted only after the commit; and
+// Cleanup sweeps any directory that no snapshot owns.
+import fs from 'fs-extra';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { nowNs } from '../clock';
+import { inContext } from '../errdefs';
+import { parseFilters } from '../filters';
+import type { MetadataDatabase } from '../metadata/database';
+import * as store from '../metadata/snapshot-store';
+import { Transactor } from '../metadata/transactor';
+import type { Backend } from './backend';
+import { diskUsage } from './disk-usage';
+import { SnapshotLayout } from './layout';
+import { snapshotFields } from './snapshot-filter';
+import type { Info, Labels, Mount, SnapshotRef, Snapshotter, Usage } from './types';
+
+export class StoreSnapshotter implements Snapshotter {
+  private readonly layout: SnapshotLayout;
+
+  constructor(
+    root: string,
+    private readonly db: MetadataDatabase,
+    private readonly writes: Transactor,
+    private readonly backend: Backend,
+    private readonly log: Logger,
+  ) {
+    this.layout = new SnapshotLayout(root);
+    fs.mkdirpSync(this.layout.dir, { mode: 0o700 });
+  }
+
+  prepare(key: string, parent: string, labels: Labels): Promise<Mount[]> {
+    return inContext(`prepare ${key}`, () => this.create('active', key, parent, labels));
+  }
+
+  view(key: string, parent: string, labels: Labels): Promise<Mount[]> {
+    return inContext(`view ${key}`, () => this.create('view', key, parent, labels));
+  }
+
+  private async create(kind: 'active' | 'view', key: string, parent: string, labels: Labels): Promise<Mount[]> {
+    const ref = await this.writes.run(async (db) => {
+      const created = store.createSnapshot(db, kind, key, parent, labels, nowNs());
+      await this.buildDirectory(created);
+      return created;
+    });
+    return this.backend.mounts(ref, this.layout);
+  }
+
+  private async buildDirectory(ref: SnapshotRef): Promise<void> {
+    const temp = await fs.mkdtemp(path.join(this.layout.dir, 'new-'));
+    try {
+      const fsDir = path.join(temp, 'fs');
+      await fs.mkdir(fsDir);
+      await fs.chmod(fsDir, 0o755);
+      await this.backend.populate(temp, ref, this.layout);
+      const target = this.layout.snapshotDir(ref.id);
+      // An id handed out by a transaction that never committed (a crash
+      // between rename and commit) can be handed out again; whatever that
+      // attempt left behind belongs to no snapshot.
+      await fs.rm(target, { recursive: true, force: true });
+      await fs.rename(temp, target);
+    } catch (err) {
+      await fs.rm(temp, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  mounts(key: string): Promise<Mount[]> {
+    return inContext(`mounts ${key}`, () =>
+      this.backend.mounts(store.getSnapshot(this.db.reader, key), this.layout),
+    );
+  }
+
+  commit(name: string, key: string, labels: Labels): Promise<void> {
+    return inContext(`commit ${key} as ${name}`, () =>
+      this.writes.run(async (db) => {
+        const { id } = store.getSnapshot(db, key);
+        const usage = await diskUsage(this.layout.fsDir(id));
+        store.commitActive(db, key, name, usage, labels, nowNs());
+      }),
+    );
+  }
+
+  async remove(key: string): Promise<void> {
+    const removed = await inContext(`remove ${key}`, () => this.writes.run((db) => store.removeSnapshot(db, key)));
+    try {
+      await fs.rm(this.layout.snapshotDir(removed.id), { recursive: true, force: true });
+    } catch (err) {
+      // The snapshot is gone from the metadata; Cleanup will retry the directory.
+      this.log.warn({ err, key, id: removed.id }, 'failed to remove snapshot directory');
+    }
+  }
+
+  stat(key: string): Promise<Info> {
+    return inContext(`stat ${key}`, () => store.getInfo(this.db.reader, key));
+  }
+
+  update(name: string, labels: Labels, fieldpaths: readonly string[]): Promise<Info> {
+    return inContext(`update ${name}`, () =>
+      this.writes.run((db) => store.updateInfo(db, name, labels, fieldpaths, nowNs())),
+    );
+  }
+
+  async list(filters: readonly string[]): Promise<Info[]> {
+    const filter = parseFilters(filters);
+    return store.listInfos(this.db.reader).filter((info) => filter.match(snapshotFields(info)));
+  }
+
+  usage(key: string): Promise<Usage> {
+    return inContext(`usage ${key}`, async () => {
+      const { id, kind, usage } = store.getUsage(this.db.reader, key);
+      return kind === 'active' ? diskUsage(this.layout.fsDir(id)) : usage;
+    });
+  }
+
+  cleanup(): Promise<void> {
+    return this.writes.exclusive(async () => {
+      const live = store.liveIds(this.db.writer);
+      for (const entry of await fs.readdir(this.layout.dir)) {
+        if (/^\d+$/.test(entry) && live.has(Number(entry))) continue;
+        this.log.info({ dir: entry }, 'cleanup: removing directory that no snapshot owns');
+        await fs.rm(path.join(this.layout.dir, entry), { recursive: true, force: true });
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.writes.exclusive(async () => undefined);
+  }
+}

@@ -1,0 +1,47 @@
+// Domain types of the snapshot service, free of any wire format.
+import type { Nanos } from '../clock';
+
+export type Kind = 'view' | 'active' | 'committed';
+
+export type Labels = Record<string, string>;
+
+export interface Info {
+  name: string;
+  parent: string;
+  kind: Kind;
+  created: Nanos;
+  updated: Nanos;
+  labels: Labels;
+}
+
+export interface Mount {
+  type: string;
+  source: string;
+  options: string[];
+}
+
+export interface Usage {
+  size: number;
+  inodes: number;
+}
+
+/** A stored snapshot as a backend sees it: its id and its ancestors' ids, nearest first. */
+export interface SnapshotRef {
+  id: number;
+  kind: Kind;
+  parentIds: number[];
+}
+
+export interface Snapshotter {
+  prepare(key: string, parent: string, labels: Labels): Promise<Mount[]>;
+  view(key: string, parent: string, labels: Labels): Promise<Mount[]>;
+  mounts(key: string): Promise<Mount[]>;
+  commit(name: string, key: string, labels: Labels): Promise<void>;
+  remove(key: string): Promise<void>;
+  stat(key: string): Promise<Info>;
+  update(name: string, labels: Labels, fieldpaths: readonly string[]): Promise<Info>;
+  list(filters: readonly string[]): Promise<Info[]>;
+  usage(key: string): Promise<Usage>;
+  cleanup(): Promise<void>;
+  close(): Promise<void>;
+}
