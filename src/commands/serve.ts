@@ -1,0 +1,54 @@
+// `strata serve`: opens the store under --root and serves it on --address
+// until SIGTERM or SIGINT.
+import fs from 'fs-extra';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import { openMetadataDatabase } from '../metadata/database';
+import { Transactor } from '../metadata/transactor';
+import { listen } from '../server/grpc-server';
+import { loadServices } from '../server/proto';
+import { snapshotsHandlers } from '../server/snapshots-service';
+import type { Backend } from '../snapshots/backend';
+import { NativeBackend } from '../snapshots/native-backend';
+import { OverlayfsBackend } from '../snapshots/overlayfs-backend';
+import { probeOverlay } from '../snapshots/overlay-support';
+import { StoreSnapshotter } from '../snapshots/snapshotter';
+
+async function openBackend(config: Config): Promise<Backend> {
+  if (config.backend === 'native') return new NativeBackend();
+  return new OverlayfsBackend(await probeOverlay(config.root));
+}
+
+/** Resolves on the first SIGTERM or SIGINT; listening starts at once so none is missed. */
+function stopSignal(log: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      log.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
+
+export async function serve(config: Config, log: Logger): Promise<void> {
+  const stopped = stopSignal(log);
+  const root = path.resolve(config.root);
+  const address = path.resolve(config.address);
+  await fs.mkdirp(root, { mode: 0o700 });
+  const backend = await openBackend({ ...config, root });
+  const db = openMetadataDatabase(path.join(root, 'metadata.db'));
+  const snapshotter = new StoreSnapshotter(root, db, new Transactor(db.writer), backend, log);
+  const services = loadServices();
+  const server = await listen(address, [
+    { definition: services.snapshots, implementation: snapshotsHandlers(snapshotter, log) },
+  ]);
+  log.info({ root, address, backend: backend.name }, 'strata serving');
+
+  await stopped;
+  await server.stop();
+  await snapshotter.close();
+  db.close();
+  log.info('stopped');
+}

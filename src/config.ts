@@ -1,0 +1,67 @@
+// strata's TOML configuration file. Command-line flags override it.
+import { readFileSync } from 'node:fs';
+import { parse } from 'smol-toml';
+import { BACKEND_NAMES, type BackendName } from './snapshots/backend';
+
+export interface Config {
+  root: string;
+  address: string;
+  backend: BackendName;
+  logLevel: string;
+}
+
+export const DEFAULTS: Config = {
+  root: '/var/lib/strata',
+  address: '/run/strata/strata.sock',
+  backend: 'overlayfs',
+  logLevel: 'info',
+};
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+export function loadConfigFile(file: string): Partial<Config> {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`config ${file}: ${(err as Error).message}`);
+  }
+  const config: Partial<Config> = {};
+  for (const [key, value] of Object.entries(doc)) {
+    switch (key) {
+      case 'root':
+      case 'address':
+        config[key] = expectString(file, key, value);
+        break;
+      case 'backend':
+        config.backend = checkBackend(expectString(file, key, value), `config ${file}`);
+        break;
+      case 'log': {
+        const log = value as Record<string, unknown>;
+        if (typeof log !== 'object' || log === null) throw new Error(`config ${file}: [log] must be a table`);
+        if (log.level !== undefined) config.logLevel = checkLogLevel(expectString(file, 'log.level', log.level), file);
+        break;
+      }
+      default:
+        throw new Error(`config ${file}: unknown key ${JSON.stringify(key)}`);
+    }
+  }
+  return config;
+}
+
+function expectString(file: string, key: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '') throw new Error(`config ${file}: ${key} must be a non-empty string`);
+  return value;
+}
+
+export function checkBackend(value: string, where: string): BackendName {
+  if (!(BACKEND_NAMES as readonly string[]).includes(value)) {
+    throw new Error(`${where}: backend must be one of ${BACKEND_NAMES.join(', ')}, not ${JSON.stringify(value)}`);
+  }
+  return value as BackendName;
+}
+
+function checkLogLevel(value: string, file: string): string {
+  if (!LOG_LEVELS.includes(value)) throw new Error(`config ${file}: log.level must be one of ${LOG_LEVELS.join(', ')}`);
+  return value;
+}

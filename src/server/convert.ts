@@ -1,0 +1,26 @@
+// Conversions between wire messages and domain values shared by services.
+import type { Nanos } from '../clock';
+
+export interface Timestamp {
+  seconds: number;
+  nanos: number;
+}
+
+const NS_PER_S = 1_000_000_000n;
+
+export function toTimestamp(ns: Nanos): Timestamp {
+  return { seconds: Number(ns / NS_PER_S), nanos: Number(ns % NS_PER_S) };
+}
+
+export function fromTimestamp(ts: Timestamp | null | undefined): Nanos {
+  if (!ts) return 0n;
+  return BigInt(ts.seconds) * NS_PER_S + BigInt(ts.nanos);
+}
+
+export interface FieldMask {
+  paths: string[];
+}
+
+export function maskPaths(mask: FieldMask | null | undefined): string[] {
+  return mask?.paths ?? [];
+}

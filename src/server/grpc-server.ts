@@ -1,0 +1,52 @@
+// One grpc-js server on one unix socket, serving every strata service.
+import * as grpc from '@grpc/grpc-js';
+import fs from 'fs-extra';
+import path from 'node:path';
+import { claimSocketPath, releaseSocketPath } from './socket';
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export interface ServiceBinding {
+  definition: grpc.ServiceDefinition;
+  implementation: grpc.UntypedServiceImplementation;
+}
+
+export interface RunningServer {
+  stop(): Promise<void>;
+}
+
+export async function listen(address: string, services: ServiceBinding[]): Promise<RunningServer> {
+  await claimSocketPath(address);
+  const server = new grpc.Server({
+    // containerd's default message limit; Write chunks and List batches fit well inside.
+    'grpc.max_receive_message_length': 16 << 20,
+    'grpc.max_send_message_length': 16 << 20,
+  });
+  for (const { definition, implementation } of services) server.addService(definition, implementation);
+  // Bind under a staging name and rename once listening, so the socket only
+  // ever appears at its address when it accepts connections.
+  const staging = path.join(path.dirname(address), `.${path.basename(address)}.${process.pid}`);
+  await fs.rm(staging, { force: true });
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`unix:${staging}`, grpc.ServerCredentials.createInsecure(), (err) =>
+      err ? reject(err) : resolve(),
+    ),
+  );
+  await fs.rename(staging, address);
+  return {
+    async stop() {
+      await new Promise<void>((resolve) => {
+        // Let calls in flight finish, but never hang a SIGTERM on a stuck client.
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, SHUTDOWN_GRACE_MS);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      await releaseSocketPath(address);
+    },
+  };
+}

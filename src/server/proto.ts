@@ -1,0 +1,38 @@
+// Loads strata's proto/ files into grpc-js service definitions.
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import path from 'node:path';
+
+const PROTO_DIR = path.resolve(__dirname, '../../proto');
+
+const SERVICE_FILES = [
+  'containerd/services/snapshots/v1/snapshots.proto',
+  'containerd/services/content/v1/content.proto',
+  'containerd/services/diff/v1/diff.proto',
+];
+
+export interface ServiceDefinitions {
+  snapshots: grpc.ServiceDefinition;
+  content: grpc.ServiceDefinition;
+  diff: grpc.ServiceDefinition;
+}
+
+export function loadServices(): ServiceDefinitions {
+  const definition = protoLoader.loadSync(SERVICE_FILES, {
+    includeDirs: [PROTO_DIR],
+    keepCase: true,
+    // Sizes and offsets fit well inside 2^53; numbers keep domain code simple.
+    longs: Number,
+    enums: String,
+    defaults: true,
+    arrays: true,
+    objects: true,
+  });
+  const service = (name: string): grpc.ServiceDefinition =>
+    (definition[name] as unknown as { [method: string]: unknown }) as grpc.ServiceDefinition;
+  return {
+    snapshots: service('containerd.services.snapshots.v1.Snapshots'),
+    content: service('containerd.services.content.v1.Content'),
+    diff: service('containerd.services.diff.v1.Diff'),
+  };
+}

@@ -1,0 +1,93 @@
+// gRPC wiring for containerd.services.snapshots.v1.Snapshots: decode, call
+// the snapshotter, encode. The request's `snapshotter` field is whatever name
+// containerd gave this proxy plugin, so it is accepted and ignored.
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { invalidArgument } from '../errdefs';
+import type { Info, Kind, Labels, Mount, Snapshotter } from '../snapshots/types';
+import { maskPaths, toTimestamp, type FieldMask, type Timestamp } from './convert';
+import { serverStream, unary } from './handlers';
+
+type WireKind = 'UNKNOWN' | 'VIEW' | 'ACTIVE' | 'COMMITTED';
+
+interface WireInfo {
+  name: string;
+  parent: string;
+  kind: WireKind;
+  created_at: Timestamp | null;
+  updated_at: Timestamp | null;
+  labels: Labels;
+}
+
+interface WireMount {
+  type: string;
+  source: string;
+  target: string;
+  options: string[];
+}
+
+interface KeyRequest {
+  key: string;
+}
+
+interface CreateRequest extends KeyRequest {
+  parent: string;
+  labels: Labels;
+}
+
+const LIST_BATCH = 100;
+
+const TO_WIRE_KIND: Record<Kind, WireKind> = { view: 'VIEW', active: 'ACTIVE', committed: 'COMMITTED' };
+
+function toWireInfo(info: Info): WireInfo {
+  return {
+    name: info.name,
+    parent: info.parent,
+    kind: TO_WIRE_KIND[info.kind],
+    created_at: toTimestamp(info.created),
+    updated_at: toTimestamp(info.updated),
+    labels: info.labels,
+  };
+}
+
+function toWireMounts(mounts: Mount[]): { mounts: WireMount[] } {
+  return { mounts: mounts.map((m) => ({ type: m.type, source: m.source, target: '', options: m.options })) };
+}
+
+export function snapshotsHandlers(sn: Snapshotter, log: Logger): grpc.UntypedServiceImplementation {
+  const method = (name: string) => `/containerd.services.snapshots.v1.Snapshots/${name}`;
+  return {
+    Prepare: unary(method('Prepare'), log, async (req: CreateRequest) =>
+      toWireMounts(await sn.prepare(req.key, req.parent, req.labels)),
+    ),
+    View: unary(method('View'), log, async (req: CreateRequest) =>
+      toWireMounts(await sn.view(req.key, req.parent, req.labels)),
+    ),
+    Mounts: unary(method('Mounts'), log, async (req: KeyRequest) => toWireMounts(await sn.mounts(req.key))),
+    Commit: unary(method('Commit'), log, async (req: { name: string; key: string; labels: Labels }) => {
+      await sn.commit(req.name, req.key, req.labels);
+      return {};
+    }),
+    Remove: unary(method('Remove'), log, async (req: KeyRequest) => {
+      await sn.remove(req.key);
+      return {};
+    }),
+    Stat: unary(method('Stat'), log, async (req: KeyRequest) => ({ info: toWireInfo(await sn.stat(req.key)) })),
+    Update: unary(method('Update'), log, async (req: { info: WireInfo | null; update_mask: FieldMask | null }) => {
+      if (!req.info) throw invalidArgument('update: info is required');
+      // Only labels are mutable; naming any other field in the mask is InvalidArgument.
+      return { info: toWireInfo(await sn.update(req.info.name, req.info.labels, maskPaths(req.update_mask))) };
+    }),
+    List: serverStream(method('List'), log, async (req: { filters: string[] }, send) => {
+      const infos = await sn.list(req.filters);
+      for (let i = 0; i < infos.length; i += LIST_BATCH) {
+        send({ info: infos.slice(i, i + LIST_BATCH).map(toWireInfo) });
+      }
+    }),
+    Usage: unary(method('Usage'), log, async (req: KeyRequest) => sn.usage(req.key)),
+    Cleanup: unary(method('Cleanup'), log, async () => {
+      await sn.cleanup();
+      return {};
+    }),
+  };
+}

@@ -1,0 +1,33 @@
+// The unix socket strata listens on: created fresh at start, removed at stop.
+import fs from 'fs-extra';
+import net from 'node:net';
+import path from 'node:path';
+
+/** Makes the socket's directory and removes a socket that nobody listens on any more. */
+export async function claimSocketPath(address: string): Promise<void> {
+  await fs.mkdirp(path.dirname(address));
+  let stat: fs.Stats;
+  try {
+    stat = await fs.lstat(address);
+  } catch {
+    return;
+  }
+  if (!stat.isSocket()) throw new Error(`${address} exists and is not a socket; refusing to replace it`);
+  if (await isListening(address)) throw new Error(`${address} is in use by a running server`);
+  await fs.unlink(address);
+}
+
+function isListening(address: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const conn = net.connect(address);
+    conn.once('connect', () => {
+      conn.destroy();
+      resolve(true);
+    });
+    conn.once('error', () => resolve(false));
+  });
+}
+
+export async function releaseSocketPath(address: string): Promise<void> {
+  await fs.rm(address, { force: true });
+}
