@@ -6,7 +6,6 @@ package conformance
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	contentapi "github.com/containerd/containerd/api/services/content/v1"
 	snapshotsapi "github.com/containerd/containerd/api/services/snapshots/v1"
+	"github.com/containerd/containerd/pkg/dialer"
 	"google.golang.org/grpc"
 )
 
@@ -64,10 +64,8 @@ func startStrata(ctx context.Context, root string, backend string) (*grpc.Client
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	dialer := func(ctx context.Context, addr string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", addr)
-	}
-	conn, err := grpc.DialContext(ctx, sock, grpc.WithInsecure(), grpc.WithContextDialer(dialer))
+	// Dial exactly as containerd dials its proxy plugins (services/server).
+	conn, err := grpc.DialContext(ctx, dialer.DialAddress(sock), grpc.WithInsecure(), grpc.WithContextDialer(dialer.ContextDialer))
 	if err != nil {
 		cmd.Process.Kill()
 		return nil, nil, err
