@@ -1,0 +1,45 @@
+// Runs the built strata CLI as a black box: `strata serve` on a root and a
+// socket, stopped the way containerd's service manager would stop it.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { startServer, stopServer, waitForSocket } from './processes';
+
+/** Compiled to build/test/support/, so the CLI of the same clone is three levels up. */
+export const STRATA_CLI = path.resolve(__dirname, '../../../dist/cli.js');
+
+export type StrataBackend = 'overlayfs' | 'native';
+
+export interface StrataOptions {
+  root: string;
+  address: string;
+  backend: StrataBackend;
+  /** Collects the server's stdout and stderr; appended to, so restarts keep earlier output. */
+  logFile: string;
+}
+
+export interface Strata {
+  options: StrataOptions;
+  /** SIGTERM, then asserts a clean exit (code 0) and that the socket was removed. */
+  stop(): Promise<void>;
+}
+
+export async function startStrata(options: StrataOptions): Promise<Strata> {
+  const server = startServer(
+    process.execPath,
+    [STRATA_CLI, 'serve', '--root', options.root, '--address', options.address, '--backend', options.backend],
+    options.logFile,
+  );
+  const stop = async (): Promise<void> => {
+    const status = await stopServer(server, 'SIGTERM', 15_000);
+    assert.deepEqual(status, { code: 0, signal: null }, `strata did not exit cleanly on SIGTERM:\n${server.logTail()}`);
+    assert.equal(fs.existsSync(options.address), false, `strata left its socket ${options.address} behind`);
+  };
+  try {
+    await waitForSocket(server, options.address, 20_000);
+  } catch (error) {
+    await stopServer(server, 'SIGKILL', 5_000);
+    throw error;
+  }
+  return { options, stop };
+}
