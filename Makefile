@@ -10,7 +10,7 @@ GOPATH_DIR := $(CURDIR)/build/gopath
 SOURCES := $(shell find src proto -type f) tsconfig.json
 TEST_SOURCES := $(shell find test native-bench -name '*.ts') tsconfig.test.json
 
-.PHONY: run test build setup apt-packages unit conformance e2e clean
+.PHONY: run test build setup apt-packages unit conformance e2e bench clean
 
 run: build
 	node dist/cli.js serve --config $(CONFIG)
@@ -54,6 +54,10 @@ conformance: build
 
 e2e: build build/.tests-built
 	node --test --test-reporter=spec --test-concurrency=1 build/test/e2e/
+
+# Benchmarks print figures; they assert nothing and are not part of `make test`.
+bench: build build/.tests-built
+	@for b in build/native-bench/*-bench.js; do echo "== $$b"; node $$b; done
 
 clean:
 	rm -rf dist build

@@ -1,9 +1,17 @@
 // Loads strata's proto/ files into grpc-js service definitions.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-const PROTO_DIR = path.resolve(__dirname, '../../proto');
+/** proto/ sits at the package root, above wherever this file was compiled to. */
+function findProtoDir(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'proto');
+    if (existsSync(path.join(candidate, 'containerd'))) return candidate;
+    if (dir === path.dirname(dir)) throw new Error(`no proto/ directory above ${__dirname}`);
+  }
+}
 
 const SERVICE_FILES = [
   'containerd/services/snapshots/v1/snapshots.proto',
@@ -19,7 +27,7 @@ export interface ServiceDefinitions {
 
 export function loadServices(): ServiceDefinitions {
   const definition = protoLoader.loadSync(SERVICE_FILES, {
-    includeDirs: [PROTO_DIR],
+    includeDirs: [findProtoDir()],
     keepCase: true,
     // Sizes and offsets fit well inside 2^53; numbers keep domain code simple.
     longs: Number,

@@ -1,0 +1,47 @@
+// A client for strata's socket, over the same proto definitions the server
+// serves: used by the CLI's own subcommands and by the benchmarks.
+import * as grpc from '@grpc/grpc-js';
+import { loadServices } from '../server/proto';
+
+export interface StrataClient {
+  snapshots: grpc.Client;
+  content: grpc.Client;
+  diff: grpc.Client;
+  close(): void;
+}
+
+export function connect(address: string): StrataClient {
+  const services = loadServices();
+  const options = {
+    // A socket path is not a valid HTTP/2 authority; gRPC clients use localhost.
+    'grpc.default_authority': 'localhost',
+    'grpc.max_receive_message_length': 16 << 20,
+    'grpc.max_send_message_length': 16 << 20,
+  };
+  const client = (definition: grpc.ServiceDefinition): grpc.Client => {
+    const Client = grpc.makeGenericClientConstructor(definition, '');
+    return new Client(`unix:${address}`, grpc.credentials.createInsecure(), options);
+  };
+  const snapshots = client(services.snapshots);
+  const content = client(services.content);
+  const diff = client(services.diff);
+  return {
+    snapshots,
+    content,
+    diff,
+    close() {
+      for (const c of [snapshots, content, diff]) c.close();
+    },
+  };
+}
+
+type UnaryMethod<Req, Res> = (request: Req, callback: (err: grpc.ServiceError | null, res: Res) => void) => void;
+
+/** Calls a unary method and resolves with its response. */
+export function unaryCall<Req, Res>(client: grpc.Client, method: string, request: Req): Promise<Res> {
+  const fn = (client as unknown as Record<string, UnaryMethod<Req, Res>>)[method];
+  if (typeof fn !== 'function') throw new Error(`no method ${method}`);
+  return new Promise((resolve, reject) =>
+    fn.call(client, request, (err, res) => (err ? reject(err) : resolve(res))),
+  );
+}
