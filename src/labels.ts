@@ -14,3 +14,35 @@ export function validateLabels(labels: Record<string, string>): void {
     }
   }
 }
+
+/**
+ * Applies an Update's labels under containerd's field-mask rules: no paths
+ * or "labels" replaces all labels; "labels.KEY" sets or (when the new value
+ * is absent or empty) removes one; any other path is immutable.
+ */
+export function updateLabels(
+  current: Record<string, string>,
+  requested: Record<string, string>,
+  fieldpaths: readonly string[],
+  subject: string,
+): Record<string, string> {
+  if (fieldpaths.length === 0) return checked({ ...requested });
+  let updated = { ...current };
+  for (const path of fieldpaths) {
+    if (path.startsWith('labels.')) {
+      const key = path.slice('labels.'.length);
+      if (requested[key]) updated[key] = requested[key];
+      else delete updated[key];
+    } else if (path === 'labels') {
+      updated = { ...requested };
+    } else {
+      throw invalidArgument(`cannot update ${JSON.stringify(path)} field on ${subject}`);
+    }
+  }
+  return checked(updated);
+}
+
+function checked(labels: Record<string, string>): Record<string, string> {
+  validateLabels(labels);
+  return labels;
+}

@@ -23,4 +23,27 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (snapshot_id, key)
   ) WITHOUT ROWID;
   `,
+  `
+  CREATE TABLE blobs (
+    digest TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    created_ns INTEGER NOT NULL,
+    updated_ns INTEGER NOT NULL
+  );
+  CREATE TABLE blob_labels (
+    digest TEXT NOT NULL REFERENCES blobs(digest) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (digest, key)
+  ) WITHOUT ROWID;
+  -- An ingest's offset is the size of its data file; everything else is here.
+  CREATE TABLE ingests (
+    ref TEXT PRIMARY KEY,
+    dir TEXT NOT NULL UNIQUE,
+    total INTEGER NOT NULL,
+    expected TEXT NOT NULL,
+    started_ns INTEGER NOT NULL,
+    updated_ns INTEGER NOT NULL
+  );
+  `,
 ];

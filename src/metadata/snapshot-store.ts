@@ -3,9 +3,10 @@
 // caller to hold the transaction: one operation, one transaction.
 import type { Nanos } from '../clock';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../errdefs';
-import { validateLabels } from '../labels';
+import { updateLabels, validateLabels } from '../labels';
 import type { Info, Kind, Labels, SnapshotRef, Usage } from '../snapshots/types';
 import type { Connection } from './database';
+import { LabelTable } from './label-table';
 
 interface SnapshotRow {
   id: number;
@@ -56,24 +57,7 @@ function requireKey(key: string): void {
   if (key === '') throw invalidArgument('snapshot key must not be empty');
 }
 
-function readLabels(db: Connection, id: number): Labels {
-  const labels: Labels = {};
-  const rows = db.prepare('SELECT key, value FROM snapshot_labels WHERE snapshot_id = ?').all(id) as {
-    key: string;
-    value: string;
-  }[];
-  for (const { key, value } of rows) labels[key] = value;
-  return labels;
-}
-
-function writeLabels(db: Connection, id: number, labels: Labels): void {
-  db.prepare('DELETE FROM snapshot_labels WHERE snapshot_id = ?').run(id);
-  const insert = db.prepare('INSERT INTO snapshot_labels (snapshot_id, key, value) VALUES (?, ?, ?)');
-  for (const [key, value] of Object.entries(labels)) {
-    // containerd stores no empty values: setting a label to "" removes it.
-    if (value !== '') insert.run(id, key, value);
-  }
-}
+const labelTable = new LabelTable<number>('snapshot_labels', 'snapshot_id');
 
 function toInfo(row: SnapshotRow, labels: Labels): Info {
   return {
@@ -102,7 +86,7 @@ function parentIds(db: Connection, id: number): number[] {
 
 export function getInfo(db: Connection, key: string): Info {
   const row = getRow(db, key);
-  return toInfo(row, readLabels(db, row.id));
+  return toInfo(row, labelTable.read(db, row.id));
 }
 
 export function getSnapshot(db: Connection, key: string): SnapshotRef {
@@ -138,7 +122,7 @@ export function createSnapshot(
     .prepare('INSERT INTO snapshots (key, parent_id, kind, created_ns, updated_ns) VALUES (?, ?, ?, ?, ?)')
     .run(key, parentId, kind, now, now);
   const id = Number(lastInsertRowid);
-  writeLabels(db, id, labels);
+  labelTable.write(db, id, labels);
   return { id, kind, parentIds: parentId === null ? [] : [parentId, ...parentIds(db, parentId)] };
 }
 
@@ -160,7 +144,7 @@ export function commitActive(
      WHERE id = ?`,
   ).run(name, now, now, usage.size, usage.inodes, row.id);
   // Committing replaces the labels rather than inheriting the active ones.
-  writeLabels(db, row.id, labels);
+  labelTable.write(db, row.id, labels);
   return row.id;
 }
 
@@ -172,24 +156,8 @@ export function updateInfo(
   now: Nanos,
 ): Info {
   const row = getRow(db, name);
-  const labels = readLabels(db, row.id);
-  let updated: Labels = labels;
-  if (fieldpaths.length === 0) {
-    updated = { ...newLabels };
-  } else {
-    for (const path of fieldpaths) {
-      if (path.startsWith('labels.')) {
-        const key = path.slice('labels.'.length);
-        updated[key] = newLabels[key] ?? '';
-      } else if (path === 'labels') {
-        updated = { ...newLabels };
-      } else {
-        throw invalidArgument(`cannot update ${JSON.stringify(path)} field on snapshot ${name}`);
-      }
-    }
-  }
-  validateLabels(updated);
-  writeLabels(db, row.id, updated);
+  const updated = updateLabels(labelTable.read(db, row.id), newLabels, fieldpaths, `snapshot ${name}`);
+  labelTable.write(db, row.id, updated);
   db.prepare('UPDATE snapshots SET updated_ns = ? WHERE id = ?').run(now, row.id);
   return getInfo(db, name);
 }
@@ -207,16 +175,7 @@ export function removeSnapshot(db: Connection, key: string): { id: number; kind:
 
 export function listInfos(db: Connection): Info[] {
   const rows = db.prepare(SELECT_SNAPSHOT).safeIntegers(true).all() as Record<keyof SnapshotRow, unknown>[];
-  const labels = new Map<number, Labels>();
-  for (const r of db.prepare('SELECT snapshot_id, key, value FROM snapshot_labels').all() as {
-    snapshot_id: number;
-    key: string;
-    value: string;
-  }[]) {
-    const forSnapshot = labels.get(r.snapshot_id) ?? {};
-    forSnapshot[r.key] = r.value;
-    labels.set(r.snapshot_id, forSnapshot);
-  }
+  const labels = labelTable.readAll(db);
   return rows.map(normalise).map((row) => toInfo(row, labels.get(row.id) ?? {}));
 }
 

@@ -1,0 +1,43 @@
+// Labels live in one table per kind of owner (snapshot id, blob digest).
+// containerd stores no empty values: a label set to "" is a removed label.
+import type { Connection } from './database';
+
+export type Labels = Record<string, string>;
+
+export class LabelTable<Owner extends string | number> {
+  constructor(
+    private readonly table: string,
+    private readonly ownerColumn: string,
+  ) {}
+
+  read(db: Connection, owner: Owner): Labels {
+    const rows = db
+      .prepare(`SELECT key, value FROM ${this.table} WHERE ${this.ownerColumn} = ?`)
+      .all(owner) as { key: string; value: string }[];
+    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+  }
+
+  /** Every owner's labels, for listing without one query per owner. */
+  readAll(db: Connection): Map<Owner, Labels> {
+    const all = new Map<Owner, Labels>();
+    const rows = db.prepare(`SELECT ${this.ownerColumn} AS owner, key, value FROM ${this.table}`).all() as {
+      owner: Owner;
+      key: string;
+      value: string;
+    }[];
+    for (const { owner, key, value } of rows) {
+      const labels = all.get(owner) ?? {};
+      labels[key] = value;
+      all.set(owner, labels);
+    }
+    return all;
+  }
+
+  write(db: Connection, owner: Owner, labels: Labels): void {
+    db.prepare(`DELETE FROM ${this.table} WHERE ${this.ownerColumn} = ?`).run(owner);
+    const insert = db.prepare(`INSERT INTO ${this.table} (${this.ownerColumn}, key, value) VALUES (?, ?, ?)`);
+    for (const [key, value] of Object.entries(labels)) {
+      if (value !== '') insert.run(owner, key, value);
+    }
+  }
+}
