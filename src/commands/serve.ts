@@ -4,8 +4,10 @@ import fs from 'fs-extra';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
+import { ContentStore } from '../content/store';
 import { openMetadataDatabase } from '../metadata/database';
 import { Transactor } from '../metadata/transactor';
+import { contentHandlers } from '../server/content-service';
 import { listen } from '../server/grpc-server';
 import { loadServices } from '../server/proto';
 import { snapshotsHandlers } from '../server/snapshots-service';
@@ -39,15 +41,20 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   await fs.mkdirp(root, { mode: 0o700 });
   const backend = await openBackend({ ...config, root });
   const db = openMetadataDatabase(path.join(root, 'metadata.db'));
-  const snapshotter = new StoreSnapshotter(root, db, new Transactor(db.writer), backend, log);
+  const writes = new Transactor(db.writer);
+  const snapshotter = new StoreSnapshotter(root, db, writes, backend, log);
+  const content = new ContentStore(root, db, writes, log);
+  await content.open();
   const services = loadServices();
   const server = await listen(address, [
     { definition: services.snapshots, implementation: snapshotsHandlers(snapshotter, log) },
+    { definition: services.content, implementation: contentHandlers(content, log) },
   ]);
   log.info({ root, address, backend: backend.name }, 'strata serving');
 
   await stopped;
   await server.stop();
+  await content.close();
   await snapshotter.close();
   db.close();
   log.info('stopped');

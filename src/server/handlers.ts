@@ -18,16 +18,39 @@ export function unary<Req, Res>(
   };
 }
 
-/** A server-streaming call whose handler writes messages and resolves when done. */
+/** Sends one message, waiting for the client to drain when its buffer is full. */
+export type Send<Res> = (message: Res) => Promise<void>;
+
+function sender<Res>(call: grpc.ServerWritableStream<unknown, Res> | grpc.ServerDuplexStream<unknown, Res>): Send<Res> {
+  return (message) =>
+    call.write(message) ? Promise.resolve() : new Promise((resolve) => call.once('drain', () => resolve()));
+}
+
+/** A server-streaming call whose handler sends messages and resolves when done. */
 export function serverStream<Req, Res>(
   method: string,
   log: Logger,
-  handler: (request: Req, send: (message: Res) => void) => Promise<void>,
+  handler: (request: Req, send: Send<Res>) => Promise<void>,
 ): grpc.handleServerStreamingCall<Req, Res> {
   return (call) => {
-    handler(call.request, (message) => call.write(message)).then(
+    handler(call.request, sender(call)).then(
       () => call.end(),
-      (err) => call.destroy(toServiceError(err, method, log)),
+      // grpc-js turns an 'error' event on a server stream into the call's status.
+      (err) => call.emit('error', toServiceError(err, method, log)),
+    );
+  };
+}
+
+/** A bidirectional call; the handler reads requests from the iterator. */
+export function bidiStream<Req, Res>(
+  method: string,
+  log: Logger,
+  handler: (requests: AsyncIterator<Req>, send: Send<Res>) => Promise<void>,
+): grpc.handleBidiStreamingCall<Req, Res> {
+  return (call) => {
+    handler(call[Symbol.asyncIterator]() as AsyncIterator<Req>, sender(call)).then(
+      () => call.end(),
+      (err) => call.emit('error', toServiceError(err, method, log)),
     );
   };
 }

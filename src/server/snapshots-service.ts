@@ -81,7 +81,7 @@ export function snapshotsHandlers(sn: Snapshotter, log: Logger): grpc.UntypedSer
     List: serverStream(method('List'), log, async (req: { filters: string[] }, send) => {
       const infos = await sn.list(req.filters);
       for (let i = 0; i < infos.length; i += LIST_BATCH) {
-        send({ info: infos.slice(i, i + LIST_BATCH).map(toWireInfo) });
+        await send({ info: infos.slice(i, i + LIST_BATCH).map(toWireInfo) });
       }
     }),
     Usage: unary(method('Usage'), log, async (req: KeyRequest) => sn.usage(req.key)),

@@ -1,0 +1,175 @@
+// gRPC wiring for containerd.services.content.v1.Content. The Write loop
+// follows containerd's content server message for message.
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { ContentStore } from '../content/store';
+import type { ContentInfo, IngestStatus } from '../content/types';
+import { alreadyExists, invalidArgument, outOfRange } from '../errdefs';
+import type { Labels } from '../metadata/label-table';
+import { maskPaths, toTimestamp, type FieldMask, type Timestamp } from './convert';
+import { bidiStream, serverStream, unary, type Send } from './handlers';
+
+interface WireInfo {
+  digest: string;
+  size: number;
+  created_at: Timestamp | null;
+  updated_at: Timestamp | null;
+  labels: Labels;
+}
+
+interface WireStatus {
+  started_at: Timestamp;
+  updated_at: Timestamp;
+  ref: string;
+  offset: number;
+  total: number;
+  expected: string;
+}
+
+type WriteAction = 'STAT' | 'WRITE' | 'COMMIT';
+
+interface WriteRequest {
+  action: WriteAction;
+  ref: string;
+  total: number;
+  expected: string;
+  offset: number;
+  data: Buffer;
+  labels: Labels;
+}
+
+interface WriteResponse {
+  action: WriteAction;
+  started_at?: Timestamp;
+  updated_at?: Timestamp;
+  offset: number;
+  total?: number;
+  digest?: string;
+}
+
+const LIST_BATCH = 100;
+
+function toWireInfo(info: ContentInfo): WireInfo {
+  return {
+    digest: info.digest,
+    size: info.size,
+    created_at: toTimestamp(info.created),
+    updated_at: toTimestamp(info.updated),
+    labels: info.labels,
+  };
+}
+
+function toWireStatus(status: IngestStatus): WireStatus {
+  return {
+    started_at: toTimestamp(status.started),
+    updated_at: toTimestamp(status.updated),
+    ref: status.ref,
+    offset: status.offset,
+    total: status.total,
+    expected: status.expected,
+  };
+}
+
+async function write(store: ContentStore, requests: AsyncIterator<WriteRequest>, send: Send<WriteResponse>) {
+  let next = await requests.next();
+  if (next.done) return;
+  let req = next.value;
+  const ref = req.ref;
+  if (ref === '') throw invalidArgument('first message must have a reference');
+  let total = req.total;
+  let expected = req.expected;
+  const writer = await store.openWriter(ref, total, expected);
+  try {
+    for (;;) {
+      const response: WriteResponse = { action: req.action, offset: writer.status().offset };
+      if (req.expected !== '') {
+        expected = req.expected;
+        if (store.exists(expected)) {
+          await writer.close();
+          await store.abort(ref);
+          throw alreadyExists(`blob with expected digest ${expected} exists`);
+        }
+      }
+      if (req.total > 0) total = req.total;
+      writer.expect(total, expected);
+      if (req.action === 'STAT') {
+        const status = writer.status();
+        Object.assign(response, {
+          digest: writer.digest(),
+          started_at: toTimestamp(status.started),
+          updated_at: toTimestamp(status.updated),
+          total,
+        });
+      } else {
+        if (req.offset > 0 && req.offset !== response.offset) {
+          throw outOfRange(`write @${req.offset} must occur at current offset ${response.offset}`);
+        }
+        if (req.offset === 0 && response.offset > 0) {
+          await writer.truncate();
+          response.offset = 0;
+        }
+        if (req.data.length > 0) {
+          await writer.write(req.data);
+          response.offset += req.data.length;
+        }
+        response.digest = req.action === 'COMMIT' ? await writer.commit(total, expected, req.labels) : writer.digest();
+      }
+      await send(response);
+      if (req.action === 'COMMIT') return;
+      next = await requests.next();
+      if (next.done) {
+        // The client closed its side: a writer opened next for this ref may wait for us.
+        writer.closing();
+        return;
+      }
+      req = next.value;
+    }
+  } finally {
+    await writer.close();
+  }
+}
+
+export function contentHandlers(store: ContentStore, log: Logger): grpc.UntypedServiceImplementation {
+  const method = (name: string) => `/containerd.services.content.v1.Content/${name}`;
+  return {
+    Info: unary(method('Info'), log, async (req: { digest: string }) => ({
+      info: toWireInfo(await store.info(req.digest)),
+    })),
+    Update: unary(method('Update'), log, async (req: { info: WireInfo | null; update_mask: FieldMask | null }) => {
+      if (!req.info) throw invalidArgument('update: info is required');
+      // Only labels are mutable; naming digest, size or created in the mask is InvalidArgument.
+      return { info: toWireInfo(await store.update(req.info.digest, req.info.labels, maskPaths(req.update_mask))) };
+    }),
+    List: serverStream(method('List'), log, async (req: { filters: string[] }, send) => {
+      const infos = await store.list(req.filters);
+      for (let i = 0; i < infos.length; i += LIST_BATCH) {
+        await send({ info: infos.slice(i, i + LIST_BATCH).map(toWireInfo) });
+      }
+    }),
+    Delete: unary(method('Delete'), log, async (req: { digest: string }) => {
+      await store.delete(req.digest);
+      return {};
+    }),
+    Read: serverStream(method('Read'), log, async (req: { digest: string; offset: number; size: number }, send) => {
+      const range = await store.read(req.digest, req.offset, req.size);
+      let offset = range.offset;
+      for await (const chunk of range.stream) {
+        await send({ offset, data: chunk as Buffer });
+        offset += (chunk as Buffer).length;
+      }
+    }),
+    Status: unary(method('Status'), log, async (req: { ref: string }) => ({
+      status: toWireStatus(await store.status(req.ref)),
+    })),
+    ListStatuses: unary(method('ListStatuses'), log, async (req: { filters: string[] }) => ({
+      statuses: (await store.listStatuses(req.filters)).map(toWireStatus),
+    })),
+    Write: bidiStream(method('Write'), log, (requests: AsyncIterator<WriteRequest>, send) =>
+      write(store, requests, send),
+    ),
+    Abort: unary(method('Abort'), log, async (req: { ref: string }) => {
+      await store.abort(req.ref);
+      return {};
+    }),
+  };
+}
