@@ -12,8 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	contentapi "github.com/containerd/containerd/api/services/content/v1"
-	snapshotsapi "github.com/containerd/containerd/api/services/snapshots/v1"
 	"github.com/containerd/containerd/pkg/dialer"
 	"google.golang.org/grpc"
 )
@@ -93,7 +91,3 @@ func startStrata(ctx context.Context, root string, backend string) (*grpc.Client
 	return conn, stop, nil
 }
 
-var (
-	_ = snapshotsapi.NewSnapshotsClient
-	_ = contentapi.NewContentClient
-)
