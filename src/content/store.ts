@@ -2,7 +2,7 @@
 // ingests. Metadata is in the shared SQLite database; blob files are
 // read-only once committed.
 import fs from 'fs-extra';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { nowNs } from '../clock';
@@ -108,13 +108,9 @@ export class ContentStore {
       const start = Math.max(offset, 0);
       if (start > info.size) throw outOfRange(`read past object length ${info.size} bytes`);
       const end = size <= 0 || start + size > info.size ? info.size : start + size;
-      const stream = fs.createReadStream(this.layout.blobPath(digest), {
-        start,
-        // createReadStream's end is inclusive; an empty range must read nothing.
-        end: Math.max(end - 1, start),
-        highWaterMark: READ_CHUNK,
-      });
-      if (end === start) stream.destroy();
+      if (end === start) return { offset: start, stream: Readable.from([]) };
+      // createReadStream's end is inclusive.
+      const stream = fs.createReadStream(this.layout.blobPath(digest), { start, end: end - 1, highWaterMark: READ_CHUNK });
       return { offset: start, stream };
     });
   }
