@@ -6,7 +6,7 @@ SHELL := /bin/bash
 
 APT_PACKAGES := containerd golang-go golang-github-containerd-containerd-dev attr
 CONFIG ?= config/strata.toml
-GOPATH_DIR := $(CURDIR)/build/gopath
+GOPATH_DIR := $(CURDIR)/out/gopath
 SOURCES := $(shell find src proto -type f) tsconfig.json
 TEST_SOURCES := $(shell find test native-bench -name '*.ts') tsconfig.test.json
 
@@ -15,10 +15,10 @@ TEST_SOURCES := $(shell find test native-bench -name '*.ts') tsconfig.test.json
 run: build
 	node dist/cli.js serve --config $(CONFIG)
 
-test: apt-packages build build/.tests-built
+test: apt-packages build out/.tests-built
 	$(MAKE) --no-print-directory unit conformance e2e
 
-build: node_modules/.installed dist/cli.js
+build: node_modules/.installed build/Release/strata_syscalls.node dist/cli.js
 
 setup: apt-packages build
 
@@ -34,10 +34,14 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
+# The native addon (src/native/syscalls.c); npm ci builds it too.
+build/Release/strata_syscalls.node: node_modules/.installed binding.gyp src/native/syscalls.c
+	npm run install
+
 dist/cli.js: node_modules/.installed $(SOURCES)
 	npm run build
 
-build/.tests-built: node_modules/.installed $(SOURCES) $(TEST_SOURCES)
+out/.tests-built: node_modules/.installed $(SOURCES) $(TEST_SOURCES)
 	npm run build:test
 	touch $@
 
@@ -52,12 +56,12 @@ conformance: build
 	  GO111MODULE=off GOPATH=$(GOPATH_DIR):/usr/share/gocode GOFLAGS= \
 	  STRATA_CLI=$(CURDIR)/dist/cli.js go test -count=1 -parallel 4 -timeout 15m -v .
 
-e2e: build build/.tests-built
-	node --test --test-reporter=spec --test-concurrency=1 build/test/e2e/
+e2e: build out/.tests-built
+	node --test --test-reporter=spec --test-concurrency=1 out/test/e2e/
 
 # Benchmarks print figures; they assert nothing and are not part of `make test`.
-bench: build build/.tests-built
-	@for b in build/native-bench/*-bench.js; do echo "== $$b"; node $$b; done
+bench: build out/.tests-built
+	@for b in out/native-bench/*-bench.js; do echo "== $$b"; node $$b; done
 
 clean:
-	rm -rf dist build
+	rm -rf dist build out

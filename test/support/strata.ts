@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startServer, stopServer, waitForSocket } from './processes';
 
-/** Compiled to build/test/support/, so the CLI of the same clone is three levels up. */
+/** Compiled to out/test/support/, so the CLI of the same clone is three levels up. */
 export const STRATA_CLI = path.resolve(__dirname, '../../../dist/cli.js');
 
 export type StrataBackend = 'overlayfs' | 'native';

@@ -1,0 +1,167 @@
+// The few Linux syscalls Node's fs module lacks and layer unpacking needs:
+// mknod (devices, fifos, overlay whiteouts), extended attributes without
+// following symlinks, and syncfs. Each call is a single fast syscall, so
+// they are synchronous; errors become JS errors carrying errno's code.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define PATH_BUF 4096
+#define NAME_BUF 256
+
+static const char *errno_code(int err) {
+  switch (err) {
+    case ENOENT: return "ENOENT";
+    case EEXIST: return "EEXIST";
+    case EPERM: return "EPERM";
+    case EACCES: return "EACCES";
+    case ENOTSUP: return "ENOTSUP";
+    case ENODATA: return "ENODATA";
+    case ERANGE: return "ERANGE";
+    case EINVAL: return "EINVAL";
+    case ENOTDIR: return "ENOTDIR";
+    case ENOSPC: return "ENOSPC";
+    case EROFS: return "EROFS";
+    default: return "EIO";
+  }
+}
+
+static napi_value throw_errno(napi_env env, const char *syscall, const char *path) {
+  int err = errno;
+  char message[PATH_BUF + 128];
+  snprintf(message, sizeof message, "%s: %s, %s '%s'", errno_code(err), strerror(err), syscall, path);
+  napi_throw_error(env, errno_code(err), message);
+  return NULL;
+}
+
+static int get_string(napi_env env, napi_value value, char *buf, size_t size) {
+  size_t length;
+  if (napi_get_value_string_utf8(env, value, buf, size, &length) != napi_ok || length >= size - 1) {
+    napi_throw_type_error(env, NULL, "expected a string argument of reasonable length");
+    return 0;
+  }
+  return 1;
+}
+
+static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < want) {
+    napi_throw_type_error(env, NULL, "missing arguments");
+    return 0;
+  }
+  return 1;
+}
+
+// mknod(path, mode, major, minor): mode carries the file type bits.
+static napi_value Mknod(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  char path[PATH_BUF];
+  uint32_t mode, major, minor;
+  if (!get_args(env, info, 4, argv) || !get_string(env, argv[0], path, sizeof path)) return NULL;
+  napi_get_value_uint32(env, argv[1], &mode);
+  napi_get_value_uint32(env, argv[2], &major);
+  napi_get_value_uint32(env, argv[3], &minor);
+  if (mknod(path, mode, makedev(major, minor)) != 0) return throw_errno(env, "mknod", path);
+  return NULL;
+}
+
+// lsetxattr(path, name, value: Buffer)
+static napi_value Lsetxattr(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  char path[PATH_BUF], name[NAME_BUF];
+  void *data;
+  size_t length;
+  if (!get_args(env, info, 3, argv) || !get_string(env, argv[0], path, sizeof path) ||
+      !get_string(env, argv[1], name, sizeof name))
+    return NULL;
+  if (napi_get_buffer_info(env, argv[2], &data, &length) != napi_ok) {
+    napi_throw_type_error(env, NULL, "value must be a Buffer");
+    return NULL;
+  }
+  if (lsetxattr(path, name, data, length, 0) != 0) return throw_errno(env, "lsetxattr", path);
+  return NULL;
+}
+
+// lgetxattr(path, name) -> Buffer, or undefined when the attribute is absent.
+static napi_value Lgetxattr(napi_env env, napi_callback_info info) {
+  napi_value argv[2], result;
+  char path[PATH_BUF], name[NAME_BUF];
+  if (!get_args(env, info, 2, argv) || !get_string(env, argv[0], path, sizeof path) ||
+      !get_string(env, argv[1], name, sizeof name))
+    return NULL;
+  for (;;) {
+    ssize_t size = lgetxattr(path, name, NULL, 0);
+    if (size < 0) {
+      if (errno == ENODATA) return NULL;
+      return throw_errno(env, "lgetxattr", path);
+    }
+    void *data;
+    napi_create_buffer(env, size, &data, &result);
+    ssize_t got = lgetxattr(path, name, data, size);
+    if (got == size) return result;
+    if (got < 0 && errno != ERANGE) return throw_errno(env, "lgetxattr", path);
+    // The attribute changed size between the two calls; ask again.
+  }
+}
+
+// llistxattr(path) -> string[]
+static napi_value Llistxattr(napi_env env, napi_callback_info info) {
+  napi_value argv[1], result;
+  char path[PATH_BUF];
+  if (!get_args(env, info, 1, argv) || !get_string(env, argv[0], path, sizeof path)) return NULL;
+  for (;;) {
+    ssize_t size = llistxattr(path, NULL, 0);
+    if (size < 0) return throw_errno(env, "llistxattr", path);
+    char *names = malloc(size + 1);
+    ssize_t got = llistxattr(path, names, size);
+    if (got < 0) {
+      free(names);
+      if (errno == ERANGE) continue;
+      return throw_errno(env, "llistxattr", path);
+    }
+    napi_create_array(env, &result);
+    uint32_t index = 0;
+    for (ssize_t at = 0; at < got; at += strlen(names + at) + 1) {
+      napi_value name;
+      napi_create_string_utf8(env, names + at, NAPI_AUTO_LENGTH, &name);
+      napi_set_element(env, result, index++, name);
+    }
+    free(names);
+    return result;
+  }
+}
+
+// syncfs(path): flushes the whole filesystem holding path, once per layer.
+static napi_value Syncfs(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  char path[PATH_BUF];
+  if (!get_args(env, info, 1, argv) || !get_string(env, argv[0], path, sizeof path)) return NULL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return throw_errno(env, "open", path);
+  int rc = syncfs(fd);
+  close(fd);
+  if (rc != 0) return throw_errno(env, "syncfs", path);
+  return NULL;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"mknod", NULL, Mknod, NULL, NULL, NULL, napi_default, NULL},
+    {"lsetxattr", NULL, Lsetxattr, NULL, NULL, NULL, napi_default, NULL},
+    {"lgetxattr", NULL, Lgetxattr, NULL, NULL, NULL, napi_default, NULL},
+    {"llistxattr", NULL, Llistxattr, NULL, NULL, NULL, napi_default, NULL},
+    {"syncfs", NULL, Syncfs, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
