@@ -7,7 +7,9 @@ import type { Config } from '../config';
 import { ContentStore } from '../content/store';
 import { openMetadataDatabase } from '../metadata/database';
 import { Transactor } from '../metadata/transactor';
+import { LayerApplier, scratchDir } from '../diff/layer-applier';
 import { contentHandlers } from '../server/content-service';
+import { diffHandlers } from '../server/diff-service';
 import { listen } from '../server/grpc-server';
 import { loadServices } from '../server/proto';
 import { snapshotsHandlers } from '../server/snapshots-service';
@@ -45,10 +47,12 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   const snapshotter = new StoreSnapshotter(root, db, writes, backend, log);
   const content = new ContentStore(root, db, writes, log);
   await content.open();
+  const applier = new LayerApplier(content, scratchDir(root), log);
   const services = loadServices();
   const server = await listen(address, [
     { definition: services.snapshots, implementation: snapshotsHandlers(snapshotter, log) },
     { definition: services.content, implementation: contentHandlers(content, log) },
+    { definition: services.diff, implementation: diffHandlers(applier, log) },
   ]);
   log.info({ root, address, backend: backend.name }, 'strata serving');
 

@@ -1,0 +1,43 @@
+// Which decompressor a layer needs: by its media type, or for a media type we
+// do not know, by its first bytes.
+import { createGunzip } from 'node:zlib';
+import { PassThrough, type Duplex } from 'node:stream';
+import { DecompressStream } from 'zstd-napi';
+import { unimplemented } from '../errdefs';
+
+export type Compression = 'gzip' | 'zstd' | 'none';
+
+const BY_MEDIA_TYPE: Record<string, Compression> = {
+  'application/vnd.oci.image.layer.v1.tar': 'none',
+  'application/vnd.oci.image.layer.v1.tar+gzip': 'gzip',
+  'application/vnd.oci.image.layer.v1.tar+zstd': 'zstd',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar': 'none',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip': 'gzip',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd': 'zstd',
+  'application/vnd.docker.image.rootfs.diff.tar': 'none',
+  'application/vnd.docker.image.rootfs.diff.tar.gzip': 'gzip',
+  'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip': 'gzip',
+};
+
+export function compressionOf(mediaType: string): Compression | undefined {
+  return BY_MEDIA_TYPE[mediaType];
+}
+
+/** Sniffs gzip, zstd or a plain tar ("ustar" at offset 257) from a layer's first bytes. */
+export function detectCompression(head: Buffer, mediaType: string): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  if (head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar') return 'none';
+  throw unimplemented(`unsupported media type ${mediaType}: content is not gzip, zstd or tar`);
+}
+
+export function decompressor(compression: Compression): Duplex {
+  switch (compression) {
+    case 'gzip':
+      return createGunzip();
+    case 'zstd':
+      return new DecompressStream();
+    case 'none':
+      return new PassThrough();
+  }
+}

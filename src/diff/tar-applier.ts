@@ -1,0 +1,251 @@
+// Applies a layer's tar stream onto a directory with the semantics of
+// containerd's archive.Apply: entries replace what is there (directories
+// merge), parents are created as needed, ownership, modes, xattrs and times
+// are kept, and directory times are set last. OCI whiteouts either remove
+// lower content (a plain directory) or become overlay whiteouts (an upper dir).
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import fs from 'node:fs/promises';
+import { constants } from 'node:fs';
+import path from 'node:path';
+import * as tar from 'tar-stream';
+import type { Logger } from 'pino';
+import { invalidArgument } from '../errdefs';
+import { syscalls } from '../native/syscalls';
+import { XATTR_PREFIX, xattrValue } from './pax-records';
+import { rootPath } from './root-path';
+
+const WHITEOUT_PREFIX = '.wh.';
+const OPAQUE_MARKER = '.wh..wh..opq';
+
+export interface OverlayUpper {
+  /** Lower dirs, nearest first: new parent directories copy their attributes. */
+  parents: string[];
+  /** trusted.overlay.opaque, or user.overlay.opaque with userxattr. */
+  opaqueXattr: string;
+}
+
+export interface ApplyTarget {
+  root: string;
+  /** Set when root is an overlay upper dir: whiteouts are written as overlay's. */
+  overlay?: OverlayUpper;
+}
+
+interface EntryTimes {
+  atime: number;
+  mtime: number;
+}
+
+type Header = tar.Header & { pax?: Record<string, string> };
+
+/** The layer itself is broken: bad compression, a truncated or corrupt tar. */
+export class LayerFormatError extends Error {}
+
+export async function applyTar(input: Readable, target: ApplyTarget, log: Logger): Promise<void> {
+  const applier = new TarApplier(target, log);
+  const extract = tar.extract();
+  let formatError: NodeJS.ErrnoException | undefined;
+  const parsing = pipeline(input, extract).catch((err: NodeJS.ErrnoException) => {
+    formatError = err;
+  });
+  let applyError: unknown;
+  try {
+    for await (const entry of extract) {
+      try {
+        await applier.apply(entry.header as Header, entry as unknown as Readable);
+      } catch (err) {
+        applyError = err;
+        throw err;
+      }
+      entry.resume();
+    }
+  } catch (err) {
+    await parsing;
+    // Stopping early on our own error closes the parser prematurely; that is not the layer's fault.
+    if (formatError && !(applyError !== undefined && formatError.code === 'ERR_STREAM_PREMATURE_CLOSE')) {
+      throw new LayerFormatError(formatError.message);
+    }
+    throw applyError ?? err;
+  }
+  await parsing;
+  if (formatError) throw new LayerFormatError(formatError.message);
+  await applier.finish();
+}
+
+class TarApplier {
+  private readonly root: string;
+  private readonly unpacked = new Set<string>();
+  private readonly directories: { path: string; times: EntryTimes }[] = [];
+
+  constructor(
+    private readonly target: ApplyTarget,
+    private readonly log: Logger,
+  ) {
+    this.root = path.resolve(target.root);
+  }
+
+  async apply(header: Header, data: Readable): Promise<void> {
+    const name = path.posix.normalize(header.name);
+    const parent = await rootPath(this.root, path.posix.dirname(name));
+    // Joining the base to "/" first turns a base of ".." into nothing.
+    const target = path.join(parent, path.posix.join('/', path.posix.basename(name)));
+    if (target === this.root) return;
+    if (path.dirname(target) !== this.root) await this.makeParent(path.dirname(target));
+
+    const base = path.basename(target);
+    if (base === OPAQUE_MARKER || base.startsWith(WHITEOUT_PREFIX)) {
+      await this.whiteout(path.dirname(target), base, header);
+      return;
+    }
+    const existing = await fs.lstat(target).catch(() => undefined);
+    if (existing && !(existing.isDirectory() && header.type === 'directory')) {
+      await fs.rm(target, { recursive: true, force: true });
+    }
+    await this.create(target, header, data);
+    await this.setAttributes(target, header);
+    this.unpacked.add(target);
+  }
+
+  private async create(target: string, header: Header, data: Readable): Promise<void> {
+    const mode = (header.mode ?? 0o644) & 0o7777;
+    switch (header.type) {
+      case 'directory':
+        if (!(await fs.lstat(target).catch(() => undefined))?.isDirectory()) await fs.mkdir(target, mode);
+        this.directories.push({ path: target, times: entryTimes(header) });
+        return;
+      case 'file':
+      case 'contiguous-file': {
+        const file = await fs.open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+        try {
+          for await (const chunk of data) await file.write(chunk as Buffer);
+        } finally {
+          await file.close();
+        }
+        return;
+      }
+      case 'symlink':
+        await fs.symlink(header.linkname ?? '', target);
+        return;
+      case 'link':
+        await fs.link(await this.hardlinkTarget(header.linkname ?? ''), target);
+        return;
+      case 'character-device':
+        syscalls.mknod(target, constants.S_IFCHR | mode, header.devmajor ?? 0, header.devminor ?? 0);
+        return;
+      case 'block-device':
+        syscalls.mknod(target, constants.S_IFBLK | mode, header.devmajor ?? 0, header.devminor ?? 0);
+        return;
+      case 'fifo':
+        syscalls.mknod(target, constants.S_IFIFO | mode, 0, 0);
+        return;
+      default:
+        throw invalidArgument(`unhandled tar entry type ${header.type} for ${header.name}`);
+    }
+  }
+
+  /** A hardlink may only point at something already inside the root. */
+  private async hardlinkTarget(linkname: string): Promise<string> {
+    const parent = await rootPath(this.root, path.posix.dirname(path.posix.normalize(linkname)));
+    const resolved = path.join(parent, path.posix.join('/', path.posix.basename(linkname)));
+    return resolved.startsWith(this.root) ? resolved : this.root;
+  }
+
+  private async setAttributes(target: string, header: Header): Promise<void> {
+    const pax = header.pax ?? {};
+    await fs.lchown(target, paxNumber(pax.uid) ?? header.uid ?? 0, paxNumber(pax.gid) ?? header.gid ?? 0);
+    for (const [key, value] of Object.entries(pax)) {
+      if (!key.startsWith(XATTR_PREFIX)) continue;
+      const name = key.slice(XATTR_PREFIX.length);
+      try {
+        syscalls.lsetxattr(target, name, xattrValue(value));
+      } catch (err) {
+        // containerd skips what the filesystem cannot store, and fails on the rest.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOTSUP') throw err;
+        this.log.warn({ xattr: name, path: target }, 'ignored xattr the filesystem does not support');
+      }
+    }
+    // After lchown, which may clear setuid and setgid bits. Symlinks have no mode of their own.
+    if (header.type !== 'symlink') await fs.chmod(target, (header.mode ?? 0o644) & 0o7777);
+    if (header.type !== 'directory') {
+      const { atime, mtime } = entryTimes(header);
+      await fs.lutimes(target, atime, mtime);
+    }
+  }
+
+  private async whiteout(dir: string, base: string, header: Header): Promise<void> {
+    const overlay = this.target.overlay;
+    if (base === OPAQUE_MARKER) {
+      if (overlay) {
+        syscalls.lsetxattr(dir, overlay.opaqueXattr, Buffer.from('y'));
+        return;
+      }
+      // Lower content goes; what this layer already unpacked stays.
+      await this.removeExceptUnpacked(dir);
+      return;
+    }
+    const original = base.slice(WHITEOUT_PREFIX.length);
+    if (original === '' || original === '.' || original === '..' || original.includes('/')) {
+      throw invalidArgument(`invalid whiteout name ${header.name}`);
+    }
+    const removed = path.join(dir, original);
+    if (overlay) {
+      syscalls.mknod(removed, constants.S_IFCHR, 0, 0);
+      await fs.lchown(removed, header.uid ?? 0, header.gid ?? 0);
+      return;
+    }
+    await fs.rm(removed, { recursive: true, force: true });
+  }
+
+  private async removeExceptUnpacked(dir: string): Promise<void> {
+    for (const entry of await fs.readdir(dir).catch(() => [] as string[])) {
+      const child = path.join(dir, entry);
+      if (this.unpacked.has(child)) {
+        if ((await fs.lstat(child)).isDirectory()) await this.removeExceptUnpacked(child);
+        continue;
+      }
+      await fs.rm(child, { recursive: true, force: true });
+    }
+  }
+
+  /** Creates missing parents (0755), copying attributes from the same directory in a lower layer. */
+  private async makeParent(dir: string): Promise<void> {
+    const existing = await fs.lstat(dir).catch(() => undefined);
+    if (existing) {
+      if (existing.isDirectory()) return;
+      throw invalidArgument(`cannot create ${dir.slice(this.root.length)}: a parent is not a directory`);
+    }
+    if (path.dirname(dir) !== this.root) await this.makeParent(path.dirname(dir));
+    await fs.mkdir(dir, 0o755);
+    for (const lower of this.target.overlay?.parents ?? []) {
+      const source = await rootPath(lower, dir.slice(this.root.length));
+      const st = await fs.lstat(source).catch(() => undefined);
+      if (!st) continue;
+      if (!st.isDirectory()) return;
+      await fs.chmod(dir, st.mode & 0o7777);
+      await fs.lchown(dir, st.uid, st.gid);
+      for (const name of syscalls.llistxattr(source)) {
+        if (name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.')) continue;
+        const value = syscalls.lgetxattr(source, name);
+        if (value) syscalls.lsetxattr(dir, name, value);
+      }
+      await fs.utimes(dir, st.atime, st.mtime);
+      return;
+    }
+  }
+
+  /** Directory times last, since creating entries inside changes them. */
+  async finish(): Promise<void> {
+    for (const { path: dir, times } of this.directories) await fs.utimes(dir, times.atime, times.mtime);
+  }
+}
+
+function paxNumber(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : Number(value);
+}
+
+function entryTimes(header: Header): EntryTimes {
+  const pax = header.pax ?? {};
+  const mtime = pax.mtime !== undefined ? Number(pax.mtime) : (header.mtime?.getTime() ?? 0) / 1000;
+  const atime = pax.atime !== undefined ? Math.max(Number(pax.atime), mtime) : mtime;
+  return { atime, mtime };
+}

@@ -1,0 +1,48 @@
+// gRPC wiring for containerd.services.diff.v1.Diff.
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { LayerApplier } from '../diff/layer-applier';
+import type { Descriptor } from '../diff/types';
+import { invalidArgument } from '../errdefs';
+import type { Mount } from '../snapshots/types';
+import { unary } from './handlers';
+
+interface WireDescriptor {
+  media_type: string;
+  digest: string;
+  size: number;
+  annotations: Record<string, string>;
+}
+
+interface WireMount {
+  type: string;
+  source: string;
+  target: string;
+  options: string[];
+}
+
+function fromWireDescriptor(d: WireDescriptor | null): Descriptor {
+  if (!d || d.digest === '') throw invalidArgument('a descriptor with a digest is required');
+  return { mediaType: d.media_type, digest: d.digest, size: d.size, annotations: d.annotations };
+}
+
+function toWireDescriptor(d: Descriptor): WireDescriptor {
+  return { media_type: d.mediaType, digest: d.digest, size: d.size, annotations: d.annotations };
+}
+
+function fromWireMounts(mounts: WireMount[]): Mount[] {
+  return mounts.map((m) => ({ type: m.type, source: m.source, options: m.options }));
+}
+
+export function diffHandlers(applier: LayerApplier, log: Logger): grpc.UntypedServiceImplementation {
+  const method = (name: string) => `/containerd.services.diff.v1.Diff/${name}`;
+  return {
+    Apply: unary(
+      method('Apply'),
+      log,
+      async (req: { diff: WireDescriptor | null; mounts: WireMount[]; sync_fs: boolean }) => ({
+        applied: toWireDescriptor(await applier.apply(fromWireDescriptor(req.diff), fromWireMounts(req.mounts), req.sync_fs)),
+      }),
+    ),
+  };
+}
