@@ -8,6 +8,7 @@ import { ContentStore } from '../content/store';
 import { openMetadataDatabase } from '../metadata/database';
 import { Transactor } from '../metadata/transactor';
 import { LayerApplier, scratchDir } from '../diff/layer-applier';
+import { LayerDiffer } from '../diff/layer-differ';
 import { contentHandlers } from '../server/content-service';
 import { diffHandlers } from '../server/diff-service';
 import { listen } from '../server/grpc-server';
@@ -48,11 +49,12 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   const content = new ContentStore(root, db, writes, log);
   await content.open();
   const applier = new LayerApplier(content, scratchDir(root), log);
+  const differ = new LayerDiffer(content, scratchDir(root));
   const services = loadServices();
   const server = await listen(address, [
     { definition: services.snapshots, implementation: snapshotsHandlers(snapshotter, log) },
     { definition: services.content, implementation: contentHandlers(content, log) },
-    { definition: services.diff, implementation: diffHandlers(applier, log) },
+    { definition: services.diff, implementation: diffHandlers(applier, differ, log) },
   ]);
   log.info({ root, address, backend: backend.name }, 'strata serving');
 

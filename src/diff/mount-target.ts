@@ -14,12 +14,38 @@ function option(mount: Mount, name: string): string | undefined {
   return mount.options.find((o) => o.startsWith(prefix))?.slice(prefix.length);
 }
 
+/** Runs fn on a directory showing the mounts; rw bind mounts are used in place. */
+export async function withMounted<T>(
+  mounts: Mount[],
+  scratch: string,
+  readonly: boolean,
+  fn: (root: string) => Promise<T>,
+): Promise<T> {
+  if (mounts.length === 0) throw invalidArgument('no mounts given');
+  // A read-only bind may be a view of a committed parent: only read it in place.
+  if (mounts.length === 1 && mounts[0].type === 'bind' && (readonly || !mounts[0].options.includes('ro'))) {
+    return fn(mounts[0].source);
+  }
+  await fs.mkdirp(scratch);
+  const target = await fs.mkdtemp(path.join(scratch, 'mount-'));
+  let mounted = 0;
+  try {
+    for (const m of mounts) {
+      await mountAt(m, target);
+      mounted++;
+    }
+    return await fn(target);
+  } finally {
+    for (; mounted > 0; mounted--) await unmount(target);
+    await fs.rmdir(target);
+  }
+}
+
 export async function withApplyTarget<T>(
   mounts: Mount[],
   scratch: string,
   fn: (target: ApplyTarget) => Promise<T>,
 ): Promise<T> {
-  if (mounts.length === 0) throw invalidArgument('no mounts to apply to');
   if (mounts.length === 1 && mounts[0].type === 'overlay') {
     const upper = option(mounts[0], 'upperdir');
     const lower = option(mounts[0], 'lowerdir');
@@ -28,20 +54,5 @@ export async function withApplyTarget<T>(
       return fn({ root: upper, overlay: { parents: lower ? lower.split(':') : [], opaqueXattr } });
     }
   }
-  if (mounts.length === 1 && mounts[0].type === 'bind' && !mounts[0].options.includes('ro')) {
-    return fn({ root: mounts[0].source });
-  }
-  await fs.mkdirp(scratch);
-  const target = await fs.mkdtemp(path.join(scratch, 'apply-'));
-  const mounted: string[] = [];
-  try {
-    for (const m of mounts) {
-      await mountAt(m, target);
-      mounted.push(target);
-    }
-    return await fn({ root: target });
-  } finally {
-    for (const m of mounted.reverse()) await unmount(m);
-    await fs.rmdir(target);
-  }
+  return withMounted(mounts, scratch, false, (root) => fn({ root }));
 }

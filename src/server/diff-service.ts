@@ -2,6 +2,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { LayerApplier } from '../diff/layer-applier';
+import type { LayerDiffer } from '../diff/layer-differ';
 import type { Descriptor } from '../diff/types';
 import { invalidArgument } from '../errdefs';
 import type { Mount } from '../snapshots/types';
@@ -34,7 +35,7 @@ function fromWireMounts(mounts: WireMount[]): Mount[] {
   return mounts.map((m) => ({ type: m.type, source: m.source, options: m.options }));
 }
 
-export function diffHandlers(applier: LayerApplier, log: Logger): grpc.UntypedServiceImplementation {
+export function diffHandlers(applier: LayerApplier, differ: LayerDiffer, log: Logger): grpc.UntypedServiceImplementation {
   const method = (name: string) => `/containerd.services.diff.v1.Diff/${name}`;
   return {
     Apply: unary(
@@ -42,6 +43,15 @@ export function diffHandlers(applier: LayerApplier, log: Logger): grpc.UntypedSe
       log,
       async (req: { diff: WireDescriptor | null; mounts: WireMount[]; sync_fs: boolean }) => ({
         applied: toWireDescriptor(await applier.apply(fromWireDescriptor(req.diff), fromWireMounts(req.mounts), req.sync_fs)),
+      }),
+    ),
+    Diff: unary(
+      method('Diff'),
+      log,
+      async (req: { left: WireMount[]; right: WireMount[]; media_type: string; ref: string; labels: Record<string, string> }) => ({
+        diff: toWireDescriptor(
+          await differ.compare(fromWireMounts(req.left), fromWireMounts(req.right), req.media_type, req.ref, req.labels),
+        ),
       }),
     ),
   };

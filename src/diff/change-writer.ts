@@ -1,0 +1,77 @@
+// Writes tree changes as an OCI layer tar, as containerd's archive.WriteDiff
+// does: deletions become .wh. whiteouts, a second name of an inode becomes a
+// hardlink, times are truncated to seconds, and xattrs travel as PAX records.
+import fs from 'node:fs';
+import type { BigIntStats } from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type * as tar from 'tar-stream';
+import { XATTR_PREFIX, xattrRecord } from './pax-records';
+import { fileXattrs, type Change } from './tree-changes';
+
+const WHITEOUT_PREFIX = '.wh.';
+
+type EntryHeader = Partial<tar.Header> & Pick<tar.Header, 'name'>;
+
+function addEntry(pack: tar.Pack, header: EntryHeader, body?: fs.ReadStream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error | null) => (err ? reject(err) : resolve());
+    if (body) pipeline(body, pack.entry(header, done)).catch(reject);
+    else pack.entry(header, Buffer.alloc(0), done);
+  });
+}
+
+function deviceNumbers(rdev: bigint): { devmajor: number; devminor: number } {
+  return {
+    devmajor: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn)),
+    devminor: Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn)),
+  };
+}
+
+export class ChangeWriter {
+  /** First name written for each hardlinked inode. */
+  private readonly inodes = new Map<string, string>();
+
+  constructor(private readonly pack: tar.Pack) {}
+
+  async write(change: Change): Promise<void> {
+    if (change.kind === 'delete') {
+      const name = path.posix.join(path.posix.dirname(change.path), WHITEOUT_PREFIX + path.posix.basename(change.path));
+      await addEntry(this.pack, { name, type: 'file', size: 0, mode: 0, mtime: new Date(0) });
+      return;
+    }
+    const stat = change.stat as BigIntStats;
+    const source = change.source as string;
+    if (stat.isSocket()) return;
+    const header: EntryHeader = {
+      name: change.path,
+      mode: Number(stat.mode & 0o7777n),
+      uid: Number(stat.uid),
+      gid: Number(stat.gid),
+      mtime: new Date(Number(stat.mtimeMs / 1000n) * 1000),
+    };
+    const pax: Record<string, string> = {};
+    for (const [name, value] of fileXattrs(source)) pax[XATTR_PREFIX + name] = xattrRecord(value);
+    if (Object.keys(pax).length > 0) header.pax = pax;
+
+    const inode = `${stat.dev}:${stat.ino}`;
+    const firstName = stat.nlink > 1n && !stat.isDirectory() ? this.inodes.get(inode) : undefined;
+    if (firstName !== undefined) {
+      await addEntry(this.pack, { ...header, type: 'link', linkname: firstName, size: 0 });
+      return;
+    }
+    if (stat.nlink > 1n && !stat.isDirectory()) this.inodes.set(inode, change.path);
+
+    if (stat.isDirectory()) await addEntry(this.pack, { ...header, type: 'directory' });
+    else if (stat.isSymbolicLink()) {
+      await addEntry(this.pack, { ...header, type: 'symlink', linkname: await fs.promises.readlink(source) });
+    } else if (stat.isCharacterDevice()) {
+      await addEntry(this.pack, { ...header, type: 'character-device', ...deviceNumbers(stat.rdev) });
+    } else if (stat.isBlockDevice()) {
+      await addEntry(this.pack, { ...header, type: 'block-device', ...deviceNumbers(stat.rdev) });
+    } else if (stat.isFIFO()) await addEntry(this.pack, { ...header, type: 'fifo' });
+    else {
+      await addEntry(this.pack, { ...header, type: 'file', size: Number(stat.size) }, fs.createReadStream(source));
+    }
+  }
+}
