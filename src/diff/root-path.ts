@@ -37,5 +37,5 @@ export async function rootPath(root: string, unsafe: string): Promise<string> {
     if (target.startsWith('/')) resolved = '/';
     pending.unshift(...components(target));
   }
-  return path.join(root, resolved);
+  return resolved === '/' ? root : path.join(root, resolved);
 }

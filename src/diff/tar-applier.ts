@@ -88,7 +88,7 @@ class TarApplier {
     const name = path.posix.normalize(header.name);
     const parent = await rootPath(this.root, path.posix.dirname(name));
     // Joining the base to "/" first turns a base of ".." into nothing.
-    const target = path.join(parent, path.posix.join('/', path.posix.basename(name)));
+    const target = path.resolve(parent, `.${path.posix.join('/', path.posix.basename(name))}`);
     if (target === this.root) return;
     if (path.dirname(target) !== this.root) await this.makeParent(path.dirname(target));
 
@@ -146,7 +146,7 @@ class TarApplier {
   /** A hardlink may only point at something already inside the root. */
   private async hardlinkTarget(linkname: string): Promise<string> {
     const parent = await rootPath(this.root, path.posix.dirname(path.posix.normalize(linkname)));
-    const resolved = path.join(parent, path.posix.join('/', path.posix.basename(linkname)));
+    const resolved = path.resolve(parent, `.${path.posix.join('/', path.posix.basename(linkname))}`);
     return resolved.startsWith(this.root) ? resolved : this.root;
   }
 

@@ -1,0 +1,102 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import pino from 'pino';
+import * as tar from 'tar-stream';
+import { applyTar, LayerFormatError } from './tar-applier';
+
+type Entry = Parameters<tar.Pack['entry']>[0] & { body?: string };
+
+async function layer(entries: Entry[]): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const { body, ...header } of entries) pack.entry(header, body ?? '');
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of pack) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function withRoot(fn: (root: string, outside: string) => Promise<void>): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-apply-'));
+  const root = path.join(dir, 'root');
+  const outside = path.join(dir, 'outside');
+  fs.mkdirSync(root);
+  fs.mkdirSync(outside);
+  try {
+    await fn(root, outside);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const log = pino({ level: 'silent' });
+const apply = async (root: string, entries: Entry[]) => applyTar(Readable.from([await layer(entries)]), { root }, log);
+
+test('whiteouts remove lower content; an opaque dir keeps only what this layer unpacked', () =>
+  withRoot(async (root) => {
+    await apply(root, [
+      { name: 'a/', type: 'directory', mode: 0o755 },
+      { name: 'a/old', body: '1' },
+      { name: 'b/', type: 'directory', mode: 0o755 },
+      { name: 'b/old', body: '2' },
+      { name: 'c', body: '3' },
+    ]);
+    await apply(root, [
+      { name: 'a/new', body: 'n' },
+      { name: 'a/.wh..wh..opq' },
+      { name: '.wh.c' },
+      { name: 'b/.wh.old' },
+    ]);
+    assert.deepEqual(fs.readdirSync(path.join(root, 'a')), ['new']);
+    assert.deepEqual(fs.readdirSync(path.join(root, 'b')), []);
+    assert.equal(fs.existsSync(path.join(root, 'c')), false);
+  }));
+
+test('attributes: owner, setuid mode, mtime, and a file replacing a directory; the root entry is skipped', () =>
+  withRoot(async (root) => {
+    fs.chmodSync(root, 0o755);
+    await apply(root, [{ name: './', type: 'directory', mode: 0o700, uid: 7 }, { name: 'x/', type: 'directory' }, { name: 'x/in', body: 'i' }]);
+    assert.equal(fs.statSync(root).mode & 0o7777, 0o755);
+    assert.equal(fs.statSync(root).uid, 0);
+    const mtime = new Date('2020-01-02T03:04:05Z');
+    await apply(root, [{ name: 'x', body: 'file now', mode: 0o4755, uid: 1000, gid: 42, mtime }]);
+    const st = fs.lstatSync(path.join(root, 'x'));
+    assert.ok(st.isFile());
+    assert.equal(st.mode & 0o7777, 0o4755);
+    assert.deepEqual([st.uid, st.gid], [1000, 42]);
+    assert.equal(st.mtimeMs, mtime.getTime());
+  }));
+
+test('names that climb, absolute names and symlinks pointing out stay inside the root', () =>
+  withRoot(async (root, outside) => {
+    await apply(root, [
+      { name: `../outside/escaped`, body: 'x' },
+      { name: `${outside}/absolute`, body: 'x' },
+      { name: 'out', type: 'symlink', linkname: outside },
+      { name: 'out/through-link', body: 'x' },
+      { name: 'rel', type: 'symlink', linkname: '../../..' },
+      { name: 'rel/through-relative', body: 'x' },
+    ]);
+    assert.deepEqual(fs.readdirSync(outside), []);
+    assert.ok(fs.existsSync(path.join(root, 'outside/escaped')));
+    assert.ok(fs.existsSync(path.join(root, outside, 'absolute')));
+    assert.ok(fs.existsSync(path.join(root, outside, 'through-link')));
+    assert.ok(fs.existsSync(path.join(root, 'through-relative')));
+  }));
+
+test('a hardlink to something outside the root is refused', () =>
+  withRoot(async (root, outside) => {
+    fs.writeFileSync(path.join(outside, 'secret'), 's');
+    await assert.rejects(apply(root, [{ name: 'h', type: 'link', linkname: `${outside}/secret` }]), /ENOENT/);
+    await assert.rejects(apply(root, [{ name: 'h', type: 'link', linkname: '../outside/secret' }]), /ENOENT/);
+    assert.equal(fs.statSync(path.join(outside, 'secret')).nlink, 1);
+  }));
+
+test('a truncated tar is a LayerFormatError', () =>
+  withRoot(async (root) => {
+    const whole = await layer([{ name: 'big', body: 'x'.repeat(5000) }]);
+    await assert.rejects(applyTar(Readable.from([whole.subarray(0, 1500)]), { root }, log), LayerFormatError);
+  }));
