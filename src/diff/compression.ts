@@ -2,7 +2,7 @@
 // do not know, by its first bytes.
 import { createGunzip } from 'node:zlib';
 import { PassThrough, type Duplex } from 'node:stream';
-import { DecompressStream } from 'zstd-napi';
+import { ZstdDecompress } from './zstd-decompress';
 import { unimplemented } from '../errdefs';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
@@ -36,7 +36,7 @@ export function decompressor(compression: Compression): Duplex {
     case 'gzip':
       return createGunzip();
     case 'zstd':
-      return new DecompressStream();
+      return new ZstdDecompress();
     case 'none':
       return new PassThrough();
   }

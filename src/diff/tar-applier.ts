@@ -60,6 +60,7 @@ export async function applyTar(input: Readable, target: ApplyTarget, log: Logger
       entry.resume();
     }
   } catch (err) {
+    await applier.abandon();
     await parsing;
     // Stopping early on our own error closes the parser prematurely; that is not the layer's fault.
     if (formatError && !(applyError !== undefined && formatError.code === 'ERR_STREAM_PREMATURE_CLOSE')) {
@@ -72,10 +73,20 @@ export async function applyTar(input: Readable, target: ApplyTarget, log: Logger
   await applier.finish();
 }
 
+/** Regular files up to this size are buffered and written in parallel. */
+const SMALL_FILE = 256 * 1024;
+const MAX_IN_FLIGHT = 64;
+
 class TarApplier {
   private readonly root: string;
   private readonly unpacked = new Set<string>();
   private readonly directories: { path: string; times: EntryTimes }[] = [];
+  /** Parent paths already resolved; anything that can change resolution clears it. */
+  private readonly resolvedParents = new Map<string, string>();
+  /** Directories this apply created empty: nothing inside them predates it. */
+  private readonly createdDirs = new Set<string>();
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private writeError: unknown;
 
   constructor(
     private readonly target: ApplyTarget,
@@ -85,8 +96,9 @@ class TarApplier {
   }
 
   async apply(header: Header, data: Readable): Promise<void> {
+    if (this.writeError !== undefined) throw this.writeError;
     const name = path.posix.normalize(header.name);
-    const parent = await rootPath(this.root, path.posix.dirname(name));
+    const parent = await this.resolveParent(path.posix.dirname(name));
     // Joining the base to "/" first turns a base of ".." into nothing.
     const target = path.resolve(parent, `.${path.posix.join('/', path.posix.basename(name))}`);
     if (target === this.root) return;
@@ -94,36 +106,99 @@ class TarApplier {
 
     const base = path.basename(target);
     if (base === OPAQUE_MARKER || base.startsWith(WHITEOUT_PREFIX)) {
+      await this.barrier();
+      this.forgetResolutions();
       await this.whiteout(path.dirname(target), base, header);
       return;
     }
-    const existing = await fs.lstat(target).catch(() => undefined);
-    if (existing && !(existing.isDirectory() && header.type === 'directory')) {
-      await fs.rm(target, { recursive: true, force: true });
+    if (this.inFlight.has(target)) await this.barrier();
+    if (await this.mayExist(target)) {
+      const existing = await fs.lstat(target).catch(() => undefined);
+      if (existing && !(existing.isDirectory() && header.type === 'directory')) {
+        await this.barrier();
+        this.forgetResolutions();
+        await fs.rm(target, { recursive: true, force: true });
+      }
     }
-    await this.create(target, header, data);
-    await this.setAttributes(target, header);
     this.unpacked.add(target);
+    if ((header.type === 'file' || header.type === 'contiguous-file') && (header.size ?? 0) <= SMALL_FILE) {
+      await this.writeSmallFile(target, header, data);
+      return;
+    }
+    if (header.type !== 'directory') await this.barrier();
+    await this.create(target, header, data);
+    if (header.type !== 'file' && header.type !== 'contiguous-file') await this.setAttributes(target, header);
+  }
+
+  private async resolveParent(dir: string): Promise<string> {
+    const cached = this.resolvedParents.get(dir);
+    if (cached !== undefined) return cached;
+    const resolved = await rootPath(this.root, dir);
+    this.resolvedParents.set(dir, resolved);
+    return resolved;
+  }
+
+  private forgetResolutions(): void {
+    this.resolvedParents.clear();
+    this.createdDirs.clear();
+  }
+
+  private async mayExist(target: string): Promise<boolean> {
+    return !this.createdDirs.has(path.dirname(target)) || this.unpacked.has(target);
+  }
+
+  /** Waits for every small-file write in flight, surfacing the first failure. */
+  private async barrier(): Promise<void> {
+    await Promise.all(this.inFlight.values());
+    if (this.writeError !== undefined) throw this.writeError;
+  }
+
+  private async writeSmallFile(target: string, header: Header, data: Readable): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of data) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    if (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight.values());
+    const write = this.writeFile(target, header, [body])
+      .catch((err) => {
+        this.writeError ??= err;
+      })
+      .finally(() => this.inFlight.delete(target));
+    this.inFlight.set(target, write);
+  }
+
+  private async writeFile(target: string, header: Header, body: AsyncIterable<unknown> | Buffer[]): Promise<void> {
+    const mode = (header.mode ?? 0o644) & 0o7777;
+    const file = await fs.open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+    try {
+      for await (const chunk of body) await file.write(chunk as Buffer);
+      const pax = header.pax ?? {};
+      await file.chown(paxNumber(pax.uid) ?? header.uid ?? 0, paxNumber(pax.gid) ?? header.gid ?? 0);
+      this.setXattrs(target, pax);
+      // After chown, which clears setuid and setgid bits.
+      await file.chmod(mode);
+      const { atime, mtime } = entryTimes(header);
+      await file.utimes(atime, mtime);
+    } finally {
+      await file.close();
+    }
   }
 
   private async create(target: string, header: Header, data: Readable): Promise<void> {
     const mode = (header.mode ?? 0o644) & 0o7777;
     switch (header.type) {
       case 'directory':
-        if (!(await fs.lstat(target).catch(() => undefined))?.isDirectory()) await fs.mkdir(target, mode);
+        if (!(await this.mayExist(target)) || !(await fs.lstat(target).catch(() => undefined))?.isDirectory()) {
+          await fs.mkdir(target, mode);
+          this.createdDirs.add(target);
+        }
         this.directories.push({ path: target, times: entryTimes(header) });
         return;
       case 'file':
-      case 'contiguous-file': {
-        const file = await fs.open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-        try {
-          for await (const chunk of data) await file.write(chunk as Buffer);
-        } finally {
-          await file.close();
-        }
+      case 'contiguous-file':
+        await this.writeFile(target, header, data);
         return;
-      }
       case 'symlink':
+        this.forgetResolutions();
         await fs.symlink(header.linkname ?? '', target);
         return;
       case 'link':
@@ -150,9 +225,7 @@ class TarApplier {
     return resolved.startsWith(this.root) ? resolved : this.root;
   }
 
-  private async setAttributes(target: string, header: Header): Promise<void> {
-    const pax = header.pax ?? {};
-    await fs.lchown(target, paxNumber(pax.uid) ?? header.uid ?? 0, paxNumber(pax.gid) ?? header.gid ?? 0);
+  private setXattrs(target: string, pax: Record<string, string>): void {
     for (const [key, value] of Object.entries(pax)) {
       if (!key.startsWith(XATTR_PREFIX)) continue;
       const name = key.slice(XATTR_PREFIX.length);
@@ -164,6 +237,12 @@ class TarApplier {
         this.log.warn({ xattr: name, path: target }, 'ignored xattr the filesystem does not support');
       }
     }
+  }
+
+  private async setAttributes(target: string, header: Header): Promise<void> {
+    const pax = header.pax ?? {};
+    await fs.lchown(target, paxNumber(pax.uid) ?? header.uid ?? 0, paxNumber(pax.gid) ?? header.gid ?? 0);
+    this.setXattrs(target, pax);
     // After lchown, which may clear setuid and setgid bits. Symlinks have no mode of their own.
     if (header.type !== 'symlink') await fs.chmod(target, (header.mode ?? 0o644) & 0o7777);
     if (header.type !== 'directory') {
@@ -209,6 +288,7 @@ class TarApplier {
 
   /** Creates missing parents (0755), copying attributes from the same directory in a lower layer. */
   private async makeParent(dir: string): Promise<void> {
+    if (this.createdDirs.has(dir) || this.unpacked.has(dir)) return;
     const existing = await fs.lstat(dir).catch(() => undefined);
     if (existing) {
       if (existing.isDirectory()) return;
@@ -216,6 +296,7 @@ class TarApplier {
     }
     if (path.dirname(dir) !== this.root) await this.makeParent(path.dirname(dir));
     await fs.mkdir(dir, 0o755);
+    this.createdDirs.add(dir);
     for (const lower of this.target.overlay?.parents ?? []) {
       const source = await rootPath(lower, dir.slice(this.root.length));
       const st = await fs.lstat(source).catch(() => undefined);
@@ -233,9 +314,15 @@ class TarApplier {
     }
   }
 
-  /** Directory times last, since creating entries inside changes them. */
+  /** Waits for writes in flight, then sets directory times, since creating entries changes them. */
   async finish(): Promise<void> {
+    await this.barrier();
     for (const { path: dir, times } of this.directories) await fs.utimes(dir, times.atime, times.mtime);
+  }
+
+  /** Lets writes in flight settle before the caller reports a failure. */
+  async abandon(): Promise<void> {
+    await Promise.all(this.inFlight.values());
   }
 }
 

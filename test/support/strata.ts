@@ -20,6 +20,8 @@ export interface StrataOptions {
 
 export interface Strata {
   options: StrataOptions;
+  /** The server's process id, for reading its memory use from /proc. */
+  pid: number;
   /** SIGTERM, then asserts a clean exit (code 0) and that the socket was removed. */
   stop(): Promise<void>;
 }
@@ -41,5 +43,5 @@ export async function startStrata(options: StrataOptions): Promise<Strata> {
     await stopServer(server, 'SIGKILL', 5_000);
     throw error;
   }
-  return { options, stop };
+  return { options, pid: server.child.pid as number, stop };
 }
