@@ -20,6 +20,7 @@ function resolveConfig(flags: ServeFlags): Config {
     address: flags.address ?? file.address ?? DEFAULTS.address,
     backend: flags.backend ? checkBackend(flags.backend, '--backend') : (file.backend ?? DEFAULTS.backend),
     logLevel: flags.logLevel ?? file.logLevel ?? DEFAULTS.logLevel,
+    syncFs: file.syncFs ?? DEFAULTS.syncFs,
   };
 }
 

@@ -8,6 +8,8 @@ export interface Config {
   address: string;
   backend: BackendName;
   logLevel: string;
+  /** syncfs once after every applied layer, even when the client does not ask. */
+  syncFs: boolean;
 }
 
 export const DEFAULTS: Config = {
@@ -15,6 +17,7 @@ export const DEFAULTS: Config = {
   address: '/run/strata/strata.sock',
   backend: 'overlayfs',
   logLevel: 'info',
+  syncFs: false,
 };
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -37,9 +40,18 @@ export function loadConfigFile(file: string): Partial<Config> {
         config.backend = checkBackend(expectString(file, key, value), `config ${file}`);
         break;
       case 'log': {
-        const log = value as Record<string, unknown>;
-        if (typeof log !== 'object' || log === null) throw new Error(`config ${file}: [log] must be a table`);
+        const log = expectTable(file, key, value);
         if (log.level !== undefined) config.logLevel = checkLogLevel(expectString(file, 'log.level', log.level), file);
+        break;
+      }
+      case 'diff': {
+        const diff = expectTable(file, key, value);
+        for (const [diffKey, diffValue] of Object.entries(diff)) {
+          if (diffKey !== 'sync_fs' || typeof diffValue !== 'boolean') {
+            throw new Error(`config ${file}: [diff] takes only sync_fs = true|false`);
+          }
+          config.syncFs = diffValue;
+        }
         break;
       }
       default:
@@ -47,6 +59,13 @@ export function loadConfigFile(file: string): Partial<Config> {
     }
   }
   return config;
+}
+
+function expectTable(file: string, key: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`config ${file}: [${key}] must be a table`);
+  }
+  return value as Record<string, unknown>;
 }
 
 function expectString(file: string, key: string, value: unknown): string {

@@ -48,7 +48,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   const snapshotter = new StoreSnapshotter(root, db, writes, backend, log);
   const content = new ContentStore(root, db, writes, log);
   await content.open();
-  const applier = new LayerApplier(content, scratchDir(root), log);
+  const applier = new LayerApplier(content, scratchDir(root), config.syncFs, log);
   const differ = new LayerDiffer(content, scratchDir(root));
   const services = loadServices();
   const server = await listen(address, [

@@ -22,6 +22,8 @@ export class LayerApplier {
   constructor(
     private readonly content: ContentStore,
     private readonly scratch: string,
+    /** Set by the server's config; a request may also ask for it. */
+    private readonly alwaysSyncFs: boolean,
     private readonly log: Logger,
   ) {}
 
@@ -44,7 +46,8 @@ export class LayerApplier {
       try {
         await withApplyTarget(mounts, this.scratch, async (target) => {
           await applyTar(counted, target, this.log);
-          if (syncFs) syscalls.syncfs(target.root);
+          // One syncfs per layer instead of an fsync per file, as containerd 2.x.
+          if (syncFs || this.alwaysSyncFs) syscalls.syncfs(target.root);
         });
       } catch (err) {
         if (err instanceof LayerFormatError) throw invalidArgument(`layer is not a valid ${compression} tar: ${err.message}`);

@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfigFile } from './config';
+
+function withConfig(text: string, fn: (file: string) => void): void {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-config-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'strata.toml'), text);
+    fn(path.join(dir, 'strata.toml'));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('the shipped default config loads', () => {
+  const config = loadConfigFile(path.resolve(__dirname, '../config/strata.toml'));
+  assert.deepEqual(config, {
+    root: '/var/lib/strata',
+    address: '/run/strata/strata.sock',
+    backend: 'overlayfs',
+    logLevel: 'info',
+    syncFs: false,
+  });
+});
+
+test('bad configs are refused with the key named', () => {
+  withConfig('backend = "zfs"', (f) => assert.throws(() => loadConfigFile(f), /backend must be one of/));
+  withConfig('rooot = "/x"', (f) => assert.throws(() => loadConfigFile(f), /unknown key "rooot"/));
+  withConfig('[diff]\nsync_fs = "yes"', (f) => assert.throws(() => loadConfigFile(f), /sync_fs/));
+  withConfig('root = ', (f) => assert.throws(() => loadConfigFile(f), /config .*strata.toml/));
+});
