@@ -34,7 +34,7 @@ async function buildLayer(out: string, compress: () => NodeJS.ReadWriteStream): 
   for (let i = 0; i < LARGE_FILES; i++) {
     const sink = pack.entry({ name: `opt/large-${i}`, size: LARGE_MIB * MIB, mode: 0o644 });
     for (let m = 0; m < LARGE_MIB; m++) {
-      if (!sink.write(block)) await new Promise((resolve) => sink.once('drain', resolve));
+      if (!sink.write(block)) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
     }
     await new Promise<void>((resolve, reject) => sink.end((err?: Error | null) => (err ? reject(err) : resolve())));
   }

@@ -21,6 +21,16 @@ function addEntry(pack: tar.Pack, header: EntryHeader, body?: fs.ReadStream): Pr
   });
 }
 
+/**
+ * Like containerd, every change is preceded by its ancestor directories, so
+ * that their modes, owners and times travel with the layer.
+ */
+function ancestors(relative: string): string[] {
+  const dirs: string[] = [];
+  for (let dir = path.posix.dirname(relative); dir !== '.'; dir = path.posix.dirname(dir)) dirs.unshift(dir);
+  return dirs;
+}
+
 function deviceNumbers(rdev: bigint): { devmajor: number; devminor: number } {
   return {
     devmajor: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn)),
@@ -31,10 +41,16 @@ function deviceNumbers(rdev: bigint): { devmajor: number; devminor: number } {
 export class ChangeWriter {
   /** First name written for each hardlinked inode. */
   private readonly inodes = new Map<string, string>();
+  /** Directories already in the layer. */
+  private readonly writtenDirs = new Set<string>();
 
-  constructor(private readonly pack: tar.Pack) {}
+  constructor(
+    private readonly pack: tar.Pack,
+    private readonly upperRoot: string,
+  ) {}
 
   async write(change: Change): Promise<void> {
+    await this.writeParents(change.path);
     if (change.kind === 'delete') {
       const name = path.posix.join(path.posix.dirname(change.path), WHITEOUT_PREFIX + path.posix.basename(change.path));
       await addEntry(this.pack, { name, type: 'file', size: 0, mode: 0, mtime: new Date(0) });
@@ -62,7 +78,10 @@ export class ChangeWriter {
     }
     if (stat.nlink > 1n && !stat.isDirectory()) this.inodes.set(inode, change.path);
 
-    if (stat.isDirectory()) await addEntry(this.pack, { ...header, type: 'directory' });
+    if (stat.isDirectory()) {
+      this.writtenDirs.add(change.path);
+      await addEntry(this.pack, { ...header, type: 'directory' });
+    }
     else if (stat.isSymbolicLink()) {
       await addEntry(this.pack, { ...header, type: 'symlink', linkname: await fs.promises.readlink(source) });
     } else if (stat.isCharacterDevice()) {
@@ -72,6 +91,14 @@ export class ChangeWriter {
     } else if (stat.isFIFO()) await addEntry(this.pack, { ...header, type: 'fifo' });
     else {
       await addEntry(this.pack, { ...header, type: 'file', size: Number(stat.size) }, fs.createReadStream(source));
+    }
+  }
+
+  private async writeParents(relative: string): Promise<void> {
+    for (const dir of ancestors(relative)) {
+      if (this.writtenDirs.has(dir)) continue;
+      const source = path.join(this.upperRoot, dir);
+      await this.write({ kind: 'modify', path: dir, source, stat: await fs.promises.lstat(source, { bigint: true }) });
     }
   }
 }

@@ -75,7 +75,7 @@ export class LayerDiffer {
       );
       const compressed: Readable = hashed.pipe(compressor);
       const producing = (async () => {
-        const changes = new ChangeWriter(pack);
+        const changes = new ChangeWriter(pack, upperRoot);
         for await (const change of treeChanges(lowerRoot, upperRoot)) await changes.write(change);
         pack.finalize();
       })().catch((err) => {

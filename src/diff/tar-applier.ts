@@ -202,7 +202,12 @@ class TarApplier {
         await fs.symlink(header.linkname ?? '', target);
         return;
       case 'link':
-        await fs.link(await this.hardlinkTarget(header.linkname ?? ''), target);
+        try {
+          await fs.link(await this.hardlinkTarget(header.linkname ?? ''), target);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+          throw invalidArgument(`hardlink ${header.name}: target ${header.linkname} is not in the snapshot`);
+        }
         return;
       case 'character-device':
         syscalls.mknod(target, constants.S_IFCHR | mode, header.devmajor ?? 0, header.devminor ?? 0);
@@ -243,8 +248,11 @@ class TarApplier {
     const pax = header.pax ?? {};
     await fs.lchown(target, paxNumber(pax.uid) ?? header.uid ?? 0, paxNumber(pax.gid) ?? header.gid ?? 0);
     this.setXattrs(target, pax);
-    // After lchown, which may clear setuid and setgid bits. Symlinks have no mode of their own.
-    if (header.type !== 'symlink') await fs.chmod(target, (header.mode ?? 0o644) & 0o7777);
+    // After lchown, which may clear setuid and setgid bits. A symlink has no
+    // mode of its own, and chmod would follow it out of the snapshot; a
+    // hardlink can name a symlink too.
+    const isSymlink = header.type === 'symlink' || (header.type === 'link' && (await fs.lstat(target)).isSymbolicLink());
+    if (!isSymlink) await fs.chmod(target, (header.mode ?? 0o644) & 0o7777);
     if (header.type !== 'directory') {
       const { atime, mtime } = entryTimes(header);
       await fs.lutimes(target, atime, mtime);
@@ -317,7 +325,8 @@ class TarApplier {
   /** Waits for writes in flight, then sets directory times, since creating entries changes them. */
   async finish(): Promise<void> {
     await this.barrier();
-    for (const { path: dir, times } of this.directories) await fs.utimes(dir, times.atime, times.mtime);
+    // lutimes: a later entry may have replaced the directory with a symlink pointing out.
+    for (const { path: dir, times } of this.directories) await fs.lutimes(dir, times.atime, times.mtime);
   }
 
   /** Lets writes in flight settle before the caller reports a failure. */
