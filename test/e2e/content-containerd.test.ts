@@ -23,9 +23,9 @@ import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { extract } from 'tar-stream';
+import { tearDown } from '../support/teardown';
 import { NAMESPACE, startContainerd, type Containerd } from '../support/containerd';
 import { EDGE_CASE_IMAGE, edgeCaseLayers } from '../support/edge-case-layers';
-import { mountsUnder, unmountAllUnder } from '../support/mounts';
 import { buildOciArchive, type OciArchive } from '../support/oci-archive';
 import { startStrata, type Strata } from '../support/strata';
 
@@ -205,32 +205,13 @@ describe('strata as the content store of a real containerd 1.6', { timeout: 150_
     );
   });
 
-  after(async () => {
-    // Every step runs even if an earlier one fails; the first failure is reported.
-    const failures: unknown[] = [];
-    const attempt = async (step: () => Promise<void>): Promise<void> => {
-      try {
-        await step();
-      } catch (error) {
-        failures.push(error);
-      }
-    };
-    for (const child of children) child.kill('SIGKILL');
-    const runningContainerd = containerd;
-    if (runningContainerd !== undefined) await attempt(() => runningContainerd.stop());
-    const runningStrata = strata;
-    if (runningStrata !== undefined) await attempt(() => runningStrata.stop());
-    if (workDir !== '') {
-      await attempt(async () => {
-        await unmountAllUnder(workDir);
-        const left = await mountsUnder(workDir);
-        // Never delete through a mount: it could reach outside the test's directory.
-        if (left.length > 0) throw new Error(`not deleting ${workDir}, still mounted: ${left.join(', ')}`);
-        await fs.promises.rm(workDir, { recursive: true, force: true });
-      });
-    }
-    if (failures.length > 0) throw failures[0];
-  });
+  after(() =>
+    tearDown(workDir, [
+      () => children.forEach((child) => child.kill('SIGKILL')),
+      () => containerd?.stop(),
+      () => strata?.stop(),
+    ]),
+  );
 
   function running(): Containerd {
     assert.ok(containerd, 'containerd is not running');

@@ -11,9 +11,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { tearDown } from '../support/teardown';
 import { startContainerd, type Containerd } from '../support/containerd';
 import { EDGE_CASE_IMAGE, edgeCaseLayers, landmarkProblems } from '../support/edge-case-layers';
-import { mountPrintedCommands, mountsUnder, unmountAllUnder } from '../support/mounts';
+import { mountPrintedCommands, unmountAllUnder } from '../support/mounts';
 import { buildOciArchive, type LayerCompression, type OciArchive } from '../support/oci-archive';
 import { readArchiveLayers, type ArchiveLayer } from '../support/oci-archive-reader';
 import type { StrataBackend } from '../support/strata';
@@ -89,26 +90,7 @@ describe('Diff.Apply on strata against containerd 1.6 unpacking the same image',
     cleanup.defer('stop containerd', () => running.stop());
   });
 
-  after(async () => {
-    const failures: unknown[] = [];
-    const attempt = async (step: () => Promise<void>): Promise<void> => {
-      try {
-        await step();
-      } catch (error) {
-        failures.push(error);
-      }
-    };
-    if (workDir !== '') await attempt(() => unmountAllUnder(workDir));
-    await attempt(() => cleanup.run());
-    if (workDir !== '') {
-      await attempt(async () => {
-        const left = await mountsUnder(workDir);
-        if (left.length > 0) throw new Error(`not deleting ${workDir}, still mounted: ${left.join(', ')}`);
-        await fs.promises.rm(workDir, { recursive: true, force: true });
-      });
-    }
-    if (failures.length > 0) throw failures[0];
-  });
+  after(() => tearDown(workDir, [() => cleanup.run()]));
 
   function image(compression: LayerCompression): Image {
     const found = images.get(compression);

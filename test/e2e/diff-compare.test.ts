@@ -15,8 +15,9 @@ import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { extract } from 'tar-stream';
 import { unaryCall } from '../../src/client/connect';
+import { tearDown } from '../support/teardown';
 import { startContainerd, NAMESPACE } from '../support/containerd';
-import { mountsUnder, unmountAllUnder } from '../support/mounts';
+import { unmountAllUnder } from '../support/mounts';
 import { uncompressLayer } from '../support/oci-archive-reader';
 import type { StrataBackend } from '../support/strata';
 import {
@@ -261,26 +262,7 @@ describe('Diff.Diff (compare) on strata, checked by applying its layer', { timeo
     workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'strata-e2e-diff-compare-'));
   });
 
-  after(async () => {
-    const failures: unknown[] = [];
-    const attempt = async (step: () => Promise<void>): Promise<void> => {
-      try {
-        await step();
-      } catch (error) {
-        failures.push(error);
-      }
-    };
-    if (workDir !== '') await attempt(() => unmountAllUnder(workDir));
-    await attempt(() => cleanup.run());
-    if (workDir !== '') {
-      await attempt(async () => {
-        const left = await mountsUnder(workDir);
-        if (left.length > 0) throw new Error(`not deleting ${workDir}, still mounted: ${left.join(', ')}`);
-        await fs.promises.rm(workDir, { recursive: true, force: true });
-      });
-    }
-    if (failures.length > 0) throw failures[0];
-  });
+  after(() => tearDown(workDir, [() => cleanup.run()]));
 
   /** A strata with the lower (committed) and upper (active, changed) snapshots, made once per backend. */
   function pair(backend: StrataBackend): Promise<Pair> {

@@ -24,7 +24,8 @@ import {
   truncated,
   zstd,
 } from '../support/malicious-layers';
-import { mountsUnder, unmountAllUnder } from '../support/mounts';
+import { tearDown } from '../support/teardown';
+import { mountsUnder } from '../support/mounts';
 import type { StrataBackend } from '../support/strata';
 import {
   applyLayer,
@@ -420,26 +421,7 @@ describe('Diff.Apply on strata with hostile and broken layers', { timeout: 150_0
     }
   });
 
-  after(async () => {
-    const failures: unknown[] = [];
-    const attempt = async (step: () => Promise<void>): Promise<void> => {
-      try {
-        await step();
-      } catch (error) {
-        failures.push(error);
-      }
-    };
-    if (workDir !== '') await attempt(() => unmountAllUnder(workDir));
-    await attempt(() => cleanup.run());
-    if (workDir !== '') {
-      await attempt(async () => {
-        const left = await mountsUnder(workDir);
-        if (left.length > 0) throw new Error(`not deleting ${workDir}, still mounted: ${left.join(', ')}`);
-        await fs.promises.rm(workDir, { recursive: true, force: true });
-      });
-    }
-    if (failures.length > 0) throw failures[0];
-  });
+  after(() => tearDown(workDir, [() => cleanup.run()]));
 
   function serverFor(backend: StrataBackend): StrataServer {
     if (serverErrors.has(backend)) throw serverErrors.get(backend);

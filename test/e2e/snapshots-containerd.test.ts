@@ -8,9 +8,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { tearDown } from '../support/teardown';
 import { startContainerd, type Containerd } from '../support/containerd';
 import { EDGE_CASE_IMAGE, edgeCaseLayers, landmarkProblems } from '../support/edge-case-layers';
-import { mountPrintedCommands, mountsUnder, unmountAllUnder } from '../support/mounts';
+import { mountPrintedCommands } from '../support/mounts';
 import { buildOciArchive, type OciArchive } from '../support/oci-archive';
 import { startStrata, type Strata, type StrataBackend } from '../support/strata';
 import { diffTrees, readTree, type Tree } from '../support/tree';
@@ -67,30 +68,12 @@ describe('strata behind a real containerd 1.6', { timeout: 120_000 }, () => {
     containerd = await startContainerd(sockets);
   });
 
-  after(async () => {
-    // Every step runs even if an earlier one fails; the first failure is reported.
-    const failures: unknown[] = [];
-    const attempt = async (step: () => Promise<void>): Promise<void> => {
-      try {
-        await step();
-      } catch (error) {
-        failures.push(error);
-      }
-    };
-    if (workDir !== '') await attempt(() => unmountAllUnder(workDir));
-    const runningContainerd = containerd;
-    if (runningContainerd !== undefined) await attempt(() => runningContainerd.stop());
-    for (const server of strata.values()) await attempt(() => server.stop());
-    if (workDir !== '') {
-      await attempt(async () => {
-        const left = await mountsUnder(workDir);
-        // Never delete through a mount: it could reach outside the test's directory.
-        if (left.length > 0) throw new Error(`not deleting ${workDir}, still mounted: ${left.join(', ')}`);
-        await fs.promises.rm(workDir, { recursive: true, force: true });
-      });
-    }
-    if (failures.length > 0) throw failures[0];
-  });
+  after(() =>
+    tearDown(workDir, [
+      () => containerd?.stop(),
+      ...[...strata.values()].map((server) => () => server.stop()),
+    ]),
+  );
 
   /** The running strata behind `proxy`, or the error it failed to start with. */
   function strataFor(proxy: string): Strata {
