@@ -55,7 +55,11 @@ export class ContentStore {
         await fs.rm(path.join(this.layout.ingestDir, dir), { recursive: true, force: true });
       }
       for (const ingest of ingests) {
-        if (!(await fs.pathExists(this.layout.ingestData(ingest.dir)))) meta.deleteIngest(db, ingest.ref);
+        const data = this.layout.ingestData(ingest.dir);
+        if (await fs.pathExists(data)) continue;
+        // Its data was renamed into blobs/ by a commit whose transaction never landed.
+        meta.deleteIngest(db, ingest.ref);
+        await fs.rm(path.dirname(data), { recursive: true, force: true });
       }
       const known = new Set(meta.listBlobs(db).map((b) => this.layout.blobPath(b.digest)));
       for (const algorithm of await fs.readdir(this.layout.blobsDir)) {
