@@ -30,31 +30,41 @@ export class LayerApplier {
   apply(layer: Descriptor, mounts: Mount[], syncFs: boolean): Promise<Descriptor> {
     return inContext(`apply ${layer.digest}`, async () => {
       const { stream } = await this.content.read(layer.digest, 0, 0);
-      const { head, rest } = await peek(stream, SNIFF_BYTES);
-      const compression = compressionOf(layer.mediaType) ?? detectCompression(head, layer.mediaType);
-      const hash = createHash('sha256');
-      let size = 0;
-      const counted = new PassThrough({
-        transform(chunk: Buffer, _encoding, done) {
-          hash.update(chunk);
-          size += chunk.length;
-          done(null, chunk);
-        },
-      });
-      // Any failure upstream destroys `counted` with that error, which the tar parser then reports.
-      pipeline(rest, decompressor(compression), counted).catch(() => undefined);
       try {
-        await withApplyTarget(mounts, this.scratch, async (target) => {
-          await applyTar(counted, target, this.log);
-          // One syncfs per layer instead of an fsync per file, as containerd 2.x.
-          if (syncFs || this.alwaysSyncFs) syscalls.syncfs(target.root);
-        });
-      } catch (err) {
-        if (err instanceof LayerFormatError) throw invalidArgument(`layer is not a valid ${compression} tar: ${err.message}`);
-        throw err;
+        return await this.applyStream(layer, stream, mounts, syncFs);
+      } finally {
+        // Whatever happened, the blob's file handle goes.
+        stream.destroy();
       }
-      return { mediaType: UNCOMPRESSED_LAYER, digest: `sha256:${hash.digest('hex')}`, size, annotations: {} };
     });
+  }
+
+  private async applyStream(layer: Descriptor, stream: Readable, mounts: Mount[], syncFs: boolean): Promise<Descriptor> {
+    const { head, rest } = await peek(stream, SNIFF_BYTES);
+    const compression = compressionOf(layer.mediaType) ?? detectCompression(head, layer.mediaType);
+    const hash = createHash('sha256');
+    let size = 0;
+    const counted = new PassThrough({
+      transform(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    // Any failure upstream destroys `counted` with that error, which the tar parser then reports.
+    pipeline(rest, decompressor(compression), counted).catch(() => undefined);
+    try {
+      await withApplyTarget(mounts, this.scratch, async (target) => {
+        await applyTar(counted, target, this.log);
+        // One syncfs per layer instead of an fsync per file, as containerd 2.x.
+        if (syncFs || this.alwaysSyncFs) syscalls.syncfs(target.root);
+      });
+    } catch (err) {
+      if (!(err instanceof LayerFormatError)) throw err;
+      const format = compression === 'none' ? 'tar' : `${compression}-compressed tar`;
+      throw invalidArgument(`layer is not a valid ${format}: ${err.message}`);
+    }
+    return { mediaType: UNCOMPRESSED_LAYER, digest: `sha256:${hash.digest('hex')}`, size, annotations: {} };
   }
 }
 

@@ -4,7 +4,8 @@
 // walking differ, with gzip as the default media type.
 import { createHash, randomBytes } from 'node:crypto';
 import { createGzip } from 'node:zlib';
-import { PassThrough, type Duplex, type Readable } from 'node:stream';
+import { PassThrough, Writable, type Duplex } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { CompressStream } from 'zstd-napi';
 import type { ContentStore } from '../content/store';
@@ -65,25 +66,27 @@ export class LayerDiffer {
       if (writer.status().offset > 0) await writer.truncate();
       const pack = tar.pack();
       const diffId = createHash('sha256');
-      const hashed = pack.pipe(
-        new PassThrough({
-          transform(chunk: Buffer, _encoding, done) {
-            diffId.update(chunk);
-            done(null, chunk);
-          },
-        }),
-      );
-      const compressed: Readable = hashed.pipe(compressor);
+      const hasher = new PassThrough({
+        transform(chunk: Buffer, _encoding, done) {
+          diffId.update(chunk);
+          done(null, chunk);
+        },
+      });
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          writer.write(chunk).then(() => done(), done);
+        },
+      });
+      // Any failure on either side (a file that changes size while it is
+      // read, a full disk) ends both, and is reported once.
+      const writing = pipeline(pack, hasher, compressor, sink);
       const producing = (async () => {
         const changes = new ChangeWriter(pack, upperRoot);
         for await (const change of treeChanges(lowerRoot, upperRoot)) await changes.write(change);
         pack.finalize();
-      })().catch((err) => {
-        compressed.destroy(err);
-        throw err;
-      });
-      for await (const chunk of compressed) await writer.write(chunk as Buffer);
-      await producing;
+      })();
+      producing.catch((err: Error) => pack.destroy(err));
+      await Promise.all([producing, writing]);
       const uncompressed = `sha256:${diffId.digest('hex')}`;
       const withLabel = { ...labels, [UNCOMPRESSED_LABEL]: uncompressed };
       let digest: string;

@@ -14,7 +14,21 @@ function option(mount: Mount, name: string): string | undefined {
   return mount.options.find((o) => o.startsWith(prefix))?.slice(prefix.length);
 }
 
-/** Runs fn on a directory showing the mounts; rw bind mounts are used in place. */
+/**
+ * A read-only version of a mount, as containerd's readonlyOverlay: an active
+ * overlay's upper dir becomes its top lower dir, so mounting it a second time
+ * never shares the upper and work dirs with the container using it.
+ */
+function readonlyMount(mount: Mount): Mount {
+  if (mount.type !== 'overlay') return { ...mount, options: [...mount.options.filter((o) => o !== 'rw'), 'ro'] };
+  const upper = option(mount, 'upperdir');
+  const options = mount.options
+    .filter((o) => !o.startsWith('upperdir=') && !o.startsWith('workdir='))
+    .map((o) => (upper && o.startsWith('lowerdir=') ? `lowerdir=${upper}:${o.slice('lowerdir='.length)}` : o));
+  return { ...mount, options };
+}
+
+/** Runs fn on a directory showing the mounts; bind mounts are used in place where that is safe. */
 export async function withMounted<T>(
   mounts: Mount[],
   scratch: string,
@@ -31,13 +45,14 @@ export async function withMounted<T>(
   let mounted = 0;
   try {
     for (const m of mounts) {
-      await mountAt(m, target);
+      await mountAt(readonly ? readonlyMount(m) : m, target);
       mounted++;
     }
     return await fn(target);
   } finally {
-    for (; mounted > 0; mounted--) await unmount(target);
-    await fs.rmdir(target);
+    for (; mounted > 0; mounted--) await unmount(target).catch(() => unmount(target, { lazy: true }));
+    // Never remove a directory something may still be mounted on.
+    await fs.rmdir(target).catch(() => undefined);
   }
 }
 

@@ -80,11 +80,14 @@ const MAX_IN_FLIGHT = 64;
 class TarApplier {
   private readonly root: string;
   private readonly unpacked = new Set<string>();
-  private readonly directories: { path: string; times: EntryTimes }[] = [];
+  /** Directory entries, by name: their times are set last, re-resolved inside the root. */
+  private readonly directories: { name: string; times: EntryTimes }[] = [];
   /** Parent paths already resolved; anything that can change resolution clears it. */
   private readonly resolvedParents = new Map<string, string>();
   /** Directories this apply created empty: nothing inside them predates it. */
   private readonly createdDirs = new Set<string>();
+  /** Every path this apply created, entries and the parents made for them. */
+  private readonly created = new Set<string>();
   private readonly inFlight = new Map<string, Promise<void>>();
   private writeError: unknown;
 
@@ -121,6 +124,7 @@ class TarApplier {
       }
     }
     this.unpacked.add(target);
+    this.created.add(target);
     if ((header.type === 'file' || header.type === 'contiguous-file') && (header.size ?? 0) <= SMALL_FILE) {
       await this.writeSmallFile(target, header, data);
       return;
@@ -141,10 +145,11 @@ class TarApplier {
   private forgetResolutions(): void {
     this.resolvedParents.clear();
     this.createdDirs.clear();
+    this.created.clear();
   }
 
   private async mayExist(target: string): Promise<boolean> {
-    return !this.createdDirs.has(path.dirname(target)) || this.unpacked.has(target);
+    return !this.createdDirs.has(path.dirname(target)) || this.created.has(target);
   }
 
   /** Waits for every small-file write in flight, surfacing the first failure. */
@@ -172,7 +177,7 @@ class TarApplier {
     try {
       for await (const chunk of body) await file.write(chunk as Buffer);
       const pax = header.pax ?? {};
-      await file.chown(paxNumber(pax.uid) ?? header.uid ?? 0, paxNumber(pax.gid) ?? header.gid ?? 0);
+      await file.chown(paxNumber(pax, 'uid') ?? header.uid ?? 0, paxNumber(pax, 'gid') ?? header.gid ?? 0);
       this.setXattrs(target, pax);
       // After chown, which clears setuid and setgid bits.
       await file.chmod(mode);
@@ -191,7 +196,7 @@ class TarApplier {
           await fs.mkdir(target, mode);
           this.createdDirs.add(target);
         }
-        this.directories.push({ path: target, times: entryTimes(header) });
+        this.directories.push({ name: target.slice(this.root.length), times: entryTimes(header) });
         return;
       case 'file':
       case 'contiguous-file':
@@ -205,8 +210,10 @@ class TarApplier {
         try {
           await fs.link(await this.hardlinkTarget(header.linkname ?? ''), target);
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-          throw invalidArgument(`hardlink ${header.name}: target ${header.linkname} is not in the snapshot`);
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT') throw invalidArgument(`hardlink ${header.name}: target ${header.linkname} is not in the snapshot`);
+          if (code === 'EPERM') throw invalidArgument(`hardlink ${header.name}: target ${header.linkname} is a directory`);
+          throw err;
         }
         return;
       case 'character-device':
@@ -223,35 +230,36 @@ class TarApplier {
     }
   }
 
-  /** A hardlink may only point at something already inside the root. */
+  /** A hardlink may only point at something already inside the root: rootPath keeps it there. */
   private async hardlinkTarget(linkname: string): Promise<string> {
     const parent = await rootPath(this.root, path.posix.dirname(path.posix.normalize(linkname)));
-    const resolved = path.resolve(parent, `.${path.posix.join('/', path.posix.basename(linkname))}`);
-    return resolved.startsWith(this.root) ? resolved : this.root;
+    return path.resolve(parent, `.${path.posix.join('/', path.posix.basename(linkname))}`);
   }
 
-  private setXattrs(target: string, pax: Record<string, string>): void {
+  private setXattrs(target: string, pax: Record<string, string>, symlink = false): void {
     for (const [key, value] of Object.entries(pax)) {
       if (!key.startsWith(XATTR_PREFIX)) continue;
       const name = key.slice(XATTR_PREFIX.length);
       try {
         syscalls.lsetxattr(target, name, xattrValue(value));
       } catch (err) {
-        // containerd skips what the filesystem cannot store, and fails on the rest.
-        if ((err as NodeJS.ErrnoException).code !== 'ENOTSUP') throw err;
-        this.log.warn({ xattr: name, path: target }, 'ignored xattr the filesystem does not support');
+        // containerd skips what the filesystem cannot store, and user xattrs
+        // on symlinks, which Linux refuses; it fails on the rest.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (!(code === 'ENOTSUP' || (code === 'EPERM' && symlink && name.startsWith('user.')))) throw err;
+        this.log.warn({ xattr: name, path: target }, 'ignored xattr the filesystem cannot store');
       }
     }
   }
 
   private async setAttributes(target: string, header: Header): Promise<void> {
     const pax = header.pax ?? {};
-    await fs.lchown(target, paxNumber(pax.uid) ?? header.uid ?? 0, paxNumber(pax.gid) ?? header.gid ?? 0);
-    this.setXattrs(target, pax);
-    // After lchown, which may clear setuid and setgid bits. A symlink has no
-    // mode of its own, and chmod would follow it out of the snapshot; a
-    // hardlink can name a symlink too.
+    await fs.lchown(target, paxNumber(pax, 'uid') ?? header.uid ?? 0, paxNumber(pax, 'gid') ?? header.gid ?? 0);
+    // A symlink has no mode of its own, and chmod would follow it out of the
+    // snapshot; a hardlink can name a symlink too.
     const isSymlink = header.type === 'symlink' || (header.type === 'link' && (await fs.lstat(target)).isSymbolicLink());
+    this.setXattrs(target, pax, isSymlink);
+    // After lchown, which may clear setuid and setgid bits.
     if (!isSymlink) await fs.chmod(target, (header.mode ?? 0o644) & 0o7777);
     if (header.type !== 'directory') {
       const { atime, mtime } = entryTimes(header);
@@ -296,7 +304,7 @@ class TarApplier {
 
   /** Creates missing parents (0755), copying attributes from the same directory in a lower layer. */
   private async makeParent(dir: string): Promise<void> {
-    if (this.createdDirs.has(dir) || this.unpacked.has(dir)) return;
+    if (this.createdDirs.has(dir)) return;
     const existing = await fs.lstat(dir).catch(() => undefined);
     if (existing) {
       if (existing.isDirectory()) return;
@@ -305,6 +313,7 @@ class TarApplier {
     if (path.dirname(dir) !== this.root) await this.makeParent(path.dirname(dir));
     await fs.mkdir(dir, 0o755);
     this.createdDirs.add(dir);
+    this.created.add(dir);
     for (const lower of this.target.overlay?.parents ?? []) {
       const source = await rootPath(lower, dir.slice(this.root.length));
       const st = await fs.lstat(source).catch(() => undefined);
@@ -325,8 +334,12 @@ class TarApplier {
   /** Waits for writes in flight, then sets directory times, since creating entries changes them. */
   async finish(): Promise<void> {
     await this.barrier();
-    // lutimes: a later entry may have replaced the directory with a symlink pointing out.
-    for (const { path: dir, times } of this.directories) await fs.lutimes(dir, times.atime, times.mtime);
+    // A later entry may have replaced the directory, or any of its parents,
+    // with a symlink: resolve again inside the root and touch only directories.
+    for (const { name, times } of this.directories) {
+      const dir = await rootPath(this.root, name);
+      if ((await fs.lstat(dir).catch(() => undefined))?.isDirectory()) await fs.lutimes(dir, times.atime, times.mtime);
+    }
   }
 
   /** Lets writes in flight settle before the caller reports a failure. */
@@ -335,8 +348,11 @@ class TarApplier {
   }
 }
 
-function paxNumber(value: string | undefined): number | undefined {
-  return value === undefined ? undefined : Number(value);
+function paxNumber(pax: Record<string, string>, key: 'uid' | 'gid'): number | undefined {
+  const value = pax[key];
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) > 0xffffffff) throw invalidArgument(`invalid PAX ${key} ${JSON.stringify(value)}`);
+  return Number(value);
 }
 
 function entryTimes(header: Header): EntryTimes {

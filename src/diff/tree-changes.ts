@@ -18,8 +18,15 @@ export interface Change {
   stat?: BigIntStats;
 }
 
+function ifMissing<T>(fallback: T): (err: NodeJS.ErrnoException) => T {
+  return (err) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return fallback;
+    throw err;
+  };
+}
+
 async function sortedEntries(dir: string): Promise<string[]> {
-  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const names = await fs.readdir(dir).catch(ifMissing([] as string[]));
   // Byte order, as Go sorts names.
   return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
@@ -55,8 +62,8 @@ export async function* treeChanges(lower: string, upper: string, rel = ''): Asyn
     const child = rel === '' ? name : `${rel}/${name}`;
     const a = path.join(lower, child);
     const b = path.join(upper, child);
-    const sa = await fs.lstat(a, { bigint: true }).catch(() => undefined);
-    const sb = await fs.lstat(b, { bigint: true }).catch(() => undefined);
+    const sa = await fs.lstat(a, { bigint: true }).catch(ifMissing(undefined));
+    const sb = await fs.lstat(b, { bigint: true }).catch(ifMissing(undefined));
     if (!sb) {
       if (sa) yield { kind: 'delete', path: child };
       continue;
