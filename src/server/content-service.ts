@@ -85,8 +85,7 @@ async function write(store: ContentStore, requests: AsyncIterator<WriteRequest>,
       if (req.expected !== '') {
         expected = req.expected;
         if (store.exists(expected)) {
-          await writer.close();
-          await store.abort(ref);
+          await writer.discard();
           throw alreadyExists(`blob with expected digest ${expected} exists`);
         }
       }

@@ -12,11 +12,6 @@ export function toTimestamp(ns: Nanos): Timestamp {
   return { seconds: Number(ns / NS_PER_S), nanos: Number(ns % NS_PER_S) };
 }
 
-export function fromTimestamp(ts: Timestamp | null | undefined): Nanos {
-  if (!ts) return 0n;
-  return BigInt(ts.seconds) * NS_PER_S + BigInt(ts.nanos);
-}
-
 export interface FieldMask {
   paths: string[];
 }

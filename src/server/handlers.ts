@@ -22,8 +22,58 @@ export function unary<Req, Res>(
 export type Send<Res> = (message: Res) => Promise<void>;
 
 function sender<Res>(call: grpc.ServerWritableStream<unknown, Res> | grpc.ServerDuplexStream<unknown, Res>): Send<Res> {
-  return (message) =>
-    call.write(message) ? Promise.resolve() : new Promise((resolve) => call.once('drain', () => resolve()));
+  return (message) => {
+    if (call.cancelled) return Promise.reject(new Error('the client cancelled the call'));
+    if (call.write(message)) return Promise.resolve();
+    // A cancelled client never drains: stop waiting, so the handler can release what it holds.
+    return new Promise((resolve, reject) => {
+      const drained = () => {
+        call.off('cancelled', cancelled);
+        resolve();
+      };
+      const cancelled = () => {
+        call.off('drain', drained);
+        reject(new Error('the client cancelled the call'));
+      };
+      call.once('drain', drained);
+      call.once('cancelled', cancelled);
+    });
+  };
+}
+
+/**
+ * The requests of a bidirectional call, one at a time. Unlike the stream's own
+ * async iterator, finishing does not destroy the call, so a status can still
+ * be sent; at most a few messages are buffered before the client is paused.
+ */
+function requests<Req>(call: grpc.ServerDuplexStream<Req, unknown>): AsyncIterator<Req> {
+  const queue: Req[] = [];
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  call.on('data', (message: Req) => {
+    queue.push(message);
+    if (queue.length >= 4) call.pause();
+    notify();
+  });
+  for (const event of ['end', 'cancelled', 'error']) {
+    call.once(event, () => {
+      ended = true;
+      notify();
+    });
+  }
+  return {
+    async next(): Promise<IteratorResult<Req>> {
+      while (queue.length === 0 && !ended) await new Promise<void>((resolve) => (wake = resolve));
+      if (queue.length === 0) return { done: true, value: undefined };
+      const message = queue.shift() as Req;
+      if (queue.length < 4) call.resume();
+      return { done: false, value: message };
+    },
+  };
 }
 
 /** A server-streaming call whose handler sends messages and resolves when done. */
@@ -48,7 +98,7 @@ export function bidiStream<Req, Res>(
   handler: (requests: AsyncIterator<Req>, send: Send<Res>) => Promise<void>,
 ): grpc.handleBidiStreamingCall<Req, Res> {
   return (call) => {
-    handler(call[Symbol.asyncIterator]() as AsyncIterator<Req>, sender(call)).then(
+    handler(requests(call), sender(call)).then(
       () => call.end(),
       (err) => call.emit('error', toServiceError(err, method, log)),
     );
