@@ -10,7 +10,8 @@ export function contentFields(info: ContentInfo): FieldLookup {
       case 'size':
         return String(info.size);
       case 'labels':
-        return fieldpath.length === 2 ? info.labels[fieldpath[1]] : undefined;
+        // A label key may itself contain dots: labels.a.b is the label "a.b".
+        return fieldpath.length > 1 ? info.labels[fieldpath.slice(1).join('.')] : undefined;
       default:
         return undefined;
     }

@@ -11,6 +11,7 @@ import { validateLabels } from '../labels';
 import * as meta from '../metadata/content-store';
 import type { Labels } from '../metadata/label-table';
 import type { Transactor } from '../metadata/transactor';
+import { syncDirectory } from '../sync-directory';
 import { digestOf, newHash } from './digest';
 import type { ContentLayout } from './layout';
 import type { RefLock } from './ref-locks';
@@ -128,16 +129,15 @@ export class IngestWriter {
     }
   }
 
+  /** Ends this writer and drops its ingest, still holding the ref so no new writer sees it half gone. */
+  async discard(): Promise<void> {
+    this.done = true;
+    await this.writes.run((db) => meta.deleteIngest(db, this.state.ref));
+    await this.removeIngestDir();
+    await this.close();
+  }
+
   private async removeIngestDir(): Promise<void> {
     await fs.rm(path.dirname(this.layout.ingestData(this.state.dirName)), { recursive: true, force: true });
-  }
-}
-
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await fs.promises.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

@@ -97,12 +97,16 @@ export class ContentStore {
     return meta.listBlobs(this.db.reader).filter((info) => filter.match(contentFields(info)));
   }
 
-  async delete(digest: string): Promise<void> {
-    await inContext(`delete ${digest}`, () => {
+  delete(digest: string): Promise<void> {
+    return inContext(`delete ${digest}`, () => {
       parseDigest(digest);
-      return this.writes.run((db) => meta.deleteBlob(db, digest));
+      // The file goes after the commit but before any other writer runs: a
+      // commit of the same digest in between would otherwise lose its file.
+      return this.writes.run(
+        (db) => meta.deleteBlob(db, digest),
+        () => fs.rm(this.layout.blobPath(digest), { force: true }),
+      );
     });
-    await fs.rm(this.layout.blobPath(digest), { force: true });
   }
 
   /** The bytes [offset, offset+size) of a blob; size <= 0 means to the end. */
@@ -113,8 +117,12 @@ export class ContentStore {
       if (start > info.size) throw outOfRange(`read past object length ${info.size} bytes`);
       const end = size <= 0 || start + size > info.size ? info.size : start + size;
       if (end === start) return { offset: start, stream: Readable.from([]) };
+      // Opened here, so a blob deleted since Info is NotFound rather than a failed stream.
+      const file = await fs.promises.open(this.layout.blobPath(digest), 'r').catch((err: NodeJS.ErrnoException) => {
+        throw err.code === 'ENOENT' ? notFound(`content ${digest} does not exist`) : err;
+      });
       // createReadStream's end is inclusive.
-      const stream = fs.createReadStream(this.layout.blobPath(digest), { start, end: end - 1, highWaterMark: READ_CHUNK });
+      const stream = file.createReadStream({ start, end: end - 1, highWaterMark: READ_CHUNK });
       return { offset: start, stream };
     });
   }
@@ -137,17 +145,23 @@ export class ContentStore {
     return statuses.filter((s) => filter.match(ingestFields(s)));
   }
 
-  async abort(ref: string): Promise<void> {
-    const row = await inContext(`abort ${ref}`, () => {
+  abort(ref: string): Promise<void> {
+    return inContext(`abort ${ref}`, async () => {
       if (this.locks.isLocked(ref)) throw unavailable(`ref ${ref} is being written`);
-      return this.writes.run((db) => {
-        const found = meta.findIngest(db, ref);
-        if (!found) throw notFound(`ingest ${ref} does not exist`);
-        meta.deleteIngest(db, ref);
-        return found;
-      });
+      // Held until the directory is gone, so a new writer cannot start on it meanwhile.
+      const lock = await this.locks.acquire(ref);
+      try {
+        const row = await this.writes.run((db) => {
+          const found = meta.findIngest(db, ref);
+          if (!found) throw notFound(`ingest ${ref} does not exist`);
+          meta.deleteIngest(db, ref);
+          return found;
+        });
+        await fs.rm(path.dirname(this.layout.ingestData(row.dir)), { recursive: true, force: true });
+      } finally {
+        lock.release();
+      }
     });
-    await fs.rm(path.dirname(this.layout.ingestData(row.dir)), { recursive: true, force: true });
   }
 
   exists(digest: string): boolean {

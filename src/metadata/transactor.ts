@@ -9,18 +9,23 @@ export class Transactor {
 
   constructor(private readonly db: Connection) {}
 
-  /** Runs fn inside BEGIN IMMEDIATE ... COMMIT; rolls back if fn throws. */
-  run<T>(fn: (db: Connection) => Promise<T> | T): Promise<T> {
+  /**
+   * Runs fn inside BEGIN IMMEDIATE ... COMMIT; rolls back if fn throws.
+   * afterCommit runs once the commit landed, before any other writer.
+   */
+  run<T>(fn: (db: Connection) => Promise<T> | T, afterCommit?: (result: T) => Promise<unknown>): Promise<T> {
     return this.exclusive(async () => {
       this.db.exec('BEGIN IMMEDIATE');
+      let result: T;
       try {
-        const result = await fn(this.db);
+        result = await fn(this.db);
         this.db.exec('COMMIT');
-        return result;
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
         throw err;
       }
+      await afterCommit?.(result);
+      return result;
     });
   }
 
