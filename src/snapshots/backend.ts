@@ -14,6 +14,7 @@ export interface Backend {
    * (mode 0755); it is renamed to the snapshot's own directory afterwards.
    */
   populate(tempDir: string, ref: SnapshotRef, layout: SnapshotLayout): Promise<void>;
+  /** Mounts of an active snapshot or a view. */
   mounts(ref: SnapshotRef, layout: SnapshotLayout): Mount[];
 }
 

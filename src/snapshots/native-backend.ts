@@ -22,6 +22,6 @@ export class NativeBackend implements Backend {
 
   mounts(ref: SnapshotRef, layout: SnapshotLayout): Mount[] {
     const source = ref.kind === 'view' && ref.parentIds.length > 0 ? ref.parentIds[0] : ref.id;
-    return [bind(layout.fsDir(source), ref.kind !== 'active')];
+    return [bind(layout.fsDir(source), ref.kind === 'view')];
   }
 }

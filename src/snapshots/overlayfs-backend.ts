@@ -23,8 +23,7 @@ export class OverlayfsBackend implements Backend {
   }
 
   mounts(ref: SnapshotRef, layout: SnapshotLayout): Mount[] {
-    // A committed snapshot is mounted read-only, like a view of itself.
-    const lowers = ref.kind === 'committed' ? [ref.id, ...ref.parentIds] : ref.parentIds;
+    const lowers = ref.parentIds;
     if (lowers.length === 0) {
       // overlay needs at least one lower dir; a lone layer is a plain bind.
       return [bind(layout.fsDir(ref.id), ref.kind === 'view')];

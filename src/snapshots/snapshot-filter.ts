@@ -12,7 +12,8 @@ export function snapshotFields(info: Info): FieldLookup {
       case 'parent':
         return info.parent;
       case 'labels':
-        return fieldpath.length === 2 ? info.labels[fieldpath[1]] : undefined;
+        // A label key may itself contain dots: labels.a.b is the label "a.b".
+        return fieldpath.length > 1 ? info.labels[fieldpath.slice(1).join('.')] : undefined;
       default:
         return undefined;
     }

@@ -7,11 +7,12 @@ import fs from 'fs-extra';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { nowNs } from '../clock';
-import { inContext } from '../errdefs';
+import { failedPrecondition, inContext } from '../errdefs';
 import { parseFilters } from '../filters';
 import type { MetadataDatabase } from '../metadata/database';
 import * as store from '../metadata/snapshot-store';
 import { Transactor } from '../metadata/transactor';
+import { syncDirectory } from '../sync-directory';
 import type { Backend } from './backend';
 import { diskUsage } from './disk-usage';
 import { SnapshotLayout } from './layout';
@@ -62,6 +63,8 @@ export class StoreSnapshotter implements Snapshotter {
       // attempt left behind belongs to no snapshot.
       await fs.rm(target, { recursive: true, force: true });
       await fs.rename(temp, target);
+      // The rename must reach the disk before the row that names it commits.
+      await syncDirectory(this.layout.dir);
     } catch (err) {
       await fs.rm(temp, { recursive: true, force: true });
       throw err;
@@ -69,9 +72,12 @@ export class StoreSnapshotter implements Snapshotter {
   }
 
   mounts(key: string): Promise<Mount[]> {
-    return inContext(`mounts ${key}`, () =>
-      this.backend.mounts(store.getSnapshot(this.db.reader, key), this.layout),
-    );
+    return inContext(`mounts ${key}`, () => {
+      const ref = store.getSnapshot(this.db.reader, key);
+      // As containerd: only active snapshots and views have mounts; a committed one is viewed.
+      if (ref.kind === 'committed') throw failedPrecondition('snapshot is committed, not active or a view');
+      return this.backend.mounts(ref, this.layout);
+    });
   }
 
   commit(name: string, key: string, labels: Labels): Promise<void> {
