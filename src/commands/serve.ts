@@ -7,6 +7,8 @@ import type { Config } from '../config';
 import { ContentStore } from '../content/store';
 import { openMetadataDatabase } from '../metadata/database';
 import { Transactor } from '../metadata/transactor';
+import { mountsUnder, unmount } from '../mount';
+import { syscalls } from '../native/syscalls';
 import { LayerApplier, scratchDir } from '../diff/layer-applier';
 import { LayerDiffer } from '../diff/layer-differ';
 import { contentHandlers } from '../server/content-service';
@@ -37,15 +39,41 @@ function stopSignal(log: Logger): Promise<void> {
   });
 }
 
+/** Two servers sharing one root would sweep each other's work in progress. */
+function lockRoot(root: string): void {
+  try {
+    syscalls.lockExclusive(path.join(root, 'lock'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+    throw new Error(`${root} is in use by another strata`);
+  }
+}
+
+/** Unmounts what a killed server left mounted on its scratch directories, then removes them. */
+async function releaseScratchMounts(scratch: string, log: Logger): Promise<void> {
+  for (const target of await mountsUnder(scratch)) {
+    log.warn({ target }, 'unmounting a leftover temporary mount');
+    await unmount(target, { lazy: true });
+  }
+  for (const entry of await fs.readdir(scratch).catch(() => [] as string[])) {
+    // rmdir, never rm -r: only an empty, unmounted directory may go.
+    await fs.rmdir(path.join(scratch, entry)).catch(() => undefined);
+  }
+}
+
 export async function serve(config: Config, log: Logger): Promise<void> {
   const stopped = stopSignal(log);
   const root = path.resolve(config.root);
   const address = path.resolve(config.address);
   await fs.mkdirp(root, { mode: 0o700 });
+  lockRoot(root);
+  await releaseScratchMounts(scratchDir(root), log);
   const backend = await openBackend({ ...config, root });
   const db = openMetadataDatabase(path.join(root, 'metadata.db'));
   const writes = new Transactor(db.writer);
   const snapshotter = new StoreSnapshotter(root, db, writes, backend, log);
+  // What a crash left half-built goes now, not only when containerd calls Cleanup.
+  await snapshotter.cleanup();
   const content = new ContentStore(root, db, writes, log);
   await content.open();
   const applier = new LayerApplier(content, scratchDir(root), config.syncFs, log);

@@ -1,13 +1,15 @@
-// The few Linux syscalls Node's fs module lacks and layer unpacking needs:
-// mknod (devices, fifos, overlay whiteouts), extended attributes without
-// following symlinks, and syncfs. Each call is a single fast syscall, so
+// The few Linux syscalls Node's fs module lacks: mknod (devices, fifos,
+// overlay whiteouts), extended attributes without following symlinks,
+// syncfs, and flock to keep one server per root. Each call is a single fast syscall, so
 // they are synchronous; errors become JS errors carrying errno's code.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -17,20 +19,9 @@
 #define NAME_BUF 256
 
 static const char *errno_code(int err) {
-  switch (err) {
-    case ENOENT: return "ENOENT";
-    case EEXIST: return "EEXIST";
-    case EPERM: return "EPERM";
-    case EACCES: return "EACCES";
-    case ENOTSUP: return "ENOTSUP";
-    case ENODATA: return "ENODATA";
-    case ERANGE: return "ERANGE";
-    case EINVAL: return "EINVAL";
-    case ENOTDIR: return "ENOTDIR";
-    case ENOSPC: return "ENOSPC";
-    case EROFS: return "EROFS";
-    default: return "EIO";
-  }
+  // glibc names every errno ("ENAMETOOLONG"), as Node's own errors do.
+  const char *name = strerrorname_np(err);
+  return name ? name : "EIO";
 }
 
 static napi_value throw_errno(napi_env env, const char *syscall, const char *path) {
@@ -117,17 +108,21 @@ static napi_value Llistxattr(napi_env env, napi_callback_info info) {
   napi_value argv[1], result;
   char path[PATH_BUF];
   if (!get_args(env, info, 1, argv) || !get_string(env, argv[0], path, sizeof path)) return NULL;
+  napi_create_array(env, &result);
   for (;;) {
     ssize_t size = llistxattr(path, NULL, 0);
     if (size < 0) return throw_errno(env, "llistxattr", path);
-    char *names = malloc(size + 1);
+    // With a zero size llistxattr reports the size instead of filling the buffer.
+    if (size == 0) return result;
+    char *names = malloc(size);
+    if (!names) return throw_errno(env, "malloc", path);
     ssize_t got = llistxattr(path, names, size);
     if (got < 0) {
       free(names);
+      // The list grew between the two calls; ask again.
       if (errno == ERANGE) continue;
       return throw_errno(env, "llistxattr", path);
     }
-    napi_create_array(env, &result);
     uint32_t index = 0;
     for (ssize_t at = 0; at < got; at += strlen(names + at) + 1) {
       napi_value name;
@@ -152,6 +147,23 @@ static napi_value Syncfs(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// lockExclusive(path) -> fd: an exclusive flock on path (created if needed),
+// held until the process exits. Throws EAGAIN if another process has it.
+static napi_value LockExclusive(napi_env env, napi_callback_info info) {
+  napi_value argv[1], result;
+  char path[PATH_BUF];
+  if (!get_args(env, info, 1, argv) || !get_string(env, argv[0], path, sizeof path)) return NULL;
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return throw_errno(env, "open", path);
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    napi_value error = throw_errno(env, "flock", path);
+    close(fd);
+    return error;
+  }
+  napi_create_int32(env, fd, &result);
+  return result;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"mknod", NULL, Mknod, NULL, NULL, NULL, napi_default, NULL},
@@ -159,6 +171,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"lgetxattr", NULL, Lgetxattr, NULL, NULL, NULL, napi_default, NULL},
     {"llistxattr", NULL, Llistxattr, NULL, NULL, NULL, napi_default, NULL},
     {"syncfs", NULL, Syncfs, NULL, NULL, NULL, napi_default, NULL},
+    {"lockExclusive", NULL, LockExclusive, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

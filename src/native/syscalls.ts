@@ -9,6 +9,8 @@ export interface Syscalls {
   lgetxattr(path: string, name: string): Buffer | undefined;
   llistxattr(path: string): string[];
   syncfs(path: string): void;
+  /** Takes an exclusive flock on path, held until the process exits; returns the fd. EAGAIN when taken. */
+  lockExclusive(path: string): number;
 }
 
 function findAddon(): string {
