@@ -112,6 +112,36 @@ test('neither a hardlink to a symlink nor a replaced directory lets attributes t
     assert.equal(fs.statSync(outside).mtimeMs, before);
   }));
 
+test('a parent replaced by a symlink lets no directory time out of the root', () =>
+  withRoot(async (root, outside) => {
+    fs.mkdirSync(path.join(outside, 'b'));
+    fs.utimesSync(path.join(outside, 'b'), 1_000_000_000, 1_000_000_000);
+    await apply(root, [
+      { name: 'a/', type: 'directory' },
+      { name: 'a/b/', type: 'directory', mtime: new Date(1_234_567_000) },
+      { name: 'a', type: 'symlink', linkname: outside },
+    ]);
+    assert.equal(fs.statSync(path.join(outside, 'b')).mtimeMs, 1_000_000_000_000);
+  }));
+
+test('an entry replaces a directory an earlier entry created implicitly', () =>
+  withRoot(async (root) => {
+    await apply(root, [
+      { name: 'p/q/r', body: 'r' },
+      { name: 'p/q', type: 'symlink', linkname: 'elsewhere' },
+    ]);
+    assert.equal(fs.readlinkSync(path.join(root, 'p/q')), 'elsewhere');
+  }));
+
+test('bad PAX ids are InvalidArgument; user xattrs on symlinks are skipped as containerd does', () =>
+  withRoot(async (root) => {
+    await assert.rejects(apply(root, [{ name: 'f', body: 'x', pax: { uid: 'abc' } }]), (err: Error) =>
+      isKind(err, 'InvalidArgument'),
+    );
+    await apply(root, [{ name: 'l', type: 'symlink', linkname: 't', pax: { 'SCHILY.xattr.user.note': 'n' } }]);
+    assert.equal(fs.readlinkSync(path.join(root, 'l')), 't');
+  }));
+
 test('a truncated tar is a LayerFormatError', () =>
   withRoot(async (root) => {
     const whole = await layer([{ name: 'big', body: 'x'.repeat(5000) }]);
