@@ -122,15 +122,19 @@ export class StoreSnapshotter implements Snapshotter {
     });
   }
 
-  cleanup(): Promise<void> {
-    return this.writes.exclusive(async () => {
+  async cleanup(): Promise<void> {
+    // Chosen with no operation in flight, so no new-* directory is still being
+    // built; deleted afterwards, so a large delete holds up no other writer.
+    // Ids are never reused, so no later snapshot can claim an orphan.
+    const orphans = await this.writes.exclusive(async () => {
       const live = store.liveIds(this.db.writer);
-      for (const entry of await fs.readdir(this.layout.dir)) {
-        if (/^\d+$/.test(entry) && live.has(Number(entry))) continue;
-        this.log.info({ dir: entry }, 'cleanup: removing directory that no snapshot owns');
-        await fs.rm(path.join(this.layout.dir, entry), { recursive: true, force: true });
-      }
+      const entries = await fs.readdir(this.layout.dir);
+      return entries.filter((entry) => !(/^\d+$/.test(entry) && live.has(Number(entry))));
     });
+    for (const entry of orphans) {
+      this.log.info({ dir: entry }, 'cleanup: removing directory that no snapshot owns');
+      await fs.rm(path.join(this.layout.dir, entry), { recursive: true, force: true });
+    }
   }
 
   async close(): Promise<void> {
