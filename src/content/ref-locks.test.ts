@@ -26,3 +26,14 @@ test('a writer whose client has closed is waited for, not refused', async () => 
   (await second).release();
   assert.equal(locks.isLocked('r'), false);
 });
+
+test('a holder that starts closing just after a new writer asks is still waited for', async () => {
+  const locks = new RefLocks();
+  const first = await locks.acquire('r');
+  const second = locks.acquire('r');
+  setTimeout(() => {
+    first.closing();
+    setTimeout(() => first.release(), 10);
+  }, 10);
+  (await second).release();
+});
