@@ -7,7 +7,8 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type * as tar from 'tar-stream';
 import { XATTR_PREFIX, xattrRecord } from './pax-records';
-import { fileXattrs, type Change } from './tree-changes';
+import { fileXattrs } from './file-xattrs';
+import type { Change } from './tree-changes';
 
 const WHITEOUT_PREFIX = '.wh.';
 

@@ -12,6 +12,7 @@ import * as tar from 'tar-stream';
 import type { Logger } from 'pino';
 import { invalidArgument } from '../errdefs';
 import { syscalls } from '../native/syscalls';
+import { fileXattrs } from './file-xattrs';
 import { XATTR_PREFIX, xattrValue } from './pax-records';
 import { rootPath } from './root-path';
 
@@ -321,11 +322,7 @@ class TarApplier {
       if (!st.isDirectory()) return;
       await fs.chmod(dir, st.mode & 0o7777);
       await fs.lchown(dir, st.uid, st.gid);
-      for (const name of syscalls.llistxattr(source)) {
-        if (name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.')) continue;
-        const value = syscalls.lgetxattr(source, name);
-        if (value) syscalls.lsetxattr(dir, name, value);
-      }
+      for (const [name, value] of fileXattrs(source)) syscalls.lsetxattr(dir, name, value);
       await fs.utimes(dir, st.atime, st.mtime);
       return;
     }

@@ -5,7 +5,7 @@
 import fs from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
-import { syscalls } from '../native/syscalls';
+import { fileXattrs } from './file-xattrs';
 
 export type ChangeKind = 'add' | 'modify' | 'delete';
 
@@ -29,17 +29,6 @@ async function sortedEntries(dir: string): Promise<string[]> {
   const names = await fs.readdir(dir).catch(ifMissing([] as string[]));
   // Byte order, as Go sorts names.
   return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-}
-
-/** Overlay's own xattrs describe the layering, not the file. */
-export function fileXattrs(file: string): Map<string, Buffer> {
-  const xattrs = new Map<string, Buffer>();
-  for (const name of syscalls.llistxattr(file)) {
-    if (name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.')) continue;
-    const value = syscalls.lgetxattr(file, name);
-    if (value) xattrs.set(name, value);
-  }
-  return xattrs;
 }
 
 async function sameFile(a: string, sa: BigIntStats, b: string, sb: BigIntStats): Promise<boolean> {
