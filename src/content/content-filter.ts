@@ -1,5 +1,5 @@
 // Field lookups for filtering blobs and ingests, as containerd's adaptors.
-import type { FieldLookup } from '../filters';
+import { labelField, type FieldLookup } from '../filters';
 import type { ContentInfo, IngestStatus } from './types';
 
 export function contentFields(info: ContentInfo): FieldLookup {
@@ -10,8 +10,7 @@ export function contentFields(info: ContentInfo): FieldLookup {
       case 'size':
         return String(info.size);
       case 'labels':
-        // A label key may itself contain dots: labels.a.b is the label "a.b".
-        return fieldpath.length > 1 ? info.labels[fieldpath.slice(1).join('.')] : undefined;
+        return labelField(info.labels, fieldpath);
       default:
         return undefined;
     }

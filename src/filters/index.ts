@@ -12,3 +12,11 @@ export type { FieldLookup, Filter } from './filter';
 export function parseFilters(filters: readonly string[]): Filter {
   return filters.length === 0 ? always : anyOf(filters.map(parseFilter));
 }
+
+/**
+ * The labels.KEY field of containerd's adaptors. A key may itself contain
+ * dots: labels.a.b is the label "a.b".
+ */
+export function labelField(labels: Record<string, string>, fieldpath: string[]): string | undefined {
+  return fieldpath.length > 1 ? labels[fieldpath.slice(1).join('.')] : undefined;
+}

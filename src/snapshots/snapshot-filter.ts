@@ -1,5 +1,5 @@
 // Field lookup for filtering snapshots, matching containerd's snapshot adaptor.
-import type { FieldLookup } from '../filters';
+import { labelField, type FieldLookup } from '../filters';
 import type { Info } from './types';
 
 export function snapshotFields(info: Info): FieldLookup {
@@ -12,8 +12,7 @@ export function snapshotFields(info: Info): FieldLookup {
       case 'parent':
         return info.parent;
       case 'labels':
-        // A label key may itself contain dots: labels.a.b is the label "a.b".
-        return fieldpath.length > 1 ? info.labels[fieldpath.slice(1).join('.')] : undefined;
+        return labelField(info.labels, fieldpath);
       default:
         return undefined;
     }
