@@ -6,7 +6,7 @@ import type { ContentStore } from '../content/store';
 import type { ContentInfo, IngestStatus } from '../content/types';
 import { alreadyExists, invalidArgument, outOfRange } from '../errdefs';
 import type { Labels } from '../metadata/label-table';
-import { maskPaths, toTimestamp, type FieldMask, type Timestamp } from './convert';
+import { maskPaths, sendInBatches, toTimestamp, type FieldMask, type Timestamp } from './convert';
 import { bidiStream, serverStream, unary, type Send } from './handlers';
 
 interface WireInfo {
@@ -46,8 +46,6 @@ interface WriteResponse {
   total?: number;
   digest?: string;
 }
-
-const LIST_BATCH = 100;
 
 function toWireInfo(info: ContentInfo): WireInfo {
   return {
@@ -140,10 +138,7 @@ export function contentHandlers(store: ContentStore, log: Logger): grpc.UntypedS
       return { info: toWireInfo(await store.update(req.info.digest, req.info.labels, maskPaths(req.update_mask))) };
     }),
     List: serverStream(method('List'), log, async (req: { filters: string[] }, send) => {
-      const infos = await store.list(req.filters);
-      for (let i = 0; i < infos.length; i += LIST_BATCH) {
-        await send({ info: infos.slice(i, i + LIST_BATCH).map(toWireInfo) });
-      }
+      await sendInBatches(await store.list(req.filters), toWireInfo, (info) => send({ info }));
     }),
     Delete: unary(method('Delete'), log, async (req: { digest: string }) => {
       await store.delete(req.digest);

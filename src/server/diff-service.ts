@@ -5,7 +5,7 @@ import type { LayerApplier } from '../diff/layer-applier';
 import type { LayerDiffer } from '../diff/layer-differ';
 import type { Descriptor } from '../diff/types';
 import { invalidArgument } from '../errdefs';
-import type { Mount } from '../snapshots/types';
+import { fromWireMount, type WireMount } from './convert';
 import { unary } from './handlers';
 
 interface WireDescriptor {
@@ -13,13 +13,6 @@ interface WireDescriptor {
   digest: string;
   size: number;
   annotations: Record<string, string>;
-}
-
-interface WireMount {
-  type: string;
-  source: string;
-  target: string;
-  options: string[];
 }
 
 function fromWireDescriptor(d: WireDescriptor | null): Descriptor {
@@ -31,10 +24,6 @@ function toWireDescriptor(d: Descriptor): WireDescriptor {
   return { media_type: d.mediaType, digest: d.digest, size: d.size, annotations: d.annotations };
 }
 
-function fromWireMounts(mounts: WireMount[]): Mount[] {
-  return mounts.map((m) => ({ type: m.type, source: m.source, options: m.options }));
-}
-
 export function diffHandlers(applier: LayerApplier, differ: LayerDiffer, log: Logger): grpc.UntypedServiceImplementation {
   const method = (name: string) => `/containerd.services.diff.v1.Diff/${name}`;
   return {
@@ -42,7 +31,7 @@ export function diffHandlers(applier: LayerApplier, differ: LayerDiffer, log: Lo
       method('Apply'),
       log,
       async (req: { diff: WireDescriptor | null; mounts: WireMount[]; sync_fs: boolean }) => ({
-        applied: toWireDescriptor(await applier.apply(fromWireDescriptor(req.diff), fromWireMounts(req.mounts), req.sync_fs)),
+        applied: toWireDescriptor(await applier.apply(fromWireDescriptor(req.diff), req.mounts.map(fromWireMount), req.sync_fs)),
       }),
     ),
     Diff: unary(
@@ -50,7 +39,7 @@ export function diffHandlers(applier: LayerApplier, differ: LayerDiffer, log: Lo
       log,
       async (req: { left: WireMount[]; right: WireMount[]; media_type: string; ref: string; labels: Record<string, string> }) => ({
         diff: toWireDescriptor(
-          await differ.compare(fromWireMounts(req.left), fromWireMounts(req.right), req.media_type, req.ref, req.labels),
+          await differ.compare(req.left.map(fromWireMount), req.right.map(fromWireMount), req.media_type, req.ref, req.labels),
         ),
       }),
     ),

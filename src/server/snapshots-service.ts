@@ -5,7 +5,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { invalidArgument } from '../errdefs';
 import type { Info, Kind, Labels, Mount, Snapshotter } from '../snapshots/types';
-import { maskPaths, toTimestamp, type FieldMask, type Timestamp } from './convert';
+import { maskPaths, sendInBatches, toTimestamp, toWireMount, type FieldMask, type Timestamp, type WireMount } from './convert';
 import { serverStream, unary } from './handlers';
 
 type WireKind = 'UNKNOWN' | 'VIEW' | 'ACTIVE' | 'COMMITTED';
@@ -19,13 +19,6 @@ interface WireInfo {
   labels: Labels;
 }
 
-interface WireMount {
-  type: string;
-  source: string;
-  target: string;
-  options: string[];
-}
-
 interface KeyRequest {
   key: string;
 }
@@ -34,8 +27,6 @@ interface CreateRequest extends KeyRequest {
   parent: string;
   labels: Labels;
 }
-
-const LIST_BATCH = 100;
 
 const TO_WIRE_KIND: Record<Kind, WireKind> = { view: 'VIEW', active: 'ACTIVE', committed: 'COMMITTED' };
 
@@ -51,7 +42,7 @@ function toWireInfo(info: Info): WireInfo {
 }
 
 function toWireMounts(mounts: Mount[]): { mounts: WireMount[] } {
-  return { mounts: mounts.map((m) => ({ type: m.type, source: m.source, target: '', options: m.options })) };
+  return { mounts: mounts.map(toWireMount) };
 }
 
 export function snapshotsHandlers(sn: Snapshotter, log: Logger): grpc.UntypedServiceImplementation {
@@ -79,10 +70,7 @@ export function snapshotsHandlers(sn: Snapshotter, log: Logger): grpc.UntypedSer
       return { info: toWireInfo(await sn.update(req.info.name, req.info.labels, maskPaths(req.update_mask))) };
     }),
     List: serverStream(method('List'), log, async (req: { filters: string[] }, send) => {
-      const infos = await sn.list(req.filters);
-      for (let i = 0; i < infos.length; i += LIST_BATCH) {
-        await send({ info: infos.slice(i, i + LIST_BATCH).map(toWireInfo) });
-      }
+      await sendInBatches(await sn.list(req.filters), toWireInfo, (info) => send({ info }));
     }),
     Usage: unary(method('Usage'), log, async (req: KeyRequest) => sn.usage(req.key)),
     Cleanup: unary(method('Cleanup'), log, async () => {
