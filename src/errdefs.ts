@@ -8,7 +8,8 @@ export type ErrorKind =
   | 'InvalidArgument'
   | 'OutOfRange'
   | 'Unavailable'
-  | 'Unimplemented';
+  | 'Unimplemented'
+  | 'Cancelled';
 
 export class StrataError extends Error {
   constructor(
@@ -31,6 +32,7 @@ export const invalidArgument = factory('InvalidArgument');
 export const outOfRange = factory('OutOfRange');
 export const unavailable = factory('Unavailable');
 export const unimplemented = factory('Unimplemented');
+export const cancelled = factory('Cancelled');
 
 export function isKind(err: unknown, kind: ErrorKind): boolean {
   return err instanceof StrataError && err.kind === kind;

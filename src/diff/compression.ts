@@ -1,9 +1,9 @@
-// Which decompressor a layer needs: by its media type, or for a media type we
-// do not know, by its first bytes.
+// Which decompressor a layer needs, by its media type or, for a media type we
+// do not know, by its first bytes; and the pipeline stages that undo it.
 import { createGunzip } from 'node:zlib';
-import { PassThrough, type Duplex } from 'node:stream';
-import { ZstdDecompress } from './zstd-decompress';
+import type { Stage } from '../stream-stages';
 import { unimplemented } from '../errdefs';
+import { zstdDecompress } from './zstd-decompress';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -19,6 +19,9 @@ const BY_MEDIA_TYPE: Record<string, Compression> = {
   'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip': 'gzip',
 };
 
+/** Bytes a sniffer needs: a tar's "ustar" magic ends at 262. */
+export const SNIFF_BYTES = 512;
+
 export function compressionOf(mediaType: string): Compression | undefined {
   return BY_MEDIA_TYPE[mediaType];
 }
@@ -31,13 +34,21 @@ export function detectCompression(head: Buffer, mediaType: string): Compression 
   throw unimplemented(`unsupported media type ${mediaType}: content is not gzip, zstd or tar`);
 }
 
-export function decompressor(compression: Compression): Duplex {
+/**
+ * zlib's stream stops inflating whenever its reader is full, even in the
+ * middle of an input chunk, so a gzip bomb waits in its compressed form. Its
+ * output pieces are as large as zstd's, for fewer trips to the thread pool.
+ */
+const GZIP_PIECE_SIZE = 128 * 1024;
+
+/** Fresh stages (they hold state) that turn a compressed layer back into its tar. */
+export function decompression(compression: Compression): Stage[] {
   switch (compression) {
     case 'gzip':
-      return createGunzip();
+      return [createGunzip({ chunkSize: GZIP_PIECE_SIZE })];
     case 'zstd':
-      return new ZstdDecompress();
+      return [zstdDecompress];
     case 'none':
-      return new PassThrough();
+      return [];
   }
 }

@@ -2,35 +2,42 @@
 // written into the content store under the caller's ref, with the
 // containerd.io/uncompressed label naming its diff ID. As containerd's
 // walking differ, with gzip as the default media type.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createGzip } from 'node:zlib';
-import { PassThrough, Writable, type Duplex } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar-stream';
 import { CompressStream } from 'zstd-napi';
 import type { ContentStore } from '../content/store';
-import { inContext, isKind, unimplemented } from '../errdefs';
+import { cancelled, inContext, isKind, unimplemented } from '../errdefs';
 import type { Labels } from '../metadata/label-table';
 import type { Mount } from '../snapshots/types';
-import { ChangeWriter } from './change-writer';
+import type { Stage } from '../stream-stages';
+import { writeLayer } from './layer-writer';
 import { withMounted } from './mount-target';
 import { treeChanges } from './tree-changes';
 import { UNCOMPRESSED_LAYER, type Descriptor } from './types';
 
 export const UNCOMPRESSED_LABEL = 'containerd.io/uncompressed';
 
-function compressorFor(mediaType: string): Duplex {
+/** Compression expands nothing much, so these may push a chunk's output at once. */
+function compressionFor(mediaType: string): Stage[] {
   switch (mediaType) {
     case UNCOMPRESSED_LAYER:
-      return new PassThrough();
+      return [];
     case `${UNCOMPRESSED_LAYER}+gzip`:
     case 'application/vnd.docker.image.rootfs.diff.tar.gzip':
-      return createGzip();
+      return [createGzip()];
     case `${UNCOMPRESSED_LAYER}+zstd`:
-      return new CompressStream();
+      return [new CompressStream()];
     default:
       throw unimplemented(`unsupported diff media type ${mediaType}`);
   }
+}
+
+export interface CompareRequest {
+  /** The layer's media type; gzip when empty. */
+  mediaType: string;
+  /** The ingest ref to write under; a random one when empty. */
+  ref: string;
+  labels: Labels;
 }
 
 export class LayerDiffer {
@@ -39,56 +46,43 @@ export class LayerDiffer {
     private readonly scratch: string,
   ) {}
 
-  compare(lower: Mount[], upper: Mount[], requestedType: string, requestedRef: string, labels: Labels): Promise<Descriptor> {
-    const mediaType = requestedType || `${UNCOMPRESSED_LAYER}+gzip`;
-    const ref = requestedRef || `strata-diff-${randomBytes(12).toString('hex')}`;
+  compare(lower: Mount[], upper: Mount[], request: CompareRequest, signal?: AbortSignal): Promise<Descriptor> {
+    const mediaType = request.mediaType || `${UNCOMPRESSED_LAYER}+gzip`;
+    const ref = request.ref || `strata-diff-${randomBytes(12).toString('hex')}`;
     return inContext(`diff into ${ref}`, async () => {
-      const compressor = compressorFor(mediaType);
-      return withMounted(lower, this.scratch, true, (lowerRoot) =>
-        withMounted(upper, this.scratch, true, (upperRoot) =>
-          this.writeLayer(lowerRoot, upperRoot, compressor, mediaType, ref, labels),
-        ),
-      );
+      const compression = compressionFor(mediaType);
+      try {
+        return await withMounted(lower, this.scratch, true, (lowerRoot) =>
+          withMounted(upper, this.scratch, true, (upperRoot) =>
+            this.store(lowerRoot, upperRoot, compression, { mediaType, ref, labels: request.labels }, signal),
+          ),
+        );
+      } catch (err) {
+        if (signal?.aborted) throw cancelled('the client cancelled the call');
+        throw err;
+      }
     });
   }
 
-  private async writeLayer(
+  private async store(
     lowerRoot: string,
     upperRoot: string,
-    compressor: Duplex,
-    mediaType: string,
-    ref: string,
-    labels: Labels,
+    compression: Stage[],
+    { mediaType, ref, labels }: CompareRequest,
+    signal?: AbortSignal,
   ): Promise<Descriptor> {
     const writer = await this.content.openWriter(ref, 0, '');
     let committed = false;
     try {
       if (writer.status().offset > 0) await writer.truncate();
-      const pack = tar.pack();
-      const diffId = createHash('sha256');
-      const hasher = new PassThrough({
-        transform(chunk: Buffer, _encoding, done) {
-          diffId.update(chunk);
-          done(null, chunk);
-        },
-      });
-      const sink = new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          writer.write(chunk).then(() => done(), done);
-        },
-      });
-      // Any failure on either side (a file that changes size while it is
-      // read, a full disk) ends both, and is reported once.
-      const writing = pipeline(pack, hasher, compressor, sink);
-      const producing = (async () => {
-        const changes = new ChangeWriter(pack, upperRoot);
-        for await (const change of treeChanges(lowerRoot, upperRoot)) await changes.write(change);
-        pack.finalize();
-      })();
-      producing.catch((err: Error) => pack.destroy(err));
-      await Promise.all([producing, writing]);
-      const uncompressed = `sha256:${diffId.digest('hex')}`;
-      const withLabel = { ...labels, [UNCOMPRESSED_LABEL]: uncompressed };
+      const { diffId } = await writeLayer(
+        treeChanges(lowerRoot, upperRoot),
+        upperRoot,
+        compression,
+        (chunk) => writer.write(chunk),
+        signal,
+      );
+      const withLabel = { ...labels, [UNCOMPRESSED_LABEL]: diffId };
       let digest: string;
       try {
         digest = await writer.commit(0, '', withLabel);

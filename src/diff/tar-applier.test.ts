@@ -7,7 +7,8 @@ import { Readable } from 'node:stream';
 import pino from 'pino';
 import * as tar from 'tar-stream';
 import { isKind } from '../errdefs';
-import { applyTar, LayerFormatError } from './tar-applier';
+import { isLayerFault } from './layer-format-error';
+import { applyTar } from './tar-applier';
 
 type Entry = Parameters<tar.Pack['entry']>[0] & { body?: string };
 
@@ -142,8 +143,8 @@ test('bad PAX ids are InvalidArgument; user xattrs on symlinks are skipped as co
     assert.equal(fs.readlinkSync(path.join(root, 'l')), 't');
   }));
 
-test('a truncated tar is a LayerFormatError', () =>
+test("a truncated tar is the layer's fault", () =>
   withRoot(async (root) => {
     const whole = await layer([{ name: 'big', body: 'x'.repeat(5000) }]);
-    await assert.rejects(applyTar(Readable.from([whole.subarray(0, 1500)]), { root }, log), LayerFormatError);
+    await assert.rejects(applyTar(Readable.from([whole.subarray(0, 1500)]), { root }, log), isLayerFault);
   }));

@@ -4,17 +4,16 @@
 // are kept, and directory times are set last. OCI whiteouts either remove
 // lower content (a plain directory) or become overlay whiteouts (an upper dir).
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import fs from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
-import * as tar from 'tar-stream';
 import type { Logger } from 'pino';
 import { invalidArgument } from '../errdefs';
 import { syscalls } from '../native/syscalls';
 import { fileXattrs } from './file-xattrs';
 import { XATTR_PREFIX, xattrValue } from './pax-records';
 import { rootPath } from './root-path';
+import { forEachTarEntry, type TarHeader } from './tar-entries';
 
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
@@ -37,40 +36,14 @@ interface EntryTimes {
   mtime: number;
 }
 
-type Header = tar.Header & { pax?: Record<string, string> };
-
-/** The layer itself is broken: bad compression, a truncated or corrupt tar. */
-export class LayerFormatError extends Error {}
-
-export async function applyTar(input: Readable, target: ApplyTarget, log: Logger): Promise<void> {
+export async function applyTar(input: AsyncIterable<Buffer>, target: ApplyTarget, log: Logger): Promise<void> {
   const applier = new TarApplier(target, log);
-  const extract = tar.extract();
-  let formatError: NodeJS.ErrnoException | undefined;
-  const parsing = pipeline(input, extract).catch((err: NodeJS.ErrnoException) => {
-    formatError = err;
-  });
-  let applyError: unknown;
   try {
-    for await (const entry of extract) {
-      try {
-        await applier.apply(entry.header as Header, entry as unknown as Readable);
-      } catch (err) {
-        applyError = err;
-        throw err;
-      }
-      entry.resume();
-    }
+    await forEachTarEntry(input, (header, body) => applier.apply(header, body));
   } catch (err) {
     await applier.abandon();
-    await parsing;
-    // Stopping early on our own error closes the parser prematurely; that is not the layer's fault.
-    if (formatError && !(applyError !== undefined && formatError.code === 'ERR_STREAM_PREMATURE_CLOSE')) {
-      throw new LayerFormatError(formatError.message);
-    }
-    throw applyError ?? err;
+    throw err;
   }
-  await parsing;
-  if (formatError) throw new LayerFormatError(formatError.message);
   await applier.finish();
 }
 
@@ -99,7 +72,7 @@ class TarApplier {
     this.root = path.resolve(target.root);
   }
 
-  async apply(header: Header, data: Readable): Promise<void> {
+  async apply(header: TarHeader, data: Readable): Promise<void> {
     if (this.writeError !== undefined) throw this.writeError;
     const name = path.posix.normalize(header.name);
     const parent = await this.resolveParent(path.posix.dirname(name));
@@ -159,7 +132,7 @@ class TarApplier {
     if (this.writeError !== undefined) throw this.writeError;
   }
 
-  private async writeSmallFile(target: string, header: Header, data: Readable): Promise<void> {
+  private async writeSmallFile(target: string, header: TarHeader, data: Readable): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of data) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
@@ -172,7 +145,7 @@ class TarApplier {
     this.inFlight.set(target, write);
   }
 
-  private async writeFile(target: string, header: Header, body: AsyncIterable<unknown> | Buffer[]): Promise<void> {
+  private async writeFile(target: string, header: TarHeader, body: AsyncIterable<unknown> | Buffer[]): Promise<void> {
     const mode = (header.mode ?? 0o644) & 0o7777;
     const file = await fs.open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
     try {
@@ -189,7 +162,7 @@ class TarApplier {
     }
   }
 
-  private async create(target: string, header: Header, data: Readable): Promise<void> {
+  private async create(target: string, header: TarHeader, data: Readable): Promise<void> {
     const mode = (header.mode ?? 0o644) & 0o7777;
     switch (header.type) {
       case 'directory':
@@ -253,7 +226,7 @@ class TarApplier {
     }
   }
 
-  private async setAttributes(target: string, header: Header): Promise<void> {
+  private async setAttributes(target: string, header: TarHeader): Promise<void> {
     const pax = header.pax ?? {};
     await fs.lchown(target, paxNumber(pax, 'uid') ?? header.uid ?? 0, paxNumber(pax, 'gid') ?? header.gid ?? 0);
     // A symlink has no mode of its own, and chmod would follow it out of the
@@ -268,7 +241,7 @@ class TarApplier {
     }
   }
 
-  private async whiteout(dir: string, base: string, header: Header): Promise<void> {
+  private async whiteout(dir: string, base: string, header: TarHeader): Promise<void> {
     const overlay = this.target.overlay;
     if (base === OPAQUE_MARKER) {
       if (overlay) {
@@ -352,7 +325,7 @@ function paxNumber(pax: Record<string, string>, key: 'uid' | 'gid'): number | un
   return Number(value);
 }
 
-function entryTimes(header: Header): EntryTimes {
+function entryTimes(header: TarHeader): EntryTimes {
   const pax = header.pax ?? {};
   const mtime = pax.mtime !== undefined ? Number(pax.mtime) : (header.mtime?.getTime() ?? 0) / 1000;
   const atime = pax.atime !== undefined ? Math.max(Number(pax.atime), mtime) : mtime;

@@ -30,16 +30,26 @@ export function diffHandlers(applier: LayerApplier, differ: LayerDiffer, log: Lo
     Apply: unary(
       method('Apply'),
       log,
-      async (req: { diff: WireDescriptor | null; mounts: WireMount[]; sync_fs: boolean }) => ({
-        applied: toWireDescriptor(await applier.apply(fromWireDescriptor(req.diff), req.mounts.map(fromWireMount), req.sync_fs)),
+      async (req: { diff: WireDescriptor | null; mounts: WireMount[]; sync_fs: boolean }, signal) => ({
+        applied: toWireDescriptor(
+          await applier.apply(fromWireDescriptor(req.diff), req.mounts.map(fromWireMount), req.sync_fs, signal),
+        ),
       }),
     ),
     Diff: unary(
       method('Diff'),
       log,
-      async (req: { left: WireMount[]; right: WireMount[]; media_type: string; ref: string; labels: Record<string, string> }) => ({
+      async (
+        req: { left: WireMount[]; right: WireMount[]; media_type: string; ref: string; labels: Record<string, string> },
+        signal,
+      ) => ({
         diff: toWireDescriptor(
-          await differ.compare(req.left.map(fromWireMount), req.right.map(fromWireMount), req.media_type, req.ref, req.labels),
+          await differ.compare(
+            req.left.map(fromWireMount),
+            req.right.map(fromWireMount),
+            { mediaType: req.media_type, ref: req.ref, labels: req.labels },
+            signal,
+          ),
         ),
       }),
     ),

@@ -1,9 +1,17 @@
 // Adapts async functions to grpc-js handlers, mapping errors once.
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { cancelled } from '../errdefs';
 import { toServiceError } from './status';
 
-export type UnaryHandler<Req, Res> = (request: Req) => Promise<Res>;
+/** Aborted when the client cancels the call (or its deadline passes), so the work behind it stops. */
+export type UnaryHandler<Req, Res> = (request: Req, signal: AbortSignal) => Promise<Res>;
+
+function cancellation(call: grpc.ServerUnaryCall<unknown, unknown>): AbortSignal {
+  const controller = new AbortController();
+  call.once('cancelled', () => controller.abort(cancelled('the client cancelled the call')));
+  return controller.signal;
+}
 
 export function unary<Req, Res>(
   method: string,
@@ -11,7 +19,7 @@ export function unary<Req, Res>(
   handler: UnaryHandler<Req, Res>,
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    handler(call.request).then(
+    handler(call.request, cancellation(call)).then(
       (response) => callback(null, response),
       (err) => callback(toServiceError(err, method, log)),
     );
@@ -23,20 +31,20 @@ export type Send<Res> = (message: Res) => Promise<void>;
 
 function sender<Res>(call: grpc.ServerWritableStream<unknown, Res> | grpc.ServerDuplexStream<unknown, Res>): Send<Res> {
   return (message) => {
-    if (call.cancelled) return Promise.reject(new Error('the client cancelled the call'));
+    if (call.cancelled) return Promise.reject(cancelled('the client cancelled the call'));
     if (call.write(message)) return Promise.resolve();
     // A cancelled client never drains: stop waiting, so the handler can release what it holds.
     return new Promise((resolve, reject) => {
       const drained = () => {
-        call.off('cancelled', cancelled);
+        call.off('cancelled', gone);
         resolve();
       };
-      const cancelled = () => {
+      const gone = () => {
         call.off('drain', drained);
-        reject(new Error('the client cancelled the call'));
+        reject(cancelled('the client cancelled the call'));
       };
       call.once('drain', drained);
-      call.once('cancelled', cancelled);
+      call.once('cancelled', gone);
     });
   };
 }

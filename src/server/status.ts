@@ -12,11 +12,20 @@ const CODES: Record<ErrorKind, status> = {
   OutOfRange: status.OUT_OF_RANGE,
   Unavailable: status.UNAVAILABLE,
   Unimplemented: status.UNIMPLEMENTED,
+  Cancelled: status.CANCELLED,
 };
+
+/** What gRPC documents RESOURCE_EXHAUSTED for: the file system (or SQLite on it) is out of space. */
+const FULL_DISK = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
 
 export function toServiceError(err: unknown, method: string, log: Logger): ServiceError {
   if (err instanceof StrataError) {
     return serviceError(CODES[err.kind], err.message);
+  }
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== undefined && FULL_DISK.has(code)) {
+    log.warn({ err, method }, 'out of disk space');
+    return serviceError(status.RESOURCE_EXHAUSTED, `${method}: ${(err as Error).message}`);
   }
   log.error({ err, method }, 'internal error');
   return serviceError(status.INTERNAL, `${method}: ${err instanceof Error ? err.message : String(err)}`);
