@@ -3,11 +3,7 @@
 // for its reply, then COMMIT.
 import type * as grpc from '@grpc/grpc-js';
 import fs from 'node:fs';
-
-interface WriteResponse {
-  offset: number;
-  digest: string;
-}
+import type { WriteResponse } from '../src/client/content-messages';
 
 type WriteStream = grpc.ClientDuplexStream<object, WriteResponse>;
 

@@ -4,11 +4,14 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import pino from 'pino';
 import { isKind, type ErrorKind } from '../errdefs';
 import { openMetadataDatabase, type MetadataDatabase } from '../metadata/database';
 import { Transactor } from '../metadata/transactor';
-import { ContentStore } from './store';
+import { withoutFdLeaks } from '../testing/fds';
+import { pause, PROPERTY_OPTIONS, seededBytes, STALL_DEADLINE_MS, withDeadline, type Delay } from '../testing/streams';
+import { ContentStore, READ_CHUNK } from './store';
 
 let root: string;
 let db: MetadataDatabase;
@@ -177,4 +180,93 @@ test('start-up drops what a crash left: orphan ingest dirs, blob files without r
   assert.equal(fs.existsSync(orphanIngest), false);
   assert.equal(fs.existsSync(orphanBlob), false);
   await rejectsKind(store.info(sha256('lost')), 'NotFound');
+});
+
+test('any range of a blob, however slowly read or abandoned, gives exactly its bytes and closes the file', async () => {
+  const data = seededBytes(11, 3 * READ_CHUNK + 123);
+  const w = await store.openWriter('ranges', data.length, sha256(data));
+  await w.write(data);
+  const digest = await w.commit(data.length, sha256(data), {});
+  await w.close();
+  const readCase = fc.record({
+    offset: fc.nat(data.length),
+    size: fc.oneof(fc.constant(0), fc.nat(data.length)),
+    delays: fc.array(fc.constantFrom<Delay>(0, -1, 1, 3), { minLength: 1, maxLength: 4 }),
+    /** Chunks read before the reader goes away; none means it reads to the end. */
+    stopAfter: fc.option(fc.nat(3), { nil: undefined }),
+  });
+  await withoutFdLeaks(() =>
+    fc.assert(
+      fc.asyncProperty(readCase, async (c) => {
+        const { stream } = await store.read(digest, c.offset, c.size);
+        if (c.stopAfter === 0) {
+          stream.destroy();
+          return;
+        }
+        const end = c.size <= 0 ? data.length : Math.min(data.length, c.offset + c.size);
+        const chunks: Buffer[] = [];
+        const reading = (async () => {
+          for await (const chunk of stream) {
+            chunks.push(chunk as Buffer);
+            if (chunks.length === c.stopAfter) break;
+            await pause(c.delays[chunks.length % c.delays.length]);
+          }
+        })();
+        await withDeadline(reading, STALL_DEADLINE_MS, () => `read of [${c.offset}, ${end})`);
+        const got = Buffer.concat(chunks);
+        const expected = data.subarray(c.offset, c.stopAfter === undefined ? end : c.offset + got.length);
+        assert.ok(got.equals(expected), `read of [${c.offset}, ${end}) differs`);
+        if (c.stopAfter === undefined) assert.equal(got.length, end - c.offset);
+        assert.ok(chunks.every((chunk) => chunk.length <= READ_CHUNK));
+      }),
+      PROPERTY_OPTIONS,
+    ),
+  );
+});
+
+test('an ingest written in chunks of 1 byte to 1 MiB, closed and resumed anywhere, commits exactly its bytes', async () => {
+  const writeCase = fc.record({
+    seed: fc.integer({ min: 1, max: 0x7fffffff }),
+    chunkSize: fc.oneof(fc.integer({ min: 1, max: 16 }), fc.integer({ min: 17, max: 64 * 1024 }), fc.constant(READ_CHUNK)),
+    fill: fc.double({ min: 0, max: 1, noNaN: true }),
+    /** Every this many chunks the writer goes away, and a new one resumes from the stored offset. */
+    resumeEvery: fc.integer({ min: 8, max: 64 }),
+  });
+  let n = 0;
+  // Each SQLite connection opens the WAL file when it first needs it; those stay open, and are not the ingest's.
+  const warmUp = await store.openWriter('warm-up', 0, '');
+  await warmUp.write(Buffer.from('warm-up'));
+  await warmUp.commit(0, '', {});
+  await warmUp.close();
+  await readAll(sha256('warm-up'));
+  await withoutFdLeaks(() =>
+    fc.assert(
+      fc.asyncProperty(writeCase, async (c) => {
+        const data = seededBytes(c.seed, Math.floor(c.fill * Math.min(3 * READ_CHUNK, c.chunkSize * 400)));
+        const ref = `resumed-${n++}`;
+        let writer = await store.openWriter(ref, data.length, '');
+        for (let at = 0, chunk = 1; at < data.length; chunk++) {
+          await writer.write(data.subarray(at, at + c.chunkSize));
+          at = Math.min(at + c.chunkSize, data.length);
+          if (chunk % c.resumeEvery === 0) {
+            await writer.close();
+            writer = await store.openWriter(ref, data.length, '');
+            assert.equal(writer.status().offset, at);
+          }
+        }
+        try {
+          const digest = await writer.commit(data.length, sha256(data), {}).catch((err: unknown) => {
+            // The same bytes may have been committed by an earlier case.
+            if (isKind(err, 'AlreadyExists')) return sha256(data);
+            throw err;
+          });
+          assert.equal(digest, sha256(data));
+        } finally {
+          await writer.close();
+        }
+        assert.ok((await readAll(sha256(data))).equals(data));
+      }),
+      PROPERTY_OPTIONS,
+    ),
+  );
 });

@@ -151,11 +151,19 @@ export class ContentStore {
       // Held until the directory is gone, so a new writer cannot start on it meanwhile.
       const lock = await this.locks.acquire(ref);
       try {
+        const found = meta.findIngest(this.db.reader, ref);
+        if (!found) throw notFound(`ingest ${ref} does not exist`);
+        // The space goes first: on a full disk, often full of this very
+        // ingest, SQLite needs room to record the delete. Should that still
+        // fail, or the server die here, the ingest is whole, just empty.
+        await fs.truncate(this.layout.ingestData(found.dir), 0).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+        });
         const row = await this.writes.run((db) => {
-          const found = meta.findIngest(db, ref);
-          if (!found) throw notFound(`ingest ${ref} does not exist`);
+          const current = meta.findIngest(db, ref);
+          if (!current) throw notFound(`ingest ${ref} does not exist`);
           meta.deleteIngest(db, ref);
-          return found;
+          return current;
         });
         await fs.rm(path.dirname(this.layout.ingestData(row.dir)), { recursive: true, force: true });
       } finally {

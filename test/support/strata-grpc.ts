@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type * as grpc from '@grpc/grpc-js';
 import { connect, unaryCall, type StrataClient } from '../../src/client/connect';
+import type { ReadResponse, WriteRequest, WriteResponse } from '../../src/client/content-messages';
 import { startStrata, type Strata, type StrataBackend } from './strata';
 
 const execFileAsync = promisify(execFile);
@@ -41,23 +42,6 @@ export interface ContentInfo {
   digest: string;
   size: number;
   labels: Record<string, string>;
-}
-
-interface WriteRequest {
-  action: 'STAT' | 'WRITE' | 'COMMIT';
-  ref?: string;
-  total?: number;
-  expected?: string;
-  offset?: number;
-  data?: Buffer;
-  labels?: Record<string, string>;
-}
-
-interface WriteResponse {
-  action: string;
-  offset: number;
-  total: number;
-  digest: string;
 }
 
 export function sha256(data: Buffer | string): string {
@@ -125,11 +109,11 @@ export async function writeBlob(content: grpc.Client, data: Buffer, options: Wri
 /** The whole blob, through the Read stream, checking that offsets follow on. */
 export async function readBlob(content: grpc.Client, digest: string): Promise<Buffer> {
   const call = (content as unknown as {
-    Read(request: object): grpc.ClientReadableStream<{ offset: number; data: Buffer }>;
+    Read(request: object): grpc.ClientReadableStream<ReadResponse>;
   }).Read({ digest, offset: 0, size: 0 });
   const chunks: Buffer[] = [];
   let length = 0;
-  for await (const message of call as AsyncIterable<{ offset: number; data: Buffer }>) {
+  for await (const message of call as AsyncIterable<ReadResponse>) {
     assert.equal(message.offset, length, `Read of ${digest}: chunk at ${message.offset}, expected ${length}`);
     chunks.push(message.data);
     length += message.data.length;
@@ -170,16 +154,31 @@ export class SnapshotsClient {
   }
 }
 
-/** The Diff service's Apply; resolves with the applied (uncompressed) descriptor. */
-export async function applyLayer(diff: grpc.Client, layer: WireDescriptor, mounts: WireMount[], syncFs = false): Promise<WireDescriptor> {
-  const response = await unaryCall<object, { applied: WireDescriptor | null }>(diff, 'Apply', {
-    diff: { annotations: {}, ...layer },
-    mounts,
-    payloads: {},
-    sync_fs: syncFs,
+export interface ApplyCall {
+  /** The applied (uncompressed) descriptor. */
+  result: Promise<WireDescriptor>;
+  /** Cancels the call, as a client that gives up does. */
+  cancel(): void;
+}
+
+/** Starts the Diff service's Apply. */
+export function startApply(diff: grpc.Client, layer: WireDescriptor, mounts: WireMount[], syncFs = false): ApplyCall {
+  type Apply = (request: object, callback: (err: grpc.ServiceError | null, res: { applied: WireDescriptor | null }) => void) => grpc.ClientUnaryCall;
+  let call: grpc.ClientUnaryCall | undefined;
+  const result = new Promise<WireDescriptor>((resolve, reject) => {
+    const request = { diff: { annotations: {}, ...layer }, mounts, payloads: {}, sync_fs: syncFs };
+    call = (diff as unknown as { Apply: Apply }).Apply(request, (err, response) => {
+      if (err) return reject(err);
+      if (!response.applied) return reject(new Error('Apply answered without an applied descriptor'));
+      resolve(response.applied);
+    });
   });
-  assert.ok(response.applied, 'Apply answered without an applied descriptor');
-  return response.applied;
+  return { result, cancel: () => call?.cancel() };
+}
+
+/** The Diff service's Apply; resolves with the applied (uncompressed) descriptor. */
+export function applyLayer(diff: grpc.Client, layer: WireDescriptor, mounts: WireMount[], syncFs = false): Promise<WireDescriptor> {
+  return startApply(diff, layer, mounts, syncFs).result;
 }
 
 /**
