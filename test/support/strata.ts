@@ -22,7 +22,11 @@ export interface Strata {
   options: StrataOptions;
   /** The server's process id, for reading its memory use from /proc. */
   pid: number;
-  /** SIGTERM, then asserts a clean exit (code 0) and that the socket was removed. */
+  /**
+   * SIGTERM, then asserts a clean exit (code 0), that the socket was removed,
+   * and that Node never had to close a file strata forgot ("Closing file
+   * descriptor N on garbage collection").
+   */
   stop(): Promise<void>;
 }
 
@@ -36,6 +40,11 @@ export async function startStrata(options: StrataOptions): Promise<Strata> {
     const status = await stopServer(server, 'SIGTERM', 15_000);
     assert.deepEqual(status, { code: 0, signal: null }, `strata did not exit cleanly on SIGTERM:\n${server.logTail()}`);
     assert.equal(fs.existsSync(options.address), false, `strata left its socket ${options.address} behind`);
+    const leaks = fs
+      .readFileSync(options.logFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('Closing file descriptor'));
+    assert.deepEqual(leaks, [], `strata left file handles to the garbage collector (${options.logFile})`);
   };
   try {
     await waitForSocket(server, options.address, 20_000);
