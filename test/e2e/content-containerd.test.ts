@@ -14,7 +14,7 @@
 // synchronous collections to know when one has finished. Hence the check of
 // strata's root next to every listing.
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -22,14 +22,19 @@ import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { extract } from 'tar-stream';
 import { tearDown } from '../support/teardown';
 import { NAMESPACE, startContainerd, type Containerd } from '../support/containerd';
 import { EDGE_CASE_IMAGE, edgeCaseLayers } from '../support/edge-case-layers';
+import { mountPrintedCommands } from '../support/mounts';
 import { buildOciArchive, type OciArchive } from '../support/oci-archive';
 import { startStrata, type Strata } from '../support/strata';
+import { dir, file } from '../support/tar-entries';
 
 /** containerd's names for the two halves of the one strata server. */
+const execFileAsync = promisify(execFile);
+
 const SNAPSHOTTER = 'strata';
 const CONTENT_STORE = 'strata-content';
 
@@ -39,6 +44,7 @@ const CONTENT_STORE = 'strata-content';
  * index keeps it, so every blob of the archive has to stay in strata.
  */
 const INDEX_IMAGE = 'docker.io/strata-e2e/edge-cases:index';
+const ZSTD_IMAGE = 'docker.io/strata-e2e/busybox:zstd';
 
 const MiB = 1024 * 1024;
 /** Size of the blobs written with `ctr content ingest`: several of containerd's 1 MiB read chunks, and an odd tail. */
@@ -573,6 +579,30 @@ describe('strata as the content store of a real containerd 1.6', { timeout: 150_
     const required = 1 + image.layerDigests.length;
     for (const { name, status } of await checkImages()) {
       assert.equal(status, `complete (${required}/${required})`, `${name} after the garbage collection`);
+    }
+  });
+
+  it('8. a zstd image of Debian\'s static busybox imports and unpacks through strata', async () => {
+    const busybox = await fs.promises.readFile('/bin/busybox');
+    const zstdImage = await buildOciArchive({
+      dir: await fs.promises.mkdtemp(path.join(workDir, 'zstd-')),
+      imageName: ZSTD_IMAGE,
+      layers: [[dir('bin', { mode: 0o755 }), file('bin/busybox', busybox, { mode: 0o755 })]],
+      compression: 'zstd',
+    });
+    await ctr(['images', 'import', '--snapshotter', SNAPSHOTTER, '--platform', 'linux/amd64', zstdImage.archivePath], 60_000);
+    const checked = (await checkImages()).find((candidate) => candidate.name === ZSTD_IMAGE);
+    assert.deepEqual(checked && { status: checked.status, unpacked: checked.unpacked }, { status: 'complete (2/2)', unpacked: 'true' });
+    // containerd read the layer from strata to unpack it; the tree must hold busybox, byte for byte.
+    const target = path.join(workDir, 'zstd-view');
+    await fs.promises.mkdir(target);
+    const printed = await ctr(['snapshots', '--snapshotter', SNAPSHOTTER, 'view', '--target', target, 'e2e-zstd-view', zstdImage.chainIds[0]]);
+    await mountPrintedCommands(printed, target);
+    try {
+      assert.ok((await fs.promises.readFile(path.join(target, 'bin', 'busybox'))).equals(busybox), 'bin/busybox differs');
+    } finally {
+      await execFileAsync('umount', [target]);
+      await ctr(['snapshots', '--snapshotter', SNAPSHOTTER, 'rm', 'e2e-zstd-view']);
     }
   });
 });
