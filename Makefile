@@ -8,7 +8,7 @@ SHELL := /bin/bash
 APT_PACKAGES := containerd golang-go golang-github-containerd-containerd-dev attr zstd busybox-static python3-fusepy
 CONFIG ?= config/strata.toml
 GOPATH_DIR := $(CURDIR)/out/gopath
-SOURCES := $(shell find src proto -type f) tsconfig.json
+SOURCES := $(shell find src proto native-bench -type f) tsconfig.json
 TEST_SOURCES := $(shell find test native-bench -name '*.ts') tsconfig.test.json
 
 .PHONY: run test build setup apt-packages unit conformance e2e bench clean

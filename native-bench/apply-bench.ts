@@ -11,7 +11,7 @@ import { createGzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { CompressStream } from 'zstd-napi';
 import { connect, unaryCall } from '../src/client/connect';
-import { startStrata } from '../test/support/strata';
+import { startStrata } from './harness/strata';
 import { fileChunks, writeBlob } from './content-writer';
 
 const SMALL_FILES = Number(process.env.STRATA_BENCH_FILES ?? 20000);

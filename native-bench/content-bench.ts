@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { connect } from '../src/client/connect';
-import { startStrata } from '../test/support/strata';
+import { startStrata } from './harness/strata';
 import { writeBlob } from './content-writer';
 
 const MIB = 1 << 20;

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect, unaryCall } from '../src/client/connect';
-import { startStrata, type StrataBackend } from '../test/support/strata';
+import { startStrata, type StrataBackend } from './harness/strata';
 
 const CHAIN_LENGTH = 100;
 const PARENT_FILES = 5000;

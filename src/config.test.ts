@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { packageRoot } from './package-root';
 import { loadConfigFile } from './config';
 
 function withConfig(text: string, fn: (file: string) => void): void {
@@ -16,7 +17,7 @@ function withConfig(text: string, fn: (file: string) => void): void {
 }
 
 test('the shipped default config loads', () => {
-  const config = loadConfigFile(path.resolve(__dirname, '../config/strata.toml'));
+  const config = loadConfigFile(path.join(packageRoot(), 'config/strata.toml'));
   assert.deepEqual(config, {
     root: '/var/lib/strata',
     address: '/run/strata/strata.sock',

@@ -1,6 +1,8 @@
 // Typed access to the native addon (src/native/syscalls.c), built by
 // node-gyp into build/Release when the package is installed.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { packageRoot } from '../package-root';
 
 export interface Syscalls {
   mknod(path: string, mode: number, major: number, minor: number): void;
@@ -14,17 +16,9 @@ export interface Syscalls {
 }
 
 function findAddon(): string {
-  // dist/native/ in the package, build/src/native/ in the test build.
-  for (const up of ['../..', '../../..']) {
-    const candidate = path.resolve(__dirname, up, 'build/Release/strata_syscalls.node');
-    try {
-      require.resolve(candidate);
-      return candidate;
-    } catch {
-      // try the next location
-    }
-  }
-  throw new Error('the strata_syscalls addon is not built: run npm ci (or npx node-gyp rebuild)');
+  const addon = path.join(packageRoot(), 'build/Release/strata_syscalls.node');
+  if (!existsSync(addon)) throw new Error('the strata_syscalls addon is not built: run npm ci (or npx node-gyp rebuild)');
+  return addon;
 }
 
 export const syscalls: Syscalls = require(findAddon());

@@ -1,17 +1,8 @@
 // Loads strata's proto/ files into grpc-js service definitions.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-
-/** proto/ sits at the package root, above wherever this file was compiled to. */
-function findProtoDir(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'proto');
-    if (existsSync(path.join(candidate, 'containerd'))) return candidate;
-    if (dir === path.dirname(dir)) throw new Error(`no proto/ directory above ${__dirname}`);
-  }
-}
+import { packageRoot } from '../package-root';
 
 const SERVICE_FILES = [
   'containerd/services/snapshots/v1/snapshots.proto',
@@ -27,7 +18,7 @@ export interface ServiceDefinitions {
 
 export function loadServices(): ServiceDefinitions {
   const definition = protoLoader.loadSync(SERVICE_FILES, {
-    includeDirs: [findProtoDir()],
+    includeDirs: [path.join(packageRoot(), 'proto')],
     keepCase: true,
     // Sizes and offsets fit well inside 2^53; numbers keep domain code simple.
     longs: Number,

@@ -25,11 +25,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { extract } from 'tar-stream';
 import { tearDown } from '../support/teardown';
-import { NAMESPACE, startContainerd, type Containerd } from '../support/containerd';
+import { NAMESPACE, startContainerd, type Containerd } from '../../native-bench/harness/containerd';
 import { EDGE_CASE_IMAGE, edgeCaseLayers } from '../support/edge-case-layers';
-import { mountPrintedCommands } from '../support/mounts';
+import { mountPrintedCommands } from '../../native-bench/harness/mounts';
 import { buildOciArchive, type OciArchive } from '../support/oci-archive';
-import { startStrata, type Strata } from '../support/strata';
+import { startStrata, type Strata } from '../../native-bench/harness/strata';
 import { dir, file } from '../support/tar-entries';
 
 /** containerd's names for the two halves of the one strata server. */

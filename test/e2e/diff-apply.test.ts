@@ -12,12 +12,12 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { tearDown } from '../support/teardown';
-import { startContainerd, type Containerd } from '../support/containerd';
+import { startContainerd, type Containerd } from '../../native-bench/harness/containerd';
 import { EDGE_CASE_IMAGE, edgeCaseLayers, landmarkProblems } from '../support/edge-case-layers';
-import { mountPrintedCommands, unmountAllUnder } from '../support/mounts';
+import { mountPrintedCommands, unmountAllUnder } from '../../native-bench/harness/mounts';
 import { buildOciArchive, type LayerCompression, type OciArchive } from '../support/oci-archive';
 import { readArchiveLayers, type ArchiveLayer } from '../support/oci-archive-reader';
-import type { StrataBackend } from '../support/strata';
+import type { StrataBackend } from '../../native-bench/harness/strata';
 import {
   applyLayer,
   Cleanup,

@@ -16,10 +16,10 @@ import { createHash } from 'node:crypto';
 import { extract } from 'tar-stream';
 import { unaryCall } from '../../src/client/connect';
 import { tearDown } from '../support/teardown';
-import { startContainerd, NAMESPACE } from '../support/containerd';
-import { unmountAllUnder } from '../support/mounts';
+import { startContainerd, NAMESPACE } from '../../native-bench/harness/containerd';
+import { unmountAllUnder } from '../../native-bench/harness/mounts';
 import { uncompressLayer } from '../support/oci-archive-reader';
-import type { StrataBackend } from '../support/strata';
+import type { StrataBackend } from '../../native-bench/harness/strata';
 import {
   applyLayer,
   Cleanup,

@@ -25,8 +25,8 @@ import {
   zstd,
 } from '../support/malicious-layers';
 import { tearDown } from '../support/teardown';
-import { mountsUnder } from '../support/mounts';
-import type { StrataBackend } from '../support/strata';
+import { mountsUnder } from '../../native-bench/harness/mounts';
+import type { StrataBackend } from '../../native-bench/harness/strata';
 import {
   applyLayer,
   Cleanup,

@@ -15,11 +15,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type * as grpc from '@grpc/grpc-js';
 import { unaryCall } from '../../src/client/connect';
+import { packageRoot } from '../../src/package-root';
 import { newFds, openFds } from '../../src/testing/fds';
 import { withDeadline } from '../../src/testing/streams';
 import { corruptedInTheMiddle } from '../support/malicious-layers';
-import { mountsUnder } from '../support/mounts';
-import { startServer, stopServer, type ServerProcess } from '../support/processes';
+import { mountsUnder } from '../../native-bench/harness/mounts';
+import { startServer, stopServer, type ServerProcess } from '../../native-bench/harness/processes';
 import {
   applyLayer,
   grpcCode,
@@ -42,8 +43,8 @@ const GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const MiB = 1024 * 1024;
 const CODES = { CANCELLED: 1, INVALID_ARGUMENT: 3, RESOURCE_EXHAUSTED: 8 };
 
-/** Compiled to out/test/e2e/, so the source tree's test/support is three levels up. */
-const SLOW_FS = path.resolve(__dirname, '../../../test/support/slow-fs.py');
+/** The slow disk's FUSE daemon, from the source tree. */
+const SLOW_FS = path.join(packageRoot(), 'test/support/slow-fs.py');
 /** Per write, and FUSE writes 4 KiB at a time: busybox's 2 MB take about a second. */
 const SLOW_WRITE_MS = 2;
 

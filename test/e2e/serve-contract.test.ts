@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { unaryCall } from '../../src/client/connect';
-import { STRATA_CLI } from '../support/strata';
+import { STRATA_CLI } from '../../native-bench/harness/strata';
 import { grpcCode, startStrataServer, writableDirOf, type StrataServer } from '../support/strata-grpc';
 import { tearDown } from '../support/teardown';
 

@@ -9,11 +9,11 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tearDown } from '../support/teardown';
-import { startContainerd, type Containerd } from '../support/containerd';
+import { startContainerd, type Containerd } from '../../native-bench/harness/containerd';
 import { EDGE_CASE_IMAGE, edgeCaseLayers, landmarkProblems } from '../support/edge-case-layers';
-import { mountPrintedCommands } from '../support/mounts';
+import { mountPrintedCommands } from '../../native-bench/harness/mounts';
 import { buildOciArchive, type OciArchive } from '../support/oci-archive';
-import { startStrata, type Strata, type StrataBackend } from '../support/strata';
+import { startStrata, type Strata, type StrataBackend } from '../../native-bench/harness/strata';
 import { diffTrees, readTree, type Tree } from '../support/tree';
 
 /** Each strata backend, by the proxy name containerd knows it as, next to the built-in it must match. */

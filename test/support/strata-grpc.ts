@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import type * as grpc from '@grpc/grpc-js';
 import { connect, unaryCall, type StrataClient } from '../../src/client/connect';
 import type { ReadResponse, WriteRequest, WriteResponse } from '../../src/client/content-messages';
-import { startStrata, type Strata, type StrataBackend } from './strata';
+import { startStrata, type Strata, type StrataBackend } from '../../native-bench/harness/strata';
 
 const execFileAsync = promisify(execFile);
 

@@ -3,7 +3,7 @@
 // dir is never deleted through a mount (that could reach outside it). The
 // first failure is reported.
 import * as fs from 'node:fs';
-import { mountsUnder, unmountAllUnder } from './mounts';
+import { mountsUnder, unmountAllUnder } from '../../native-bench/harness/mounts';
 
 export async function tearDown(workDir: string, steps: (() => Promise<void> | void)[]): Promise<void> {
   const failures: unknown[] = [];

@@ -3,10 +3,11 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { packageRoot } from '../../src/package-root';
 import { startServer, stopServer, waitForSocket } from './processes';
 
-/** Compiled to out/test/support/, so the CLI of the same clone is three levels up. */
-export const STRATA_CLI = path.resolve(__dirname, '../../../dist/cli.js');
+/** The built CLI of this same checkout, whichever build this file runs from. */
+export const STRATA_CLI = path.join(packageRoot(), 'dist/cli.js');
 
 export type StrataBackend = 'overlayfs' | 'native';
 
