@@ -4,23 +4,13 @@
 import fs from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type * as tar from 'tar-stream';
+import { addEntry, type EntryHeader } from '../tar-pack';
 import { XATTR_PREFIX, xattrRecord } from './pax-records';
 import { fileXattrs } from './file-xattrs';
 import type { Change } from './tree-changes';
 
 const WHITEOUT_PREFIX = '.wh.';
-
-type EntryHeader = Partial<tar.Header> & Pick<tar.Header, 'name'>;
-
-function addEntry(pack: tar.Pack, header: EntryHeader, body?: fs.ReadStream): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error | null) => (err ? reject(err) : resolve());
-    if (body) pipeline(body, pack.entry(header, done)).catch(reject);
-    else pack.entry(header, Buffer.alloc(0), done);
-  });
-}
 
 /**
  * Like containerd, every change is preceded by its ancestor directories, so

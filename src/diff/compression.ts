@@ -1,6 +1,7 @@
 // Which decompressor a layer needs, by its media type or, for a media type we
 // do not know, by its first bytes; and the pipeline stages that undo it.
-import { createGunzip } from 'node:zlib';
+import { createGunzip, createGzip } from 'node:zlib';
+import { CompressStream } from 'zstd-napi';
 import type { Stage } from '../stream-stages';
 import { unimplemented } from '../errdefs';
 import { zstdDecompress } from './zstd-decompress';
@@ -48,6 +49,21 @@ export function decompression(compression: Compression): Stage[] {
       return [createGunzip({ chunkSize: GZIP_PIECE_SIZE })];
     case 'zstd':
       return [zstdDecompress];
+    case 'none':
+      return [];
+  }
+}
+
+/**
+ * Fresh stages that compress a tar. Compression shrinks, so these may push a
+ * chunk's output at once.
+ */
+export function compression(kind: Compression): Stage[] {
+  switch (kind) {
+    case 'gzip':
+      return [createGzip()];
+    case 'zstd':
+      return [new CompressStream()];
     case 'none':
       return [];
   }

@@ -3,13 +3,12 @@
 // containerd.io/uncompressed label naming its diff ID. As containerd's
 // walking differ, with gzip as the default media type.
 import { randomBytes } from 'node:crypto';
-import { createGzip } from 'node:zlib';
-import { CompressStream } from 'zstd-napi';
 import type { ContentStore } from '../content/store';
 import { cancelled, inContext, isKind, unimplemented } from '../errdefs';
 import type { Labels } from '../metadata/label-table';
 import type { Mount } from '../snapshots/types';
 import type { Stage } from '../stream-stages';
+import { compression } from './compression';
 import { writeLayer } from './layer-writer';
 import { withMounted } from './mount-target';
 import { treeChanges } from './tree-changes';
@@ -17,16 +16,15 @@ import { UNCOMPRESSED_LAYER, type Descriptor } from './types';
 
 export const UNCOMPRESSED_LABEL = 'containerd.io/uncompressed';
 
-/** Compression expands nothing much, so these may push a chunk's output at once. */
 function compressionFor(mediaType: string): Stage[] {
   switch (mediaType) {
     case UNCOMPRESSED_LAYER:
-      return [];
+      return compression('none');
     case `${UNCOMPRESSED_LAYER}+gzip`:
     case 'application/vnd.docker.image.rootfs.diff.tar.gzip':
-      return [createGzip()];
+      return compression('gzip');
     case `${UNCOMPRESSED_LAYER}+zstd`:
-      return [new CompressStream()];
+      return compression('zstd');
     default:
       throw unimplemented(`unsupported diff media type ${mediaType}`);
   }
@@ -50,11 +48,11 @@ export class LayerDiffer {
     const mediaType = request.mediaType || `${UNCOMPRESSED_LAYER}+gzip`;
     const ref = request.ref || `strata-diff-${randomBytes(12).toString('hex')}`;
     return inContext(`diff into ${ref}`, async () => {
-      const compression = compressionFor(mediaType);
+      const stages = compressionFor(mediaType);
       try {
         return await withMounted(lower, this.scratch, true, (lowerRoot) =>
           withMounted(upper, this.scratch, true, (upperRoot) =>
-            this.store(lowerRoot, upperRoot, compression, { mediaType, ref, labels: request.labels }, signal),
+            this.store(lowerRoot, upperRoot, stages, { mediaType, ref, labels: request.labels }, signal),
           ),
         );
       } catch (err) {

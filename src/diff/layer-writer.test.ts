@@ -9,28 +9,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { CompressStream, decompress as zstdOneShot } from 'zstd-napi';
-import { createGzip } from 'node:zlib';
+import { decompress as zstdOneShot } from 'zstd-napi';
 import { withoutFdLeaks } from '../testing/fds';
 import { pause, PROPERTY_OPTIONS, seededBytes, STALL_DEADLINE_MS, withDeadline, type Delay } from '../testing/streams';
-import type { Stage } from '../stream-stages';
+import { compression, type Compression } from './compression';
 import { writeLayer } from './layer-writer';
 import { forEachTarEntry } from './tar-entries';
 import { treeChanges } from './tree-changes';
 
 const KiB = 1024;
 
-type Compression = 'none' | 'gzip' | 'zstd';
 
-const COMPRESSORS: Record<Compression, () => Stage[]> = {
-  none: () => [],
-  gzip: () => [createGzip()],
-  zstd: () => [new CompressStream()],
-};
 
-function uncompressed(compression: Compression, layer: Buffer): Buffer {
-  if (compression === 'gzip') return gunzipSync(layer);
-  if (compression === 'zstd') return zstdOneShot(layer);
+function uncompressed(kind: Compression, layer: Buffer): Buffer {
+  if (kind === 'gzip') return gunzipSync(layer);
+  if (kind === 'zstd') return zstdOneShot(layer);
   return layer;
 }
 
@@ -91,7 +84,7 @@ test('a layer written to a slow sink holds every change exactly, for every compr
           chunks.push(chunk);
           await pause(c.sinkDelays[chunks.length % c.sinkDelays.length]);
         };
-        const writing = writeLayer(treeChanges(lower, upper), upper, COMPRESSORS[c.compression](), sink);
+        const writing = writeLayer(treeChanges(lower, upper), upper, compression(c.compression), sink);
         const { diffId } = await withDeadline(writing, STALL_DEADLINE_MS, () => `${chunks.length} chunks written`);
         const tar = uncompressed(c.compression, Buffer.concat(chunks));
         assert.equal(diffId, `sha256:${createHash('sha256').update(tar).digest('hex')}`);
@@ -106,7 +99,7 @@ test('a sink that fails, or a cancelled call, ends the layer with every file clo
   await withTrees(async (lower, upper) => {
     makeTree(upper, [300 * KiB, 300 * KiB, 2 * 1024 * KiB, 40 * KiB], 5);
     const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
-    for (const compression of ['none', 'gzip', 'zstd'] as const) {
+    for (const kind of ['none', 'gzip', 'zstd'] as const) {
       await withoutFdLeaks(async () => {
         let written = 0;
         const failing = async (chunk: Buffer) => {
@@ -114,7 +107,7 @@ test('a sink that fails, or a cancelled call, ends the layer with every file clo
           await pause(1);
           if (written > 400 * KiB) throw full;
         };
-        const writing = writeLayer(treeChanges(lower, upper), upper, COMPRESSORS[compression](), failing);
+        const writing = writeLayer(treeChanges(lower, upper), upper, compression(kind), failing);
         await assert.rejects(withDeadline(writing, STALL_DEADLINE_MS, () => 'a failing sink'), (err) => err === full);
 
         const controller = new AbortController();
@@ -122,7 +115,7 @@ test('a sink that fails, or a cancelled call, ends the layer with every file clo
           await pause(2);
           controller.abort();
         };
-        const cancelled = writeLayer(treeChanges(lower, upper), upper, COMPRESSORS[compression](), slow, controller.signal);
+        const cancelled = writeLayer(treeChanges(lower, upper), upper, compression(kind), slow, controller.signal);
         await assert.rejects(withDeadline(cancelled, STALL_DEADLINE_MS, () => 'a cancelled layer'));
       });
     }

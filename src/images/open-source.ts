@@ -1,0 +1,58 @@
+// Image references, like skopeo's transports: oci-archive:FILE, oci:DIR
+// (each with an optional :REF), docker://HOST/REPO[:TAG|@DIGEST], and
+// strata:DIGEST. A bare path is sniffed: a directory is a layout, a file an
+// archive.
+import fs from 'node:fs';
+import { invalidArgument, notFound } from '../errdefs';
+import { archiveFiles, directoryFiles } from './layout-files';
+import { OciLayoutSource } from './oci-layout-source';
+import { parseRegistryReference } from './registry-reference';
+import { RegistrySource } from './registry-source';
+import type { ImageSource } from './source';
+import { StrataSource } from './strata-source';
+
+export interface OpenOptions {
+  /** docker://: speak plain HTTP (a local registry). */
+  plainHttp?: boolean;
+  /** strata:: the socket of a running strata. */
+  strataAddress?: string;
+}
+
+/** PATH or PATH:REF, where REF (a tag or image name in the layout) cannot contain a slash. */
+function pathAndRef(rest: string): { path: string; ref?: string } {
+  if (fs.existsSync(rest)) return { path: rest };
+  const colon = rest.lastIndexOf(':');
+  if (colon > 0 && !rest.slice(colon + 1).includes('/')) return { path: rest.slice(0, colon), ref: rest.slice(colon + 1) };
+  return { path: rest };
+}
+
+async function layout(rest: string, kind: 'oci' | 'oci-archive'): Promise<ImageSource> {
+  const { path, ref } = pathAndRef(rest);
+  const stat = await fs.promises.stat(path).catch(() => undefined);
+  if (!stat) throw notFound(`${kind}:${path} does not exist`);
+  if (kind === 'oci' && !stat.isDirectory()) throw invalidArgument(`oci:${path} is not a directory`);
+  if (kind === 'oci-archive' && !stat.isFile()) throw invalidArgument(`oci-archive:${path} is not a file`);
+  return new OciLayoutSource(kind === 'oci' ? directoryFiles(path) : await archiveFiles(path), ref);
+}
+
+export async function openImageSource(reference: string, options: OpenOptions = {}): Promise<ImageSource> {
+  const colon = reference.indexOf(':');
+  const transport = colon > 0 ? reference.slice(0, colon) : '';
+  const rest = reference.slice(colon + 1);
+  switch (transport) {
+    case 'oci':
+    case 'oci-archive':
+      return layout(rest, transport);
+    case 'docker':
+      if (!rest.startsWith('//')) throw invalidArgument(`${reference}: write docker://HOST/REPO:TAG`);
+      return new RegistrySource(parseRegistryReference(rest.slice(2)), { plainHttp: options.plainHttp });
+    case 'strata':
+      if (!options.strataAddress) throw invalidArgument(`${reference}: strata: needs the socket of a running strata (--address)`);
+      return new StrataSource(options.strataAddress, rest);
+    default: {
+      const stat = await fs.promises.stat(reference).catch(() => undefined);
+      if (!stat) throw notFound(`${reference}: no such file, and not a transport:reference (oci:, oci-archive:, docker://, strata:)`);
+      return layout(reference, stat.isDirectory() ? 'oci' : 'oci-archive');
+    }
+  }
+}
