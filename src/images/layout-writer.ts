@@ -9,7 +9,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { compression, type Compression } from '../diff/compression';
-import { runPipeline, tap } from '../stream-stages';
+import { runPipeline, tap, type Stage } from '../stream-stages';
 import { addEntry } from '../tar-pack';
 import { MEDIA_TYPES, type Descriptor, type ImageIndex } from './types';
 
@@ -26,8 +26,8 @@ export class LayoutWriter {
     return new LayoutWriter(dir);
   }
 
-  /** Streams a blob into the layout; returns its descriptor. */
-  async writeBlob(mediaType: string, source: Readable | AsyncIterable<Buffer>): Promise<Descriptor> {
+  /** Streams a blob into the layout, through `stages` (a compressor, say); returns its descriptor. */
+  async writeBlob(mediaType: string, source: Readable | AsyncIterable<Buffer>, stages: readonly Stage[] = []): Promise<Descriptor> {
     const staging = path.join(this.dir, `.staging-${process.pid}-${this.staged++}`);
     const hash = createHash('sha256');
     let size = 0;
@@ -36,7 +36,7 @@ export class LayoutWriter {
       size += chunk.length;
     });
     try {
-      await runPipeline(source, [hashing], fs.createWriteStream(staging));
+      await runPipeline(source, [...stages, hashing], fs.createWriteStream(staging));
       const digest = `sha256:${hash.digest('hex')}`;
       await fs.promises.rename(staging, this.blobPath(digest));
       return { mediaType, digest, size };
