@@ -1,6 +1,6 @@
-// A private containerd for end-to-end tests: its own root, state, socket and
-// config in a temporary directory, with proxy snapshotters (and, optionally, a
-// proxy content store) wired in.
+// A private containerd for end-to-end tests and the benchmarks: its own root,
+// state, socket and config in a temporary directory, with proxy snapshotters
+// (and, optionally, a proxy content store) wired in.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -17,7 +17,8 @@ export const NAMESPACE = 'strata-e2e';
 export interface Containerd {
   dir: string;
   address: string;
-  /** Runs `ctr --address ADDRESS -n strata-e2e ARGS...` and returns its stdout; throws with stderr on failure. */
+  namespace: string;
+  /** Runs `ctr --address ADDRESS -n NAMESPACE ARGS...` and returns its stdout; throws with stderr on failure. */
   ctr(args: string[]): Promise<string>;
   /** The end of containerd's log, for error messages. */
   logTail(): string;
@@ -47,6 +48,10 @@ export interface ContainerdOptions {
   /** Plugin IDs disabled on top of the ones this module always disables. */
   disabledPlugins?: string[];
   garbageCollection?: GarbageCollection;
+  /** What ctr() works in; NAMESPACE by default. */
+  namespace?: string;
+  /** Where containerd's directory goes (its root and state); the system's temporary directory by default. */
+  parentDir?: string;
 }
 
 /** Plugins no test needs, always disabled. */
@@ -112,7 +117,8 @@ function config(dir: string, address: string, proxies: ProxySnapshotters, option
 }
 
 export async function startContainerd(proxies: ProxySnapshotters = {}, options: ContainerdOptions = {}): Promise<Containerd> {
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'strata-e2e-containerd-'));
+  const dir = await fs.promises.mkdtemp(path.join(options.parentDir ?? os.tmpdir(), 'strata-containerd-'));
+  const namespace = options.namespace ?? NAMESPACE;
   const address = path.join(dir, 'containerd.sock');
   const configPath = path.join(dir, 'config.toml');
   await fs.promises.writeFile(configPath, config(dir, address, proxies, options));
@@ -121,7 +127,7 @@ export async function startContainerd(proxies: ProxySnapshotters = {}, options: 
 
   const ctr = async (args: string[]): Promise<string> => {
     try {
-      const { stdout } = await execFileAsync('ctr', ['--address', address, '-n', NAMESPACE, ...args], {
+      const { stdout } = await execFileAsync('ctr', ['--address', address, '-n', namespace, ...args], {
         maxBuffer: 64 * 1024 * 1024,
       });
       return stdout;
@@ -151,5 +157,5 @@ export async function startContainerd(proxies: ProxySnapshotters = {}, options: 
     await stop();
     throw error;
   }
-  return { dir, address, ctr, logTail: server.logTail, stop };
+  return { dir, address, namespace, ctr, logTail: server.logTail, stop };
 }

@@ -1,5 +1,6 @@
 // A client for strata's socket, over the same proto definitions the server
-// serves: used by the CLI's own subcommands and by the benchmarks.
+// serves: used by the CLI's own subcommands and by the benchmarks, which also
+// point it at containerd's socket to compare.
 import * as grpc from '@grpc/grpc-js';
 import { loadServices } from '../server/proto';
 
@@ -10,13 +11,34 @@ export interface StrataClient {
   close(): void;
 }
 
-export function connect(address: string): StrataClient {
+export interface ConnectOptions {
+  /**
+   * containerd's own services want every call in a namespace (the
+   * `containerd-namespace` header); strata's do not.
+   */
+  namespace?: string;
+}
+
+/** Adds the namespace header to every call. */
+function inNamespace(namespace: string): grpc.Interceptor {
+  return (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set('containerd-namespace', namespace);
+        next(metadata, listener);
+      },
+    });
+}
+
+/** A client for strata's socket, or for containerd's (same services, with a namespace). */
+export function connect(address: string, connectOptions: ConnectOptions = {}): StrataClient {
   const services = loadServices();
   const options = {
     // A socket path is not a valid HTTP/2 authority; gRPC clients use localhost.
     'grpc.default_authority': 'localhost',
     'grpc.max_receive_message_length': 16 << 20,
     'grpc.max_send_message_length': 16 << 20,
+    interceptors: connectOptions.namespace ? [inNamespace(connectOptions.namespace)] : [],
   };
   const client = (definition: grpc.ServiceDefinition): grpc.Client => {
     const Client = grpc.makeGenericClientConstructor(definition, '');

@@ -1,0 +1,78 @@
+// A private registry for pulls: Debian's docker-registry (distribution 2.8)
+// on 127.0.0.1 with its storage in a temporary directory, and skopeo to push
+// OCI layouts into it.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { startServer, stopServer } from './processes';
+
+const execFileAsync = promisify(execFile);
+
+export interface Registry {
+  /** host:port, for references such as 127.0.0.1:PORT/name:tag. */
+  host: string;
+  /** Copies an OCI layout directory (one image in it) to name:tag in the registry. */
+  push(layoutDir: string, name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startRegistry(): Promise<Registry> {
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'strata-registry-'));
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  const config = path.join(dir, 'config.yml');
+  await fs.promises.writeFile(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: error',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${path.join(dir, 'storage')}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: ${host}`,
+      '',
+    ].join('\n'),
+  );
+  const server = startServer('docker-registry', ['serve', config], path.join(dir, 'registry.log'));
+  const stop = async () => {
+    await stopServer(server, 'SIGTERM', 10_000);
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  };
+  for (let waited = 0; ; waited += 100) {
+    const ready = await fetch(`http://${host}/v2/`).then((r) => r.ok, () => false);
+    if (ready) break;
+    if (waited > 15_000 || server.child.exitCode !== null) {
+      await stop();
+      throw new Error(`docker-registry did not start on ${host}:\n${server.logTail()}`);
+    }
+    await sleep(100);
+  }
+  return {
+    host,
+    async push(layoutDir, name) {
+      await execFileAsync('skopeo', ['copy', '--insecure-policy', '--dest-tls-verify=false', '--quiet', `oci:${layoutDir}`, `docker://${host}/${name}`], {
+        maxBuffer: 16 << 20,
+      });
+    },
+    stop,
+  };
+}

@@ -1,0 +1,93 @@
+// What the suite measures and reports. Every figure is a set of samples,
+// one per interleaved repetition, summarised in the report.
+import type { Summary } from './stats';
+
+/** Where an unpack's time goes. */
+export type Phase = 'decompress' | 'parse' | 'write' | 'metadata' | 'sync';
+export const PHASES: readonly Phase[] = ['decompress', 'parse', 'write', 'metadata', 'sync'];
+
+export interface Sample {
+  seconds: number;
+  /** Phase times, where the arm can tell them apart. */
+  phases?: Partial<Record<Phase, number>>;
+  /** Peak resident memory of the process doing the work (strata, or the reference program). */
+  peakRssBytes?: number;
+}
+
+export type Group = 'unpack' | 'containerd' | 'decompress' | 'snapshots' | 'content';
+
+export interface Measurement {
+  group: Group;
+  arm: string;
+  /** The input image, or the snapshot or content scenario. */
+  subject: string;
+  compression?: string;
+  /** Uncompressed bytes and tar entries handled per sample, for MB/s and files/s. */
+  bytes?: number;
+  files?: number;
+  samples: Sample[];
+}
+
+export interface SummarisedMeasurement extends Omit<Measurement, 'samples'> {
+  seconds: Summary;
+  phases: Partial<Record<Phase, number>>;
+  peakRssBytes?: number;
+  mbPerSecond?: number;
+  filesPerSecond?: number;
+}
+
+/** One operation's latencies in a snapshot scenario. */
+export interface OperationFigures {
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  opsPerSecond: number;
+}
+
+export interface SnapshotScenario {
+  target: 'strata' | 'containerd';
+  depth: number;
+  clients: number;
+  operations: Record<string, OperationFigures>;
+  /** Prepare, Mounts, Commit, Stat, View and the two Removes, one after the other. */
+  round: OperationFigures;
+}
+
+export interface ContentScenario {
+  target: 'strata' | 'containerd';
+  writers: number;
+  blobMiB: number;
+  writeMiBPerSecond: Summary;
+  readMiBPerSecond: Summary;
+}
+
+export interface Ratio {
+  /** What is compared, e.g. "apply overlayfs vs containerd's Go". */
+  kind: string;
+  subject: string;
+  /** strata's time over the other's: below 1 means strata is faster. */
+  ratio: number;
+}
+
+export interface Machine {
+  host: string;
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  kernel: string;
+  filesystem: string;
+  node: string;
+  containerd: string;
+  go: string;
+}
+
+export interface Report {
+  startedAt: string;
+  seconds: number;
+  machine: Machine;
+  options: Record<string, unknown>;
+  measurements: SummarisedMeasurement[];
+  snapshots: SnapshotScenario[];
+  content: ContentScenario[];
+  ratios: Ratio[];
+}

@@ -1,0 +1,88 @@
+// From raw samples to the report's figures: summaries per arm and input,
+// each unpack's phases (decompress and parse from the stage arms run on the
+// same input, write as the rest of the apply, metadata and sync as
+// measured), and the ratios that say who is faster.
+import { ARM } from '../arm-names';
+import type { ContentScenario, Measurement, Phase, Ratio, SnapshotScenario, SummarisedMeasurement } from '../model';
+import { summarize } from '../stats';
+
+const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+
+function phaseMean(m: Measurement, phase: Phase): number | undefined {
+  const values = m.samples.map((s) => s.phases?.[phase]).filter((v): v is number => v !== undefined);
+  return values.length > 0 ? mean(values) : undefined;
+}
+
+export function summarise(
+  raw: Measurement[],
+  snapshots: SnapshotScenario[],
+  content: ContentScenario[],
+): { measurements: SummarisedMeasurement[]; ratios: Ratio[] } {
+  const find = (arm: string, of: Measurement) => raw.find((m) => m.arm === arm && m.subject === of.subject && m.compression === of.compression);
+  const seconds = (m: Measurement | undefined) => (m ? summarize(m.samples.map((s) => s.seconds)).p50 : undefined);
+
+  const measurements = raw.map((m): SummarisedMeasurement => {
+    const summary = summarize(m.samples.map((s) => s.seconds));
+    const phases: Partial<Record<Phase, number>> = {};
+    const stages = m.arm.startsWith('strata ') && m.group === 'unpack' ? 'strata' : m.arm.startsWith('containerd Go') && m.group === 'unpack' ? 'reference' : undefined;
+    if (stages) {
+      const decompress = find(stages === 'strata' ? ARM.strataStage('decompress') : ARM.referenceStage('decompress'), m);
+      const parse = find(stages === 'strata' ? ARM.strataStage('parse') : ARM.referenceStage('parse'), m);
+      if (decompress && parse) {
+        phases.decompress = mean(decompress.samples.map((s) => s.seconds));
+        phases.parse = Math.max(0, mean(parse.samples.map((s) => s.seconds)) - phases.decompress);
+        phases.write = Math.max(0, summary.mean - mean(parse.samples.map((s) => s.seconds)));
+      }
+    }
+    for (const phase of ['metadata', 'sync'] as const) {
+      const value = phaseMean(m, phase);
+      if (value !== undefined) phases[phase] = value;
+    }
+    const peaks = m.samples.map((s) => s.peakRssBytes).filter((v): v is number => v !== undefined && Number.isFinite(v));
+    const { samples: _samples, ...rest } = m;
+    return {
+      ...rest,
+      seconds: summary,
+      phases,
+      peakRssBytes: peaks.length > 0 ? Math.max(...peaks) : undefined,
+      mbPerSecond: m.bytes ? m.bytes / 1e6 / summary.p50 : undefined,
+      filesPerSecond: m.files ? m.files / summary.p50 : undefined,
+    };
+  });
+
+  const ratios: Ratio[] = [];
+  const add = (kind: string, subject: string, strata: number | undefined, other: number | undefined) => {
+    if (strata !== undefined && other !== undefined && other > 0) ratios.push({ kind, subject, ratio: strata / other });
+  };
+  for (const m of raw) {
+    const subject = `${m.subject} ${m.compression}`;
+    if (m.arm === ARM.strataApply('overlayfs')) {
+      add('apply overlayfs: strata / containerd Go', subject, seconds(m), seconds(find(ARM.referenceApply('overlay'), m)));
+      add('apply overlayfs: strata / tar -x', subject, seconds(m), seconds(find(ARM.limit, m)));
+    }
+    if (m.arm === ARM.strataApply('native')) add('apply native: strata / containerd Go', subject, seconds(m), seconds(find(ARM.referenceApply('native'), m)));
+    if (m.arm === ARM.ctrImport('strata', true)) {
+      add('ctr import: strata / built-in', subject, seconds(m), seconds(find(ARM.ctrImport('built-in', true), m)));
+      const share = (label: string) => {
+        const withUnpack = seconds(find(ARM.ctrImport(label, true), m));
+        const without = seconds(find(ARM.ctrImport(label, false), m));
+        return withUnpack !== undefined && without !== undefined ? Math.max(withUnpack - without, 1e-3) : undefined;
+      };
+      add('ctr import, unpack share: strata / built-in', subject, share('strata'), share('built-in'));
+    }
+    if (m.arm === ARM.ctrPull('strata')) add('ctr pull: strata / built-in', subject, seconds(m), seconds(find(ARM.ctrPull('built-in'), m)));
+  }
+  for (const s of snapshots.filter((s) => s.target === 'strata')) {
+    const other = snapshots.find((o) => o.target === 'containerd' && o.depth === s.depth && o.clients === s.clients);
+    add('snapshot round p50: strata / containerd', `depth ${s.depth}, ${s.clients} client${s.clients > 1 ? 's' : ''}`, s.round.p50Ms, other?.round.p50Ms);
+  }
+  for (const c of content.filter((c) => c.target === 'strata')) {
+    const other = content.find((o) => o.target === 'containerd' && o.writers === c.writers);
+    if (!other) continue;
+    const subject = `${c.writers} writer${c.writers > 1 ? 's' : ''}`;
+    // Time per MiB, so that below 1 means strata is faster here too.
+    add('content write: strata / containerd', subject, 1 / c.writeMiBPerSecond.p50, 1 / other.writeMiBPerSecond.p50);
+    add('content read: strata / containerd', subject, 1 / c.readMiBPerSecond.p50, 1 / other.readMiBPerSecond.p50);
+  }
+  return { measurements, ratios };
+}

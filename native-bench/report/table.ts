@@ -1,0 +1,99 @@
+// The report as tables: aligned text for a terminal, Markdown for a README.
+import type { Phase, Report, SummarisedMeasurement } from '../model';
+import { PHASES } from '../model';
+
+type Row = string[];
+
+interface Section {
+  title: string;
+  header: Row;
+  rows: Row[];
+}
+
+const fixed = (value: number | undefined, digits = 2) => (value === undefined || !Number.isFinite(value) ? '' : value.toFixed(digits));
+const integer = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '' : Math.round(value).toLocaleString('en-US'));
+const mib = (bytes: number | undefined) => (bytes === undefined ? '' : `${Math.round(bytes / 2 ** 20)} MiB`);
+
+export function machineLine(report: Report): string {
+  const m = report.machine;
+  return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.kernel}, ${m.filesystem}; node ${m.node}, containerd ${m.containerd}, go ${m.go}`;
+}
+
+function measurementRows(measurements: SummarisedMeasurement[], phases: boolean): Row[] {
+  const rows: Row[] = [];
+  const subjects = [...new Set(measurements.map((m) => `${m.subject} ${m.compression ?? ''}`.trim()))];
+  for (const subject of subjects) {
+    for (const m of measurements.filter((x) => `${x.subject} ${x.compression ?? ''}`.trim() === subject)) {
+      const row = [subject, m.arm, fixed(m.seconds.p50), fixed(m.seconds.stddev), fixed(m.mbPerSecond, 1), integer(m.filesPerSecond), mib(m.peakRssBytes)];
+      if (phases) row.push(...PHASES.map((p: Phase) => fixed(m.phases[p])));
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+export function sections(report: Report): Section[] {
+  const out: Section[] = [];
+  const base = ['image', 'arm', 'p50 s', 'stddev', 'MB/s', 'files/s', 'peak RSS'];
+  const unpack = report.measurements.filter((m) => m.group === 'unpack');
+  if (unpack.length) out.push({ title: 'Unpack', header: [...base, ...PHASES], rows: measurementRows(unpack, true) });
+  const containerd = report.measurements.filter((m) => m.group === 'containerd');
+  if (containerd.length) out.push({ title: 'containerd 1.6 end to end', header: base.slice(0, 5), rows: measurementRows(containerd, false).map((r) => r.slice(0, 5)) });
+  const decompress = report.measurements.filter((m) => m.group === 'decompress');
+  if (decompress.length) out.push({ title: 'Decompression and parsing alone', header: base.slice(0, 6), rows: measurementRows(decompress, false).map((r) => r.slice(0, 6)) });
+  if (report.snapshots.length) {
+    out.push({
+      title: 'Snapshot operations (ms: p50 / p90 / p99; ops/s)',
+      header: ['target', 'depth', 'clients', 'round p50', 'round p90', 'round p99', 'rounds/s', ...Object.keys(report.snapshots[0].operations).map((op) => `${op} p50`)],
+      rows: report.snapshots.map((s) => [
+        s.target,
+        String(s.depth),
+        String(s.clients),
+        fixed(s.round.p50Ms),
+        fixed(s.round.p90Ms),
+        fixed(s.round.p99Ms),
+        fixed(s.round.opsPerSecond, 1),
+        ...Object.values(s.operations).map((o) => fixed(o.p50Ms)),
+      ]),
+    });
+  }
+  if (report.content.length) {
+    out.push({
+      title: 'Content through gRPC (MiB/s, p50)',
+      header: ['target', 'writers', 'blob MiB', 'write', 'read'],
+      rows: report.content.map((c) => [c.target, String(c.writers), String(c.blobMiB), fixed(c.writeMiBPerSecond.p50, 0), fixed(c.readMiBPerSecond.p50, 0)]),
+    });
+  }
+  if (report.ratios.length) {
+    out.push({
+      title: "Ratios: strata's time over the other's (below 1: strata is faster)",
+      header: ['comparison', 'subject', 'ratio'],
+      rows: report.ratios.map((r) => [r.kind, r.subject, fixed(r.ratio)]),
+    });
+  }
+  return out;
+}
+
+export function textTables(report: Report): string {
+  const lines = [`strata bench, ${report.startedAt}: ${machineLine(report)}`];
+  for (const section of sections(report)) {
+    const all = [section.header, ...section.rows];
+    const widths = section.header.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
+    const format = (row: Row) =>
+      row
+        .map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+        .join('  ')
+        .trimEnd();
+    lines.push('', section.title, format(section.header), ...section.rows.map(format));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function markdownTables(report: Report): string {
+  const lines = [`Measured ${report.startedAt.slice(0, 10)} on ${machineLine(report)}.`];
+  for (const section of sections(report)) {
+    lines.push('', `**${section.title}**`, '', `| ${section.header.join(' | ')} |`, `|${section.header.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`);
+    for (const row of section.rows) lines.push(`| ${row.join(' | ')} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}

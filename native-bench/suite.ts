@@ -1,0 +1,271 @@
+// strata bench: every arm, in one process, on the same inputs, interleaved
+// (each repetition runs every arm once, in a rotating order), so that ratios
+// are fair on a noisy machine. Inputs are made first and servers started
+// before anything is timed.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Compression } from '../src/diff/compression';
+import { connect, type StrataClient } from '../src/client/connect';
+import { startContainerd, type Containerd } from './harness/containerd';
+import { startRegistry, type Registry } from './harness/registry';
+import { startStrata, type Strata } from './harness/strata';
+import { generatedImages, userImage, type InputImage } from './inputs/materialize';
+import { ImportArm, PullArm, type ContainerdTarget } from './arms/containerd';
+import { CliDecompressArm, TarLimitArm } from './arms/command-line';
+import { NodeStagesArm } from './arms/node-stages';
+import { ReferenceArm } from './arms/reference';
+import { StrataApplyArm } from './arms/strata-apply';
+import { makeBlob, measureContent } from './content-throughput';
+import { describeMachine } from './machine';
+import type { ContentScenario, Group, Measurement, Report, Sample, SnapshotScenario } from './model';
+import { buildReference } from './reference-build';
+import { summarise } from './report/summarise';
+import { buildChain, figures, OPERATIONS, removeChain, runRounds, type Latencies, type SnapshotTarget } from './snapshot-ops';
+import { summarize } from './stats';
+import { canDropCaches, dropCaches } from './system';
+
+export const GROUPS: readonly Group[] = ['unpack', 'containerd', 'decompress', 'snapshots', 'content'];
+
+export interface SuiteOptions {
+  workDir: string;
+  repetitions: number;
+  /** Generated images by name, at this scale (1 is full size). */
+  images: string[];
+  scale: number;
+  compressions: Compression[];
+  /** Images the user named: any reference the image sources take. */
+  userImages: string[];
+  plainHttp: boolean;
+  groups: Group[];
+  dropCaches: boolean;
+  snapshotDepths: number[];
+  snapshotClients: number[];
+  snapshotRounds: number;
+  contentWriters: number[];
+  contentMiB: number;
+}
+
+export interface Progress {
+  start(total: number): void;
+  step(label: string): void;
+  stop(): void;
+}
+
+interface UnpackArm {
+  readonly name: string;
+  run(input: InputImage, rep: number): Promise<Sample & { entries?: number; bytes?: number }>;
+}
+
+interface ArmSet {
+  group: Group;
+  arms: UnpackArm[];
+}
+
+/** Everything started for a run, stopped at the end whatever happens. */
+class Services {
+  private readonly stops: (() => Promise<void>)[] = [];
+
+  add(stop: () => Promise<void>): void {
+    this.stops.push(stop);
+  }
+
+  async stopAll(): Promise<void> {
+    for (const stop of this.stops.reverse()) await stop().catch(() => undefined);
+  }
+}
+
+async function makeInputs(options: SuiteOptions): Promise<InputImage[]> {
+  const dir = path.join(options.workDir, 'inputs');
+  await fs.promises.mkdir(dir, { recursive: true });
+  const inputs: InputImage[] = [];
+  for (const image of options.images) inputs.push(...(await generatedImages(dir, image, options.compressions, options.scale)));
+  for (const reference of options.userImages) inputs.push(await userImage(dir, reference, { plainHttp: options.plainHttp }));
+  return inputs;
+}
+
+async function unpackArms(options: SuiteOptions, services: Services, scratch: string): Promise<ArmSet[]> {
+  const sets: ArmSet[] = [];
+  const needsReference = options.groups.includes('unpack') || options.groups.includes('decompress');
+  const reference = needsReference ? await buildReference(options.workDir) : '';
+  if (options.groups.includes('unpack')) {
+    const arms: UnpackArm[] = [];
+    for (const backend of ['overlayfs', 'native'] as const) {
+      const arm = await StrataApplyArm.start(options.workDir, backend);
+      services.add(() => arm.close());
+      arms.push(arm);
+    }
+    arms.push(new ReferenceArm(reference, scratch, 'apply', 'overlay'), new ReferenceArm(reference, scratch, 'apply', 'native'), new TarLimitArm(scratch));
+    sets.push({ group: 'unpack', arms });
+  }
+  if (options.groups.includes('decompress')) {
+    sets.push({
+      group: 'decompress',
+      arms: [new NodeStagesArm('decompress'), new NodeStagesArm('parse'), new CliDecompressArm(), new ReferenceArm(reference, scratch, 'decompress'), new ReferenceArm(reference, scratch, 'parse')],
+    });
+  }
+  return sets;
+}
+
+async function containerdArms(options: SuiteOptions, services: Services): Promise<ArmSet[]> {
+  if (!options.groups.includes('containerd')) return [];
+  const dir = path.join(options.workDir, 'containerd');
+  await fs.promises.mkdir(dir, { recursive: true });
+  const common = { namespace: 'strata-bench', parentDir: dir, garbageCollection: 'on-deletion' as const };
+  const builtIn = await startContainerd({}, common);
+  services.add(() => builtIn.stop());
+  const strataDir = path.join(dir, 'strata');
+  await fs.promises.rm(strataDir, { recursive: true, force: true });
+  await fs.promises.mkdir(strataDir, { recursive: true });
+  const socket = path.join(strataDir, 'strata.sock');
+  const strata = await startStrata({ root: path.join(strataDir, 'root'), address: socket, backend: 'overlayfs', logFile: path.join(strataDir, 'strata.log') });
+  services.add(() => strata.stop());
+  const withStrata = await startContainerd(
+    { strata: socket },
+    { ...common, proxyContentStores: { 'strata-content': socket }, disabledPlugins: ['io.containerd.content.v1.content'] },
+  );
+  services.add(() => withStrata.stop());
+  const targets: ContainerdTarget[] = [
+    { label: 'built-in', containerd: builtIn, snapshotter: 'overlayfs' },
+    { label: 'strata', containerd: withStrata, snapshotter: 'strata' },
+  ];
+  const registry: Registry = await startRegistry();
+  services.add(() => registry.stop());
+  return [
+    {
+      group: 'containerd',
+      arms: targets.flatMap((target) => [new ImportArm(target, true), new ImportArm(target, false), new PullArm(target, registry)]),
+    },
+  ];
+}
+
+/** Snapshot and content scenarios compare strata with containerd's own services: one of each. */
+async function comparisonTargets(options: SuiteOptions, services: Services): Promise<{ strata: StrataClient; containerd: StrataClient } | undefined> {
+  if (!options.groups.includes('snapshots') && !options.groups.includes('content')) return undefined;
+  const dir = path.join(options.workDir, 'services');
+  await fs.promises.rm(dir, { recursive: true, force: true });
+  await fs.promises.mkdir(dir, { recursive: true });
+  const strata: Strata = await startStrata({ root: path.join(dir, 'strata-root'), address: path.join(dir, 'strata.sock'), backend: 'overlayfs', logFile: path.join(dir, 'strata.log') });
+  services.add(() => strata.stop());
+  const containerd: Containerd = await startContainerd({}, { namespace: 'strata-bench', parentDir: dir, garbageCollection: 'on-deletion' });
+  services.add(() => containerd.stop());
+  const strataClient = connect(strata.options.address);
+  const containerdClient = connect(containerd.address, { namespace: containerd.namespace });
+  services.add(async () => {
+    strataClient.close();
+    containerdClient.close();
+  });
+  return { strata: strataClient, containerd: containerdClient };
+}
+
+function rotate<T>(items: T[], by: number): T[] {
+  if (items.length === 0) return items;
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+export async function runSuite(options: SuiteOptions, progress: Progress): Promise<Report> {
+  const startedAt = new Date();
+  const dropping = options.dropCaches && (await canDropCaches());
+  if (options.dropCaches && !dropping) throw new Error('--drop-caches needs to write /proc/sys/vm/drop_caches (run as root)');
+  const services = new Services();
+  try {
+    const scratch = path.join(options.workDir, 'scratch');
+    await fs.promises.mkdir(scratch, { recursive: true });
+    const inputs = options.groups.some((g) => g === 'unpack' || g === 'containerd' || g === 'decompress') ? await makeInputs(options) : [];
+    const armSets = [...(await unpackArms(options, services, scratch)), ...(await containerdArms(options, services))];
+    const targets = await comparisonTargets(options, services);
+    for (const set of armSets) for (const arm of set.arms) if (arm instanceof StrataApplyArm) for (const input of inputs) await arm.upload(input);
+
+    const snapshotCases = options.groups.includes('snapshots') ? options.snapshotDepths.flatMap((depth) => options.snapshotClients.map((clients) => ({ depth, clients }))) : [];
+    const contentCases = options.groups.includes('content') ? options.contentWriters : [];
+    const armCount = armSets.reduce((sum, set) => sum + set.arms.length, 0);
+    progress.start(options.repetitions * (inputs.length * armCount + 2 * (snapshotCases.length + contentCases.length)));
+
+    const measurements = new Map<string, Measurement>();
+    const record = (group: Group, arm: string, input: InputImage, sample: Sample & { entries?: number; bytes?: number }) => {
+      const id = `${group}\0${arm}\0${input.id}`;
+      const m = measurements.get(id) ?? { group, arm, subject: input.image, compression: input.compression, bytes: input.uncompressedSize, files: input.entries, samples: [] };
+      // Images the user named learn their sizes from the arms that read them whole.
+      if (sample.bytes) m.bytes = sample.bytes;
+      if (sample.entries) m.files = sample.entries;
+      m.samples.push({ seconds: sample.seconds, phases: sample.phases, peakRssBytes: sample.peakRssBytes });
+      measurements.set(id, m);
+    };
+    const latencies = new Map<string, { target: 'strata' | 'containerd'; depth: number; clients: number; runs: Latencies[] }>();
+    const content = new Map<string, { target: 'strata' | 'containerd'; writers: number; write: number[]; read: number[] }>();
+
+    for (let rep = 0; rep < options.repetitions; rep++) {
+      for (const input of inputs) {
+        for (const set of rotate(armSets, rep)) {
+          for (const arm of rotate(set.arms, rep)) {
+            progress.step(`${arm.name}: ${input.id} (${rep + 1}/${options.repetitions})`);
+            if (dropping) await dropCaches();
+            record(set.group, arm.name, input, await arm.run(input, rep));
+          }
+        }
+      }
+      if (!targets) continue;
+      const order = rotate(['strata', 'containerd'] as const, rep) as ('strata' | 'containerd')[];
+      for (const { depth, clients } of snapshotCases) {
+        for (const target of order) {
+          progress.step(`snapshots ${target}: depth ${depth}, ${clients} client(s) (${rep + 1}/${options.repetitions})`);
+          const snapshots: SnapshotTarget = { client: targets[target].snapshots, snapshotter: target === 'strata' ? 'strata' : 'overlayfs' };
+          const prefix = `bench-r${rep}-d${depth}-c${clients}`;
+          const chain = await buildChain(snapshots, prefix, depth);
+          const run = await runRounds(snapshots, prefix, chain[chain.length - 1], clients, Math.max(1, Math.round(options.snapshotRounds / clients)));
+          await removeChain(snapshots, chain);
+          const key = `${target}-${depth}-${clients}`;
+          const entry = latencies.get(key) ?? { target, depth, clients, runs: [] };
+          entry.runs.push(run);
+          latencies.set(key, entry);
+        }
+      }
+      for (const writers of contentCases) {
+        for (const target of order) {
+          progress.step(`content ${target}: ${writers} writer(s) (${rep + 1}/${options.repetitions})`);
+          const blobs = Array.from({ length: writers }, () => makeBlob(options.contentMiB));
+          const result = await measureContent(targets[target].content, blobs);
+          const key = `${target}-${writers}`;
+          const entry = content.get(key) ?? { target, writers, write: [], read: [] };
+          entry.write.push(result.writeMiBPerSecond);
+          entry.read.push(result.readMiBPerSecond);
+          content.set(key, entry);
+        }
+      }
+    }
+    progress.stop();
+
+    const snapshots: SnapshotScenario[] = [...latencies.values()].map(({ target, depth, clients, runs }) => {
+      const wall = runs.reduce((sum, r) => sum + r.wallSeconds, 0);
+      const pooled = (op: string) => runs.flatMap((r) => r.byOperation[op as keyof Latencies['byOperation']]);
+      return {
+        target,
+        depth,
+        clients,
+        operations: Object.fromEntries(OPERATIONS.map((op) => [op, figures(pooled(op), wall)])),
+        round: figures(pooled('round'), wall),
+      };
+    });
+    const contentScenarios: ContentScenario[] = [...content.values()].map(({ target, writers, write, read }) => ({
+      target,
+      writers,
+      blobMiB: options.contentMiB,
+      writeMiBPerSecond: summarize(write),
+      readMiBPerSecond: summarize(read),
+    }));
+    const { measurements: summarised, ratios } = summarise([...measurements.values()], snapshots, contentScenarios);
+    return {
+      startedAt: startedAt.toISOString(),
+      seconds: (Date.now() - startedAt.getTime()) / 1000,
+      machine: await describeMachine(options.workDir),
+      options: { ...options },
+      measurements: summarised,
+      snapshots,
+      content: contentScenarios,
+      ratios,
+    };
+  } finally {
+    progress.stop();
+    await services.stopAll();
+  }
+}

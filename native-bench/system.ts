@@ -1,0 +1,62 @@
+// The machine-level pieces the arms share: timing, dropping the page cache,
+// flushing a filesystem, a process's peak memory, and running commands.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+import { syscalls } from '../src/native/syscalls';
+
+export const execFileAsync = promisify(execFile);
+
+export async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
+  const start = process.hrtime.bigint();
+  const result = await work();
+  return [result, Number(process.hrtime.bigint() - start) / 1e9];
+}
+
+/** Writes back dirty pages and drops the page cache, so the next read comes from disk. Needs root. */
+export async function dropCaches(): Promise<void> {
+  await execFileAsync('sync');
+  await fs.promises.writeFile('/proc/sys/vm/drop_caches', '3\n');
+}
+
+export async function canDropCaches(): Promise<boolean> {
+  try {
+    await fs.promises.access('/proc/sys/vm/drop_caches', fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** How long it takes to flush what was just written to the filesystem holding `dir`: the sync phase. */
+export function syncSeconds(dir: string): number {
+  const start = process.hrtime.bigint();
+  syscalls.syncfs(dir);
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+/** Resets a process's peak resident set (VmHWM), so that the next reading covers only what follows. */
+export function resetPeakRss(pid: number): void {
+  fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+}
+
+export function peakRssBytes(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = /VmHWM:\s+(\d+) kB/.exec(status);
+  return kib ? Number(kib[1]) * 1024 : NaN;
+}
+
+/** Runs a command; rejects with its stderr, on one line. */
+export async function run(command: string, args: string[], options: { cwd?: string } = {}): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync(command, args, { maxBuffer: 64 << 20, cwd: options.cwd });
+    return stdout;
+  } catch (err) {
+    const stderr = String((err as { stderr?: string }).stderr ?? '').trim().split('\n').pop();
+    throw new Error(`${command} ${args.slice(0, 3).join(' ')}...: ${stderr || (err as Error).message}`);
+  }
+}
+
+export async function removeTree(dir: string): Promise<void> {
+  await fs.promises.rm(dir, { recursive: true, force: true });
+}
