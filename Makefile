@@ -4,8 +4,10 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-# zstd and busybox-static make the stream tests' layers; python3-fusepy their slow disk.
-APT_PACKAGES := containerd golang-go golang-github-containerd-containerd-dev attr zstd busybox-static python3-fusepy
+# zstd and busybox-static make the stream tests' layers; python3-fusepy their
+# slow disk; docker-registry and skopeo serve the benchmark's pulls.
+APT_PACKAGES := containerd golang-go golang-github-containerd-containerd-dev attr zstd busybox-static python3-fusepy \
+  docker-registry skopeo
 CONFIG ?= config/strata.toml
 GOPATH_DIR := $(CURDIR)/out/gopath
 SOURCES := $(shell find src proto native-bench -type f) tsconfig.json
@@ -62,9 +64,9 @@ conformance: build
 e2e: build out/.tests-built
 	node --test --test-reporter=spec --test-concurrency=1 out/test/e2e/
 
-# Benchmarks print figures; they assert nothing and are not part of `make test`.
-bench: build out/.tests-built
-	@for b in out/native-bench/*-bench.js; do echo "== $$b"; node $$b; done
+# The full benchmark suite (an hour or more); `make test` runs only its --quick smoke.
+bench: apt-packages build
+	node dist/cli.js bench $(BENCH_FLAGS)
 
 clean:
 	rm -rf dist build out

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// strata's command line: one program, one subcommand per job.
-import { Command, Option } from 'commander';
+// strata's command line: one program, one subcommand per job. Success exits
+// 0, a failure 1 and bad usage 2, each failure with one line on stderr.
+import { Command, CommanderError, Option } from 'commander';
 import { checkBackend, DEFAULTS, loadConfigFile, type Config } from './config';
 import { createLogger } from './log';
 import { serve } from './commands/serve';
+import { bench, type BenchFlags } from './commands/bench';
+import { UsageError } from './usage-error';
 
 interface ServeFlags {
   root?: string;
@@ -24,10 +27,13 @@ function resolveConfig(flags: ServeFlags): Config {
   };
 }
 
+const collect = (value: string, previous: string[]) => [...previous, value];
+
 const program = new Command()
   .name('strata')
   .description('A containerd storage plugin: Snapshots, Content and Diff services on one unix socket')
-  .showHelpAfterError();
+  .exitOverride()
+  .configureOutput({ outputError: (message, write) => write(message.split('\n')[0] + '\n') });
 
 program
   .command('serve')
@@ -42,7 +48,29 @@ program
     await serve(config, createLogger(config.logLevel));
   });
 
+program
+  .command('bench')
+  .description('benchmark layer unpacking, snapshot operations and content throughput: strata against containerd')
+  .option('--quick', 'a small subset, in under two minutes')
+  .option('--json', 'print the report as JSON instead of tables')
+  .option('--out <dir>', 'where bench.json, bench.txt, bench.md and bench.svg go', 'bench-results')
+  .option('--work <dir>', 'inputs, servers and scratch space (needs a few GB for a full run)', '/var/tmp/strata-bench')
+  .option('--repetitions <n>', 'interleaved repetitions of every arm (default 3, 1 with --quick)')
+  .option('--images <list>', 'generated images, comma-separated, or all')
+  .option('--image <reference>', 'also benchmark this image (oci-archive:, oci:, docker://, strata:); repeatable', collect, [] as string[])
+  .option('--compressions <list>', 'gzip, zstd, none, comma-separated, or all')
+  .option('--groups <list>', 'unpack, containerd, decompress, snapshots, content, comma-separated, or all')
+  .option('--drop-caches', 'drop the page cache before every sample (root only)')
+  .option('--plain-http', 'reach docker:// images over plain HTTP')
+  .action(async (flags: BenchFlags) => {
+    await bench(flags);
+  });
+
 program.parseAsync().catch((err: Error) => {
-  process.stderr.write(`strata: ${err.message}\n`);
-  process.exit(1);
+  if (err instanceof CommanderError) {
+    // Help and --version are not failures; commander has printed the rest already.
+    process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? 0 : 2);
+  }
+  process.stderr.write(`strata: ${err.message.split('\n')[0]}\n`);
+  process.exit(err instanceof UsageError ? 2 : 1);
 });

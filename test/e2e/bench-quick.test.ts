@@ -1,0 +1,40 @@
+// `strata bench --quick` runs every arm of the suite on a small subset and
+// writes its report. This asserts that it ran and that what it wrote is
+// whole and well-formed; never a speed.
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { STRATA_CLI } from '../../native-bench/harness/strata';
+import { tearDown } from '../support/teardown';
+
+describe('strata bench --quick', { timeout: 600_000 }, () => {
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-quick-'));
+  after(() => tearDown(workDir, []));
+
+  it('runs every group and writes the JSON report, the tables and the chart', () => {
+    const out = path.join(workDir, 'out');
+    const run = spawnSync(process.execPath, [STRATA_CLI, 'bench', '--quick', '--json', '--work', path.join(workDir, 'work'), '--out', out], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
+    assert.equal(run.status, 0, `strata bench --quick failed: ${run.stderr}`);
+    const printed = JSON.parse(run.stdout);
+    const written = JSON.parse(fs.readFileSync(path.join(out, 'bench.json'), 'utf8'));
+    assert.deepEqual(printed, written);
+    const groups = new Set(written.measurements.map((m: { group: string }) => m.group));
+    assert.deepEqual([...groups].sort(), ['containerd', 'decompress', 'unpack']);
+    assert.ok(written.snapshots.length > 0 && written.content.length > 0 && written.ratios.length > 0);
+    for (const m of written.measurements) assert.ok(m.seconds.n >= 1 && Number.isFinite(m.seconds.p50), `${m.arm} on ${m.subject}: no figure`);
+    assert.match(fs.readFileSync(path.join(out, 'bench.svg'), 'utf8'), /^<svg/);
+    assert.match(fs.readFileSync(path.join(out, 'bench.md'), 'utf8'), /\| image \| arm \|/);
+  });
+
+  it('refuses bad usage with exit code 2 and one line', () => {
+    const run = spawnSync(process.execPath, [STRATA_CLI, 'bench', '--images', 'no-such-image'], { encoding: 'utf8' });
+    assert.equal(run.status, 2);
+    assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+  });
+});
