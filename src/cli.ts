@@ -53,7 +53,7 @@ program
   .description('benchmark layer unpacking, snapshot operations and content throughput: strata against containerd')
   .option('--quick', 'a small subset, in under two minutes')
   .option('--json', 'print the report as JSON instead of tables')
-  .option('--out <dir>', 'where bench.json, bench.txt, bench.md and bench.svg go', 'bench-results')
+  .option('--out <dir>', 'where bench.json, bench.txt, bench.md, headline.md and bench.svg go', 'bench-results')
   .option('--work <dir>', 'inputs, servers and scratch space (needs a few GB for a full run)', '/var/tmp/strata-bench')
   .option('--repetitions <n>', 'interleaved repetitions of every arm (default 3, 1 with --quick)')
   .option('--images <list>', 'generated images, comma-separated, or all')
@@ -62,6 +62,7 @@ program
   .option('--groups <list>', 'unpack, containerd, decompress, snapshots, content, comma-separated, or all')
   .option('--drop-caches', 'drop the page cache before every sample (root only)')
   .option('--plain-http', 'reach docker:// images over plain HTTP')
+  .option('--from <bench.json>', 'run nothing: write the tables and chart of an earlier report')
   .action(async (flags: BenchFlags) => {
     await bench(flags);
   });

@@ -97,3 +97,26 @@ export function markdownTables(report: Report): string {
   }
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * The figures a README shows: per input, the apply time of each side and
+ * the limit, and containerd's import into each store; then the other ratios.
+ */
+export function headlineMarkdown(report: Report): string {
+  const p50 = (arm: string, subject: string, compression: string | undefined) =>
+    report.measurements.find((m) => m.arm === arm && m.subject === subject && m.compression === compression)?.seconds.p50;
+  const inputs = [...new Map(report.measurements.filter((m) => m.group === 'unpack').map((m) => [`${m.subject} ${m.compression}`, m])).values()];
+  const lines = [
+    `Measured ${report.startedAt.slice(0, 10)} on ${machineLine(report)}; p50 of ${String(report.options.repetitions)} interleaved repetitions, in seconds.`,
+    '',
+    '| image | strata overlayfs | containerd Go overlay | strata native | containerd Go native | tar -x | ctr import built-in | ctr import strata |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const m of inputs) {
+    const cell = (arm: string) => fixed(p50(arm, m.subject, m.compression));
+    lines.push(
+      `| ${m.subject} ${m.compression} | ${cell('strata overlayfs')} | ${cell('containerd Go overlay')} | ${cell('strata native')} | ${cell('containerd Go native')} | ${cell('tar -x (limit)')} | ${cell('ctr import built-in')} | ${cell('ctr import strata')} |`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}

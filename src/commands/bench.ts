@@ -7,7 +7,7 @@ import type { Compression } from '../diff/compression';
 import { IMAGE_NAMES } from '../../native-bench/inputs/generators';
 import type { Report } from '../../native-bench/model';
 import { ratioChart } from '../../native-bench/report/chart';
-import { markdownTables, textTables } from '../../native-bench/report/table';
+import { headlineMarkdown, markdownTables, textTables } from '../../native-bench/report/table';
 import { GROUPS, runSuite, type Progress, type SuiteOptions } from '../../native-bench/suite';
 import { UsageError } from '../usage-error';
 
@@ -23,6 +23,7 @@ export interface BenchFlags {
   groups?: string;
   dropCaches?: boolean;
   plainHttp?: boolean;
+  from?: string;
 }
 
 const COMPRESSIONS: Compression[] = ['gzip', 'zstd', 'none'];
@@ -83,15 +84,29 @@ function progressBar(): Progress {
   };
 }
 
+async function readReport(file: string): Promise<Report> {
+  try {
+    return JSON.parse(await fs.promises.readFile(file, 'utf8')) as Report;
+  } catch (err) {
+    throw new Error(`--from ${file}: ${(err as Error).message}`);
+  }
+}
+
 export async function bench(flags: BenchFlags): Promise<Report> {
-  const options = benchOptions(flags);
-  await fs.promises.mkdir(options.workDir, { recursive: true });
-  const report = await runSuite(options, progressBar());
+  let report: Report;
+  if (flags.from) {
+    report = await readReport(flags.from);
+  } else {
+    const options = benchOptions(flags);
+    await fs.promises.mkdir(options.workDir, { recursive: true });
+    report = await runSuite(options, progressBar());
+  }
   const out = path.resolve(flags.out);
   await fs.promises.mkdir(out, { recursive: true });
   await fs.promises.writeFile(path.join(out, 'bench.json'), `${JSON.stringify(report, null, 2)}\n`);
   await fs.promises.writeFile(path.join(out, 'bench.txt'), textTables(report));
   await fs.promises.writeFile(path.join(out, 'bench.md'), markdownTables(report));
+  await fs.promises.writeFile(path.join(out, 'headline.md'), headlineMarkdown(report));
   if (report.ratios.length > 0) await fs.promises.writeFile(path.join(out, 'bench.svg'), await ratioChart(report));
   process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : textTables(report));
   return report;
