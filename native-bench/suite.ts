@@ -168,6 +168,13 @@ export async function runSuite(options: SuiteOptions, progress: Progress): Promi
   const dropping = options.dropCaches && (await canDropCaches());
   if (options.dropCaches && !dropping) throw new Error('--drop-caches needs to write /proc/sys/vm/drop_caches (run as root)');
   const services = new Services();
+  // An interrupted run stops what it started: servers, mounts, containerd.
+  const interrupted = (signal: NodeJS.Signals) => {
+    progress.stop();
+    void services.stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     const scratch = path.join(options.workDir, 'scratch');
     await fs.promises.mkdir(scratch, { recursive: true });
@@ -265,6 +272,8 @@ export async function runSuite(options: SuiteOptions, progress: Progress): Promi
       ratios,
     };
   } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     progress.stop();
     await services.stopAll();
   }
