@@ -188,13 +188,14 @@ export async function runSuite(options: SuiteOptions, progress: Progress): Promi
     const armCount = armSets.reduce((sum, set) => sum + set.arms.length, 0);
     progress.start(options.repetitions * (inputs.length * armCount + 2 * (snapshotCases.length + contentCases.length)));
 
-    const measurements = new Map<string, Measurement>();
+    const measurements = new Map<string, { group: Group; arm: string; input: InputImage; samples: Measurement['samples'] }>();
     const record = (group: Group, arm: string, input: InputImage, sample: Sample & { entries?: number; bytes?: number }) => {
       const id = `${group}\0${arm}\0${input.id}`;
-      const m = measurements.get(id) ?? { group, arm, subject: input.image, compression: input.compression, bytes: input.uncompressedSize, files: input.entries, samples: [] };
-      // Images the user named learn their sizes from the arms that read them whole.
-      if (sample.bytes) m.bytes = sample.bytes;
-      if (sample.entries) m.files = sample.entries;
+      // Images the user named learn their sizes from the arms that read them
+      // whole; every arm's figures for that image then use them.
+      if (sample.bytes) input.uncompressedSize = sample.bytes;
+      if (sample.entries) input.entries = sample.entries;
+      const m = measurements.get(id) ?? { group, arm, input, samples: [] };
       m.samples.push({ seconds: sample.seconds, phases: sample.phases, peakRssBytes: sample.peakRssBytes });
       measurements.set(id, m);
     };
@@ -260,7 +261,19 @@ export async function runSuite(options: SuiteOptions, progress: Progress): Promi
       writeMiBPerSecond: summarize(write),
       readMiBPerSecond: summarize(read),
     }));
-    const { measurements: summarised, ratios } = summarise([...measurements.values()], snapshots, contentScenarios);
+    const { measurements: summarised, ratios } = summarise(
+      [...measurements.values()].map(({ group, arm, input, samples }) => ({
+        group,
+        arm,
+        subject: input.image,
+        compression: input.compression,
+        bytes: input.uncompressedSize,
+        files: input.entries,
+        samples,
+      })),
+      snapshots,
+      contentScenarios,
+    );
     return {
       startedAt: startedAt.toISOString(),
       seconds: (Date.now() - startedAt.getTime()) / 1000,
