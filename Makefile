@@ -37,8 +37,8 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-# The native addon (src/native/syscalls.c); npm ci builds it too.
-build/Release/strata_syscalls.node: node_modules/.installed binding.gyp src/native/syscalls.c
+# The native addon (src/native/*.c); npm ci builds it too.
+build/Release/strata_syscalls.node: node_modules/.installed binding.gyp $(wildcard src/native/*.c src/native/*.h)
 	npm run install
 
 dist/cli.js: node_modules/.installed $(SOURCES)

@@ -1,12 +1,13 @@
 // The few Linux syscalls Node's fs module lacks: mknod (devices, fifos,
 // overlay whiteouts), extended attributes without following symlinks,
-// syncfs, and flock to keep one server per root. Each call is a single fast syscall, so
-// they are synchronous; errors become JS errors carrying errno's code.
+// syncfs, flock to keep one server per root, and a readlink that answers
+// "not a symlink" without the cost of a thrown error. Each call is a single
+// fast syscall, so they are synchronous; errors become JS errors carrying
+// errno's code. The asynchronous calls are in write-file.c and disk-usage.c.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -14,21 +15,15 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include "disk-usage.h"
+#include "addon-support.h"
+#include "write-file.h"
 
 #define PATH_BUF 4096
 #define NAME_BUF 256
 
-static const char *errno_code(int err) {
-  // glibc names every errno ("ENAMETOOLONG"), as Node's own errors do.
-  const char *name = strerrorname_np(err);
-  return name ? name : "EIO";
-}
-
 static napi_value throw_errno(napi_env env, const char *syscall, const char *path) {
-  int err = errno;
-  char message[PATH_BUF + 128];
-  snprintf(message, sizeof message, "%s: %s, %s '%s'", errno_code(err), strerror(err), syscall, path);
-  napi_throw_error(env, errno_code(err), message);
+  napi_throw(env, errno_error(env, errno, syscall, path));
   return NULL;
 }
 
@@ -164,6 +159,18 @@ static napi_value LockExclusive(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// readlinkIfSymlink(path) -> the link's target, or undefined when path is not
+// a symlink or cannot be read: path resolution asks this of every component.
+static napi_value ReadlinkIfSymlink(napi_env env, napi_callback_info info) {
+  napi_value argv[1], result;
+  char path[PATH_BUF], target[PATH_BUF];
+  if (!get_args(env, info, 1, argv) || !get_string(env, argv[0], path, sizeof path)) return NULL;
+  ssize_t length = readlink(path, target, sizeof target);
+  if (length < 0 || (size_t)length >= sizeof target) return NULL;
+  napi_create_string_utf8(env, target, (size_t)length, &result);
+  return result;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"mknod", NULL, Mknod, NULL, NULL, NULL, napi_default, NULL},
@@ -172,8 +179,11 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"llistxattr", NULL, Llistxattr, NULL, NULL, NULL, napi_default, NULL},
     {"syncfs", NULL, Syncfs, NULL, NULL, NULL, napi_default, NULL},
     {"lockExclusive", NULL, LockExclusive, NULL, NULL, NULL, napi_default, NULL},
+    {"readlinkIfSymlink", NULL, ReadlinkIfSymlink, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  register_write_file(env, exports);
+  register_disk_usage(env, exports);
   return exports;
 }
 
