@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createGunzip, gzipSync } from 'node:zlib';
-import { runPipeline, tap } from './stream-stages';
+import { readAhead, runPipeline, tap } from './stream-stages';
 
 async function* chunks(...buffers: Buffer[]) {
   for (const buffer of buffers) yield buffer;
@@ -46,4 +46,27 @@ test('the signal ends every stage', async () => {
   await assert.rejects(runPipeline(forever(), [tap(() => undefined)], async (input) => {
     for await (const chunk of input) assert.ok(chunk);
   }, controller.signal), { name: 'AbortError' });
+});
+
+test('readAhead lets the stage before it run ahead of a stalled reader, up to its limit and no further', async () => {
+  let produced = 0;
+  const source = async function* () {
+    for (let i = 0; i < 64; i++) {
+      produced += 64 * 1024;
+      yield Buffer.alloc(64 * 1024, i);
+    }
+  };
+  let received = 0;
+  await runPipeline(source(), [readAhead(1 << 20)], async (input) => {
+    for await (const chunk of input) {
+      if (received === 0) {
+        // The reader stalls after its first chunk; the source keeps going meanwhile.
+        await sleep(50);
+        assert.ok(produced >= 1 << 20, `only ${produced} bytes were read ahead`);
+        assert.ok(produced <= (1 << 20) + 4 * 64 * 1024, `${produced} bytes were read ahead`);
+      }
+      received += chunk.length;
+    }
+  });
+  assert.equal(received, 64 * 64 * 1024);
 });

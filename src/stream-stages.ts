@@ -2,7 +2,7 @@
 // an async generator over the previous stage's output; a generator only runs
 // when the next stage asks for more, so it can neither run ahead of a slow
 // reader nor miss the moment that reader is ready again.
-import { Readable, Writable, type Duplex } from 'node:stream';
+import { PassThrough, Readable, Writable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 export type ByteTransform = (source: AsyncIterable<Buffer>) => AsyncIterable<Buffer>;
@@ -16,6 +16,16 @@ export function tap(observe: (chunk: Buffer) => void): ByteTransform {
       yield chunk;
     }
   };
+}
+
+/**
+ * Holds up to `bytes` of the previous stage's output, so that stage keeps
+ * working while the next one waits (on the disk, say) instead of taking
+ * turns with it. Memory stays bounded by `bytes`.
+ */
+export function readAhead(bytes: number): Duplex {
+  // A transform holds up to both of its marks: the limit is all on the writing side.
+  return new PassThrough({ writableHighWaterMark: bytes, readableHighWaterMark: 0 });
 }
 
 /** What a stage reports when it is torn down because another one failed. */

@@ -10,12 +10,15 @@ import type { ContentStore } from '../content/store';
 import { cancelled, inContext, invalidArgument } from '../errdefs';
 import { syscalls } from '../native/syscalls';
 import type { Mount } from '../snapshots/types';
-import { runPipeline, tap } from '../stream-stages';
+import { readAhead, runPipeline, tap } from '../stream-stages';
 import { compressionOf, decompression, detectCompression, SNIFF_BYTES, type Compression } from './compression';
 import { isLayerFault } from './layer-format-error';
 import { withApplyTarget } from './mount-target';
 import { applyTar } from './tar-applier';
 import { UNCOMPRESSED_LAYER, type Descriptor } from './types';
+
+/** Decompression runs this far ahead of the writes to the snapshot. */
+const READ_AHEAD = 4 << 20;
 
 export class LayerApplier {
   constructor(
@@ -40,7 +43,8 @@ export class LayerApplier {
             diffId.update(chunk);
             size += chunk.length;
           });
-          await runPipeline(stream, [...decompression(compression), digesting], (tar) => applyTar(tar, target, this.log), signal);
+          const stages = [...decompression(compression), digesting, readAhead(READ_AHEAD)];
+          await runPipeline(stream, stages, (tar) => applyTar(tar, target, this.log), signal);
           // One syncfs per layer instead of an fsync per file, as containerd 2.x.
           if (syncFs || this.alwaysSyncFs) syscalls.syncfs(target.root);
           return { mediaType: UNCOMPRESSED_LAYER, digest: `sha256:${diffId.digest('hex')}`, size, annotations: {} };

@@ -5,14 +5,14 @@
 // lower content (a plain directory) or become overlay whiteouts (an upper dir).
 import type { Readable } from 'node:stream';
 import fs from 'node:fs/promises';
-import { constants } from 'node:fs';
+import fsSync, { constants } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { invalidArgument } from '../errdefs';
 import { syscalls } from '../native/syscalls';
 import { fileXattrs } from './file-xattrs';
 import { XATTR_PREFIX, xattrValue } from './pax-records';
-import { rootPath } from './root-path';
+import { RootResolver, rootPath } from './root-path';
 import { forEachTarEntry, type TarHeader } from './tar-entries';
 
 const WHITEOUT_PREFIX = '.wh.';
@@ -47,6 +47,10 @@ export async function applyTar(input: AsyncIterable<Buffer>, target: ApplyTarget
   await applier.finish();
 }
 
+// Regular files go to the thread pool, many at once; the rest (directories,
+// links, attributes) are single metadata syscalls of a few microseconds,
+// made synchronously: a trip to the pool costs more than the call.
+
 /** Regular files up to this size are buffered and written in parallel. */
 const SMALL_FILE = 256 * 1024;
 const MAX_IN_FLIGHT = 64;
@@ -56,8 +60,8 @@ class TarApplier {
   private readonly unpacked = new Set<string>();
   /** Directory entries, by name: their times are set last, re-resolved inside the root. */
   private readonly directories: { name: string; times: EntryTimes }[] = [];
-  /** Parent paths already resolved; anything that can change resolution clears it. */
-  private readonly resolvedParents = new Map<string, string>();
+  /** Resolves parents inside the root; anything that can change a resolution clears it. */
+  private readonly resolver: RootResolver;
   /** Directories this apply created empty: nothing inside them predates it. */
   private readonly createdDirs = new Set<string>();
   /** Every path this apply created, entries and the parents made for them. */
@@ -70,12 +74,13 @@ class TarApplier {
     private readonly log: Logger,
   ) {
     this.root = path.resolve(target.root);
+    this.resolver = new RootResolver(this.root);
   }
 
   async apply(header: TarHeader, data: Readable): Promise<void> {
     if (this.writeError !== undefined) throw this.writeError;
     const name = path.posix.normalize(header.name);
-    const parent = await this.resolveParent(path.posix.dirname(name));
+    const parent = this.resolver.resolve(path.posix.dirname(name));
     // Joining the base to "/" first turns a base of ".." into nothing.
     const target = path.resolve(parent, `.${path.posix.join('/', path.posix.basename(name))}`);
     if (target === this.root) return;
@@ -89,8 +94,8 @@ class TarApplier {
       return;
     }
     if (this.inFlight.has(target)) await this.barrier();
-    if (await this.mayExist(target)) {
-      const existing = await fs.lstat(target).catch(() => undefined);
+    if (this.mayExist(target)) {
+      const existing = lstatIfExists(target);
       if (existing && !(existing.isDirectory() && header.type === 'directory')) {
         await this.barrier();
         this.forgetResolutions();
@@ -105,24 +110,16 @@ class TarApplier {
     }
     if (header.type !== 'directory') await this.barrier();
     await this.create(target, header, data);
-    if (header.type !== 'file' && header.type !== 'contiguous-file') await this.setAttributes(target, header);
-  }
-
-  private async resolveParent(dir: string): Promise<string> {
-    const cached = this.resolvedParents.get(dir);
-    if (cached !== undefined) return cached;
-    const resolved = await rootPath(this.root, dir);
-    this.resolvedParents.set(dir, resolved);
-    return resolved;
+    if (header.type !== 'file' && header.type !== 'contiguous-file') this.setAttributes(target, header);
   }
 
   private forgetResolutions(): void {
-    this.resolvedParents.clear();
+    this.resolver.forget();
     this.createdDirs.clear();
     this.created.clear();
   }
 
-  private async mayExist(target: string): Promise<boolean> {
+  private mayExist(target: string): boolean {
     return !this.createdDirs.has(path.dirname(target)) || this.created.has(target);
   }
 
@@ -137,7 +134,7 @@ class TarApplier {
     for await (const chunk of data) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
     if (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight.values());
-    const write = this.writeFile(target, header, [body])
+    const write = this.writeBufferedFile(target, header, body)
       .catch((err) => {
         this.writeError ??= err;
       })
@@ -145,11 +142,21 @@ class TarApplier {
     this.inFlight.set(target, write);
   }
 
+  /** Most files carry no xattrs: those take one trip to the thread pool instead of six. */
+  private writeBufferedFile(target: string, header: TarHeader, body: Buffer): Promise<void> {
+    const pax = header.pax ?? {};
+    if (Object.keys(pax).some((key) => key.startsWith(XATTR_PREFIX))) return this.writeFile(target, header, [body]);
+    const { atime, mtime } = entryTimes(header);
+    const uid = paxNumber(pax, 'uid') ?? header.uid ?? 0;
+    const gid = paxNumber(pax, 'gid') ?? header.gid ?? 0;
+    return syscalls.writeFile(target, body, (header.mode ?? 0o644) & 0o7777, uid, gid, atime, mtime);
+  }
+
   private async writeFile(target: string, header: TarHeader, body: AsyncIterable<unknown> | Buffer[]): Promise<void> {
     const mode = (header.mode ?? 0o644) & 0o7777;
     const file = await fs.open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
     try {
-      for await (const chunk of body) await file.write(chunk as Buffer);
+      await writeBatched(file, body);
       const pax = header.pax ?? {};
       await file.chown(paxNumber(pax, 'uid') ?? header.uid ?? 0, paxNumber(pax, 'gid') ?? header.gid ?? 0);
       this.setXattrs(target, pax);
@@ -166,8 +173,8 @@ class TarApplier {
     const mode = (header.mode ?? 0o644) & 0o7777;
     switch (header.type) {
       case 'directory':
-        if (!(await this.mayExist(target)) || !(await fs.lstat(target).catch(() => undefined))?.isDirectory()) {
-          await fs.mkdir(target, mode);
+        if (!this.mayExist(target) || !lstatIfExists(target)?.isDirectory()) {
+          fsSync.mkdirSync(target, mode);
           this.createdDirs.add(target);
         }
         this.directories.push({ name: target.slice(this.root.length), times: entryTimes(header) });
@@ -178,11 +185,11 @@ class TarApplier {
         return;
       case 'symlink':
         this.forgetResolutions();
-        await fs.symlink(header.linkname ?? '', target);
+        fsSync.symlinkSync(header.linkname ?? '', target);
         return;
       case 'link':
         try {
-          await fs.link(await this.hardlinkTarget(header.linkname ?? ''), target);
+          fsSync.linkSync(this.hardlinkTarget(header.linkname ?? ''), target);
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           if (code === 'ENOENT') throw invalidArgument(`hardlink ${header.name}: target ${header.linkname} is not in the snapshot`);
@@ -205,8 +212,8 @@ class TarApplier {
   }
 
   /** A hardlink may only point at something already inside the root: rootPath keeps it there. */
-  private async hardlinkTarget(linkname: string): Promise<string> {
-    const parent = await rootPath(this.root, path.posix.dirname(path.posix.normalize(linkname)));
+  private hardlinkTarget(linkname: string): string {
+    const parent = this.resolver.resolve(path.posix.dirname(path.posix.normalize(linkname)));
     return path.resolve(parent, `.${path.posix.join('/', path.posix.basename(linkname))}`);
   }
 
@@ -226,18 +233,18 @@ class TarApplier {
     }
   }
 
-  private async setAttributes(target: string, header: TarHeader): Promise<void> {
+  private setAttributes(target: string, header: TarHeader): void {
     const pax = header.pax ?? {};
-    await fs.lchown(target, paxNumber(pax, 'uid') ?? header.uid ?? 0, paxNumber(pax, 'gid') ?? header.gid ?? 0);
+    fsSync.lchownSync(target, paxNumber(pax, 'uid') ?? header.uid ?? 0, paxNumber(pax, 'gid') ?? header.gid ?? 0);
     // A symlink has no mode of its own, and chmod would follow it out of the
     // snapshot; a hardlink can name a symlink too.
-    const isSymlink = header.type === 'symlink' || (header.type === 'link' && (await fs.lstat(target)).isSymbolicLink());
+    const isSymlink = header.type === 'symlink' || (header.type === 'link' && fsSync.lstatSync(target).isSymbolicLink());
     this.setXattrs(target, pax, isSymlink);
     // After lchown, which may clear setuid and setgid bits.
-    if (!isSymlink) await fs.chmod(target, (header.mode ?? 0o644) & 0o7777);
+    if (!isSymlink) fsSync.chmodSync(target, (header.mode ?? 0o644) & 0o7777);
     if (header.type !== 'directory') {
       const { atime, mtime } = entryTimes(header);
-      await fs.lutimes(target, atime, mtime);
+      fsSync.lutimesSync(target, atime, mtime);
     }
   }
 
@@ -289,7 +296,7 @@ class TarApplier {
     this.createdDirs.add(dir);
     this.created.add(dir);
     for (const lower of this.target.overlay?.parents ?? []) {
-      const source = await rootPath(lower, dir.slice(this.root.length));
+      const source = rootPath(lower, dir.slice(this.root.length));
       const st = await fs.lstat(source).catch(() => undefined);
       if (!st) continue;
       if (!st.isDirectory()) return;
@@ -306,8 +313,9 @@ class TarApplier {
     await this.barrier();
     // A later entry may have replaced the directory, or any of its parents,
     // with a symlink: resolve again inside the root and touch only directories.
+    const final = new RootResolver(this.root);
     for (const { name, times } of this.directories) {
-      const dir = await rootPath(this.root, name);
+      const dir = final.resolve(name);
       if ((await fs.lstat(dir).catch(() => undefined))?.isDirectory()) await fs.lutimes(dir, times.atime, times.mtime);
     }
   }
@@ -315,6 +323,41 @@ class TarApplier {
   /** Lets writes in flight settle before the caller reports a failure. */
   async abandon(): Promise<void> {
     await Promise.all(this.inFlight.values());
+  }
+}
+
+/** A large file's pieces are gathered into writes of this size: fewer trips to the thread pool. */
+const WRITE_BATCH = 1 << 20;
+
+async function writeBatched(file: fs.FileHandle, body: AsyncIterable<unknown> | Buffer[]): Promise<void> {
+  let batch: Buffer[] = [];
+  let batched = 0;
+  for await (const chunk of body) {
+    batch.push(chunk as Buffer);
+    batched += (chunk as Buffer).length;
+    if (batched < WRITE_BATCH) continue;
+    await writeAll(file, batch, batched);
+    batch = [];
+    batched = 0;
+  }
+  if (batched > 0) await writeAll(file, batch, batched);
+}
+
+async function writeAll(file: fs.FileHandle, buffers: Buffer[], length: number): Promise<void> {
+  const { bytesWritten } = await file.writev(buffers);
+  // A short write (a signal, a filling disk) leaves the rest to write again.
+  let rest = bytesWritten < length ? Buffer.concat(buffers).subarray(bytesWritten) : undefined;
+  while (rest && rest.length > 0) {
+    const written = await file.write(rest);
+    rest = rest.subarray(written.bytesWritten);
+  }
+}
+
+function lstatIfExists(target: string): fsSync.Stats | undefined {
+  try {
+    return fsSync.lstatSync(target, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
   }
 }
 
