@@ -5,6 +5,7 @@ import { notFound } from '../errdefs';
 import type { ContentInfo } from '../content/types';
 import type { Connection } from './database';
 import { LabelTable, type Labels } from './label-table';
+import { statement } from './statements';
 
 const blobLabels = new LabelTable<string>('blob_labels', 'digest');
 
@@ -26,11 +27,11 @@ function toInfo(row: BlobRow, labels: Labels): ContentInfo {
 }
 
 function findBlob(db: Connection, digest: string): BlobRow | undefined {
-  return db.prepare('SELECT * FROM blobs WHERE digest = ?').safeIntegers(true).get(digest) as BlobRow | undefined;
+  return statement(db, 'SELECT * FROM blobs WHERE digest = ?').safeIntegers(true).get(digest) as BlobRow | undefined;
 }
 
 export function blobExists(db: Connection, digest: string): boolean {
-  return db.prepare('SELECT 1 FROM blobs WHERE digest = ?').get(digest) !== undefined;
+  return statement(db, 'SELECT 1 FROM blobs WHERE digest = ?').get(digest) !== undefined;
 }
 
 export function getBlob(db: Connection, digest: string): ContentInfo {
@@ -41,22 +42,22 @@ export function getBlob(db: Connection, digest: string): ContentInfo {
 
 export function listBlobs(db: Connection): ContentInfo[] {
   const labels = blobLabels.readAll(db);
-  const rows = db.prepare('SELECT * FROM blobs').safeIntegers(true).all() as BlobRow[];
+  const rows = statement(db, 'SELECT * FROM blobs').safeIntegers(true).all() as BlobRow[];
   return rows.map((row) => toInfo(row, labels.get(row.digest) ?? {}));
 }
 
 export function insertBlob(db: Connection, digest: string, size: number, labels: Labels, now: Nanos): void {
-  db.prepare('INSERT INTO blobs (digest, size, created_ns, updated_ns) VALUES (?, ?, ?, ?)').run(digest, size, now, now);
+  statement(db, 'INSERT INTO blobs (digest, size, created_ns, updated_ns) VALUES (?, ?, ?, ?)').run(digest, size, now, now);
   blobLabels.write(db, digest, labels);
 }
 
 export function setBlobLabels(db: Connection, digest: string, labels: Labels, now: Nanos): void {
   blobLabels.write(db, digest, labels);
-  db.prepare('UPDATE blobs SET updated_ns = ? WHERE digest = ?').run(now, digest);
+  statement(db, 'UPDATE blobs SET updated_ns = ? WHERE digest = ?').run(now, digest);
 }
 
 export function deleteBlob(db: Connection, digest: string): void {
-  const { changes } = db.prepare('DELETE FROM blobs WHERE digest = ?').run(digest);
+  const { changes } = statement(db, 'DELETE FROM blobs WHERE digest = ?').run(digest);
   if (changes === 0) throw notFound(`content ${digest} does not exist`);
 }
 
@@ -70,25 +71,26 @@ export interface IngestRow {
 }
 
 export function findIngest(db: Connection, ref: string): IngestRow | undefined {
-  const row = db.prepare('SELECT * FROM ingests WHERE ref = ?').safeIntegers(true).get(ref) as IngestRow | undefined;
+  const row = statement(db, 'SELECT * FROM ingests WHERE ref = ?').safeIntegers(true).get(ref) as IngestRow | undefined;
   return row && { ...row, total: Number(row.total) };
 }
 
 export function listIngests(db: Connection): IngestRow[] {
-  const rows = db.prepare('SELECT * FROM ingests').safeIntegers(true).all() as IngestRow[];
+  const rows = statement(db, 'SELECT * FROM ingests').safeIntegers(true).all() as IngestRow[];
   return rows.map((row) => ({ ...row, total: Number(row.total) }));
 }
 
 export function insertIngest(db: Connection, row: IngestRow): void {
-  db.prepare(
+  statement(
+    db,
     'INSERT INTO ingests (ref, dir, total, expected, started_ns, updated_ns) VALUES (?, ?, ?, ?, ?, ?)',
   ).run(row.ref, row.dir, row.total, row.expected, row.started_ns, row.updated_ns);
 }
 
 export function updateIngest(db: Connection, ref: string, total: number, expected: string, updated: Nanos): void {
-  db.prepare('UPDATE ingests SET total = ?, expected = ?, updated_ns = ? WHERE ref = ?').run(total, expected, updated, ref);
+  statement(db, 'UPDATE ingests SET total = ?, expected = ?, updated_ns = ? WHERE ref = ?').run(total, expected, updated, ref);
 }
 
 export function deleteIngest(db: Connection, ref: string): boolean {
-  return db.prepare('DELETE FROM ingests WHERE ref = ?').run(ref).changes > 0;
+  return statement(db, 'DELETE FROM ingests WHERE ref = ?').run(ref).changes > 0;
 }

@@ -1,6 +1,7 @@
 // Labels live in one table per kind of owner (snapshot id, blob digest).
 // containerd stores no empty values: a label set to "" is a removed label.
 import type { Connection } from './database';
+import { statement } from './statements';
 
 export type Labels = Record<string, string>;
 
@@ -11,8 +12,7 @@ export class LabelTable<Owner extends string | number> {
   ) {}
 
   read(db: Connection, owner: Owner): Labels {
-    const rows = db
-      .prepare(`SELECT key, value FROM ${this.table} WHERE ${this.ownerColumn} = ?`)
+    const rows = statement(db, `SELECT key, value FROM ${this.table} WHERE ${this.ownerColumn} = ?`)
       .all(owner) as { key: string; value: string }[];
     return Object.fromEntries(rows.map((r) => [r.key, r.value]));
   }
@@ -20,7 +20,7 @@ export class LabelTable<Owner extends string | number> {
   /** Every owner's labels, for listing without one query per owner. */
   readAll(db: Connection): Map<Owner, Labels> {
     const all = new Map<Owner, Labels>();
-    const rows = db.prepare(`SELECT ${this.ownerColumn} AS owner, key, value FROM ${this.table}`).all() as {
+    const rows = statement(db, `SELECT ${this.ownerColumn} AS owner, key, value FROM ${this.table}`).all() as {
       owner: Owner;
       key: string;
       value: string;
@@ -34,8 +34,8 @@ export class LabelTable<Owner extends string | number> {
   }
 
   write(db: Connection, owner: Owner, labels: Labels): void {
-    db.prepare(`DELETE FROM ${this.table} WHERE ${this.ownerColumn} = ?`).run(owner);
-    const insert = db.prepare(`INSERT INTO ${this.table} (${this.ownerColumn}, key, value) VALUES (?, ?, ?)`);
+    statement(db, `DELETE FROM ${this.table} WHERE ${this.ownerColumn} = ?`).run(owner);
+    const insert = statement(db, `INSERT INTO ${this.table} (${this.ownerColumn}, key, value) VALUES (?, ?, ?)`);
     for (const [key, value] of Object.entries(labels)) {
       if (value !== '') insert.run(owner, key, value);
     }

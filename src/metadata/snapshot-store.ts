@@ -7,6 +7,7 @@ import { updateLabels, validateLabels } from '../labels';
 import type { Info, Kind, Labels, SnapshotRef, Usage } from '../snapshots/types';
 import type { Connection } from './database';
 import { LabelTable } from './label-table';
+import { statement } from './statements';
 
 interface SnapshotRow {
   id: number;
@@ -24,8 +25,7 @@ const SELECT_SNAPSHOT = `
   FROM snapshots s LEFT JOIN snapshots p ON p.id = s.parent_id`;
 
 function findRow(db: Connection, key: string): SnapshotRow | undefined {
-  const row = db
-    .prepare(`${SELECT_SNAPSHOT} WHERE s.key = ?`)
+  const row = statement(db, `${SELECT_SNAPSHOT} WHERE s.key = ?`)
     .safeIntegers(true)
     .get(key) as Record<keyof SnapshotRow, unknown> | undefined;
   return row && normalise(row);
@@ -71,16 +71,15 @@ function toInfo(row: SnapshotRow, labels: Labels): Info {
 }
 
 function parentIds(db: Connection, id: number): number[] {
-  const rows = db
-    .prepare(
-      `WITH RECURSIVE chain(id, parent_id, depth) AS (
-         SELECT id, parent_id, 0 FROM snapshots WHERE id = ?
-         UNION ALL
-         SELECT s.id, s.parent_id, c.depth + 1 FROM snapshots s JOIN chain c ON s.id = c.parent_id
-       )
-       SELECT id FROM chain WHERE depth > 0 ORDER BY depth`,
-    )
-    .all(id) as { id: number }[];
+  const rows = statement(
+    db,
+    `WITH RECURSIVE chain(id, parent_id, depth) AS (
+       SELECT id, parent_id, 0 FROM snapshots WHERE id = ?
+       UNION ALL
+       SELECT s.id, s.parent_id, c.depth + 1 FROM snapshots s JOIN chain c ON s.id = c.parent_id
+     )
+     SELECT id FROM chain WHERE depth > 0 ORDER BY depth`,
+  ).all(id) as { id: number }[];
   return rows.map((r) => r.id);
 }
 
@@ -118,8 +117,7 @@ export function createSnapshot(
     parentId = parentRow.id;
   }
   if (findRow(db, key)) throw alreadyExists(`snapshot ${key} already exists`);
-  const { lastInsertRowid } = db
-    .prepare('INSERT INTO snapshots (key, parent_id, kind, created_ns, updated_ns) VALUES (?, ?, ?, ?, ?)')
+  const { lastInsertRowid } = statement(db, 'INSERT INTO snapshots (key, parent_id, kind, created_ns, updated_ns) VALUES (?, ?, ?, ?, ?)')
     .run(key, parentId, kind, now, now);
   const id = Number(lastInsertRowid);
   labelTable.write(db, id, labels);
@@ -139,7 +137,8 @@ export function commitActive(
   if (findRow(db, name)) throw alreadyExists(`snapshot ${name} already exists`);
   const row = getRow(db, key);
   if (row.kind !== 'active') throw failedPrecondition(`snapshot ${key} is ${row.kind}, not active`);
-  db.prepare(
+  statement(
+    db,
     `UPDATE snapshots SET key = ?, kind = 'committed', created_ns = ?, updated_ns = ?, size = ?, inodes = ?
      WHERE id = ?`,
   ).run(name, now, now, usage.size, usage.inodes, row.id);
@@ -158,28 +157,28 @@ export function updateInfo(
   const row = getRow(db, name);
   const updated = updateLabels(labelTable.read(db, row.id), newLabels, fieldpaths, `snapshot ${name}`);
   labelTable.write(db, row.id, updated);
-  db.prepare('UPDATE snapshots SET updated_ns = ? WHERE id = ?').run(now, row.id);
+  statement(db, 'UPDATE snapshots SET updated_ns = ? WHERE id = ?').run(now, row.id);
   return getInfo(db, name);
 }
 
 /** Removes the snapshot's row; its directory is the caller's to delete after commit. */
 export function removeSnapshot(db: Connection, key: string): { id: number; kind: Kind } {
   const row = getRow(db, key);
-  const child = db.prepare('SELECT key FROM snapshots WHERE parent_id = ? LIMIT 1').get(row.id) as
+  const child = statement(db, 'SELECT key FROM snapshots WHERE parent_id = ? LIMIT 1').get(row.id) as
     | { key: string }
     | undefined;
   if (child) throw failedPrecondition(`cannot remove snapshot ${key}: snapshot ${child.key} is its child`);
-  db.prepare('DELETE FROM snapshots WHERE id = ?').run(row.id);
+  statement(db, 'DELETE FROM snapshots WHERE id = ?').run(row.id);
   return { id: row.id, kind: row.kind };
 }
 
 export function listInfos(db: Connection): Info[] {
-  const rows = db.prepare(SELECT_SNAPSHOT).safeIntegers(true).all() as Record<keyof SnapshotRow, unknown>[];
+  const rows = statement(db, SELECT_SNAPSHOT).safeIntegers(true).all() as Record<keyof SnapshotRow, unknown>[];
   const labels = labelTable.readAll(db);
   return rows.map(normalise).map((row) => toInfo(row, labels.get(row.id) ?? {}));
 }
 
 export function liveIds(db: Connection): Set<number> {
-  const rows = db.prepare('SELECT id FROM snapshots').all() as { id: number }[];
+  const rows = statement(db, 'SELECT id FROM snapshots').all() as { id: number }[];
   return new Set(rows.map((r) => r.id));
 }

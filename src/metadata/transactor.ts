@@ -3,6 +3,7 @@
 // must do filesystem work (copies, renames) inside the transaction, so we
 // serialise writers with a queue and drive BEGIN/COMMIT ourselves.
 import type { Connection } from './database';
+import { statement } from './statements';
 
 export class Transactor {
   private tail: Promise<unknown> = Promise.resolve();
@@ -15,11 +16,11 @@ export class Transactor {
    */
   run<T>(fn: (db: Connection) => Promise<T> | T, afterCommit?: (result: T) => Promise<unknown>): Promise<T> {
     return this.exclusive(async () => {
-      this.db.exec('BEGIN IMMEDIATE');
+      statement(this.db, 'BEGIN IMMEDIATE').run();
       let result: T;
       try {
         result = await fn(this.db);
-        this.db.exec('COMMIT');
+        statement(this.db, 'COMMIT').run();
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
         throw err;

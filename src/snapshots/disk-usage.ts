@@ -1,22 +1,9 @@
 // Disk usage as containerd's continuity fs.DiskUsage counts it: allocated
-// blocks and inodes, each hardlinked inode counted once.
-import fs from 'node:fs/promises';
-import path from 'node:path';
+// blocks and inodes, each hardlinked inode counted once. The walk is native
+// (src/native/disk-usage.c): Commit runs it over every layer unpacked.
+import { syscalls } from '../native/syscalls';
 import type { Usage } from './types';
 
-export async function diskUsage(root: string): Promise<Usage> {
-  const seen = new Set<bigint>();
-  let size = 0n;
-  const pending = [root];
-  while (pending.length > 0) {
-    const dir = pending.pop() as string;
-    const st = await fs.lstat(dir, { bigint: true });
-    if (!seen.has(st.ino)) {
-      seen.add(st.ino);
-      size += st.blocks * 512n;
-    }
-    if (!st.isDirectory()) continue;
-    for (const entry of await fs.readdir(dir)) pending.push(path.join(dir, entry));
-  }
-  return { size: Number(size), inodes: seen.size };
+export function diskUsage(root: string): Promise<Usage> {
+  return syscalls.diskUsage(root);
 }

@@ -1,6 +1,7 @@
 // Where snapshot data lives under --root: snapshots/<id>/fs is a snapshot's
 // tree, snapshots/<id>/work is overlayfs' scratch dir for active snapshots,
-// and snapshots/new-* are directories still being prepared.
+// snapshots/new-* are directories still being prepared, and
+// snapshots/removed-* are those of removed snapshots, being deleted.
 import path from 'node:path';
 
 export class SnapshotLayout {
@@ -16,6 +17,10 @@ export class SnapshotLayout {
 
   fsDir(id: number): string {
     return path.join(this.dir, String(id), 'fs');
+  }
+
+  removedDir(id: number): string {
+    return path.join(this.dir, `removed-${id}`);
   }
 
   workDir(id: number): string {

@@ -14,6 +14,7 @@ import * as store from '../metadata/snapshot-store';
 import { Transactor } from '../metadata/transactor';
 import { syncDirectory } from '../sync-directory';
 import type { Backend } from './backend';
+import { BackgroundRemovals } from './background-removals';
 import { diskUsage } from './disk-usage';
 import { SnapshotLayout } from './layout';
 import { snapshotFields } from './snapshot-filter';
@@ -21,6 +22,7 @@ import type { Info, Labels, Mount, SnapshotRef, Snapshotter, Usage } from './typ
 
 export class StoreSnapshotter implements Snapshotter {
   private readonly layout: SnapshotLayout;
+  private readonly removals: BackgroundRemovals;
 
   constructor(
     root: string,
@@ -30,6 +32,7 @@ export class StoreSnapshotter implements Snapshotter {
     private readonly log: Logger,
   ) {
     this.layout = new SnapshotLayout(root);
+    this.removals = new BackgroundRemovals(log);
     fs.mkdirpSync(this.layout.dir, { mode: 0o700 });
   }
 
@@ -50,19 +53,22 @@ export class StoreSnapshotter implements Snapshotter {
     return this.backend.mounts(ref, this.layout);
   }
 
+  // The small directory operations here are synchronous: they take
+  // microseconds, the transaction already keeps every other writer waiting,
+  // and a trip to the thread pool for each costs more than the syscall.
   private async buildDirectory(ref: SnapshotRef): Promise<void> {
-    const temp = await fs.mkdtemp(path.join(this.layout.dir, 'new-'));
+    const temp = fs.mkdtempSync(path.join(this.layout.dir, 'new-'));
     try {
       const fsDir = path.join(temp, 'fs');
-      await fs.mkdir(fsDir);
-      await fs.chmod(fsDir, 0o755);
+      fs.mkdirSync(fsDir);
+      fs.chmodSync(fsDir, 0o755);
       await this.backend.populate(temp, ref, this.layout);
       const target = this.layout.snapshotDir(ref.id);
       // An id handed out by a transaction that never committed (a crash
       // between rename and commit) can be handed out again; whatever that
       // attempt left behind belongs to no snapshot.
-      await fs.rm(target, { recursive: true, force: true });
-      await fs.rename(temp, target);
+      if (fs.existsSync(target)) await fs.rm(target, { recursive: true, force: true });
+      fs.renameSync(temp, target);
       // The rename must reach the disk before the row that names it commits.
       await syncDirectory(this.layout.dir);
     } catch (err) {
@@ -91,13 +97,23 @@ export class StoreSnapshotter implements Snapshotter {
   }
 
   async remove(key: string): Promise<void> {
-    const removed = await inContext(`remove ${key}`, () => this.writes.run((db) => store.removeSnapshot(db, key)));
-    try {
-      await fs.rm(this.layout.snapshotDir(removed.id), { recursive: true, force: true });
-    } catch (err) {
-      // The snapshot is gone from the metadata; Cleanup will retry the directory.
-      this.log.warn({ err, key, id: removed.id }, 'failed to remove snapshot directory');
-    }
+    await inContext(`remove ${key}`, () =>
+      this.writes.run(
+        (db) => store.removeSnapshot(db, key),
+        // Renamed out of the way at once, then deleted in the background, as
+        // containerd's collector deletes after its Remove has returned. A
+        // crash in between leaves a directory no snapshot owns, for Cleanup.
+        async ({ id }) => {
+          const doomed = this.layout.removedDir(id);
+          try {
+            fs.renameSync(this.layout.snapshotDir(id), doomed);
+            this.removals.add(doomed);
+          } catch (err) {
+            this.log.warn({ err, key, id }, 'failed to remove snapshot directory');
+          }
+        },
+      ),
+    );
   }
 
   stat(key: string): Promise<Info> {
@@ -123,13 +139,16 @@ export class StoreSnapshotter implements Snapshotter {
   }
 
   async cleanup(): Promise<void> {
+    await this.removals.drain();
     // Chosen with no operation in flight, so no new-* directory is still being
     // built; deleted afterwards, so a large delete holds up no other writer.
     // Ids are never reused, so no later snapshot can claim an orphan.
     const orphans = await this.writes.exclusive(async () => {
       const live = store.liveIds(this.db.writer);
       const entries = await fs.readdir(this.layout.dir);
-      return entries.filter((entry) => !(/^\d+$/.test(entry) && live.has(Number(entry))));
+      return entries.filter(
+        (entry) => !(/^\d+$/.test(entry) && live.has(Number(entry))) && !this.removals.has(path.join(this.layout.dir, entry)),
+      );
     });
     for (const entry of orphans) {
       this.log.info({ dir: entry }, 'cleanup: removing directory that no snapshot owns');
@@ -139,5 +158,6 @@ export class StoreSnapshotter implements Snapshotter {
 
   async close(): Promise<void> {
     await this.writes.exclusive(async () => undefined);
+    await this.removals.drain();
   }
 }
