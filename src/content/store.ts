@@ -28,6 +28,22 @@ export interface BlobRange {
   stream: Readable;
 }
 
+/** Reads [start, end) of a file and closes it. */
+async function readRange(file: fs.promises.FileHandle, start: number, end: number): Promise<Buffer> {
+  try {
+    const data = Buffer.allocUnsafe(end - start);
+    let filled = 0;
+    while (filled < data.length) {
+      const { bytesRead } = await file.read(data, filled, data.length - filled, start + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return data.subarray(0, filled);
+  } finally {
+    await file.close();
+  }
+}
+
 export class ContentStore {
   private readonly layout: ContentLayout;
   private readonly locks = new RefLocks();
@@ -121,6 +137,12 @@ export class ContentStore {
       const file = await fs.promises.open(this.layout.blobPath(digest), 'r').catch((err: NodeJS.ErrnoException) => {
         throw err.code === 'ENOENT' ? notFound(`content ${digest} does not exist`) : err;
       });
+      // containerd's remote ReaderAt asks for 32 KiB at a time, a Read call
+      // each: a range that fits in one message is one pread, not a stream.
+      if (end - start <= READ_CHUNK) {
+        const data = await readRange(file, start, end);
+        return { offset: start, stream: Readable.from([data], { objectMode: false }) };
+      }
       // createReadStream's end is inclusive.
       const stream = file.createReadStream({ start, end: end - 1, highWaterMark: READ_CHUNK });
       return { offset: start, stream };

@@ -21,6 +21,8 @@ export async function listen(address: string, services: ServiceBinding[]): Promi
     // containerd's default message limit; Write chunks and List batches fit well inside.
     'grpc.max_receive_message_length': 16 << 20,
     'grpc.max_send_message_length': 16 << 20,
+    // Channelz keeps per-call statistics that nothing here reads.
+    'grpc.enable_channelz': 0,
   });
   for (const { definition, implementation } of services) server.addService(definition, implementation);
   // Bind under a staging name and rename once listening, so the socket only

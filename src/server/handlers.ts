@@ -7,10 +7,16 @@ import { toServiceError } from './status';
 /** Aborted when the client cancels the call (or its deadline passes), so the work behind it stops. */
 export type UnaryHandler<Req, Res> = (request: Req, signal: AbortSignal) => Promise<Res>;
 
-function cancellation(call: grpc.ServerUnaryCall<unknown, unknown>): AbortSignal {
+/**
+ * grpc-js reports 'cancelled' when any call's stream closes, finished or not,
+ * so the listener goes as soon as the handler is done: a finished call
+ * builds no error and aborts nothing.
+ */
+function cancellation(call: grpc.ServerUnaryCall<unknown, unknown>): { signal: AbortSignal; done(): void } {
   const controller = new AbortController();
-  call.once('cancelled', () => controller.abort(cancelled('the client cancelled the call')));
-  return controller.signal;
+  const onCancel = () => controller.abort(cancelled('the client cancelled the call'));
+  call.once('cancelled', onCancel);
+  return { signal: controller.signal, done: () => call.off('cancelled', onCancel) };
 }
 
 export function unary<Req, Res>(
@@ -19,9 +25,16 @@ export function unary<Req, Res>(
   handler: UnaryHandler<Req, Res>,
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    handler(call.request, cancellation(call)).then(
-      (response) => callback(null, response),
-      (err) => callback(toServiceError(err, method, log)),
+    const { signal, done } = cancellation(call);
+    handler(call.request, signal).then(
+      (response) => {
+        done();
+        callback(null, response);
+      },
+      (err) => {
+        done();
+        callback(toServiceError(err, method, log));
+      },
     );
   };
 }
