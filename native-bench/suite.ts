@@ -26,6 +26,12 @@ import { canDropCaches, dropCaches } from './system';
 
 export const GROUPS: readonly Group[] = ['unpack', 'containerd', 'decompress', 'snapshots', 'content'];
 
+/**
+ * The comparison clients' HTTP/2 window: containerd's Go client grows its own
+ * by BDP estimation to megabytes, where grpc-js would stay at 64 KiB.
+ */
+const CLIENT_WINDOW = 8 << 20;
+
 export interface SuiteOptions {
   workDir: string;
   repetitions: number;
@@ -148,8 +154,8 @@ async function comparisonTargets(options: SuiteOptions, services: Services): Pro
   services.add(() => strata.stop());
   const containerd: Containerd = await startContainerd({}, { namespace: 'strata-bench', parentDir: dir, garbageCollection: 'on-deletion' });
   services.add(() => containerd.stop());
-  const strataClient = connect(strata.options.address);
-  const containerdClient = connect(containerd.address, { namespace: containerd.namespace });
+  const strataClient = connect(strata.options.address, { flowControlWindow: CLIENT_WINDOW });
+  const containerdClient = connect(containerd.address, { namespace: containerd.namespace, flowControlWindow: CLIENT_WINDOW });
   services.add(async () => {
     strataClient.close();
     containerdClient.close();

@@ -17,6 +17,11 @@ export interface ConnectOptions {
    * `containerd-namespace` header); strata's do not.
    */
   namespace?: string;
+  /**
+   * The HTTP/2 receive window, in bytes. grpc-js keeps 64 KiB; containerd's
+   * Go client grows its window by BDP estimation, up to 16 MiB.
+   */
+  flowControlWindow?: number;
 }
 
 /** Adds the namespace header to every call. */
@@ -39,6 +44,7 @@ export function connect(address: string, connectOptions: ConnectOptions = {}): S
     'grpc.max_receive_message_length': 16 << 20,
     'grpc.max_send_message_length': 16 << 20,
     interceptors: connectOptions.namespace ? [inNamespace(connectOptions.namespace)] : [],
+    ...(connectOptions.flowControlWindow ? { 'grpc-node.flow_control_window': connectOptions.flowControlWindow } : {}),
   };
   const client = (definition: grpc.ServiceDefinition): grpc.Client => {
     const Client = grpc.makeGenericClientConstructor(definition, '');
