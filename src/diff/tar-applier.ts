@@ -147,18 +147,18 @@ class TarApplier {
     const pax = header.pax ?? {};
     if (Object.keys(pax).some((key) => key.startsWith(XATTR_PREFIX))) return this.writeFile(target, header, [body]);
     const { atime, mtime } = entryTimes(header);
-    const uid = paxNumber(pax, 'uid') ?? header.uid ?? 0;
-    const gid = paxNumber(pax, 'gid') ?? header.gid ?? 0;
-    return syscalls.writeFile(target, body, (header.mode ?? 0o644) & 0o7777, uid, gid, atime, mtime);
+    const { uid, gid } = entryOwner(header);
+    return syscalls.writeFile(target, body, entryMode(header), uid, gid, atime, mtime);
   }
 
   private async writeFile(target: string, header: TarHeader, body: AsyncIterable<unknown> | Buffer[]): Promise<void> {
-    const mode = (header.mode ?? 0o644) & 0o7777;
+    const mode = entryMode(header);
     const file = await fs.open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
     try {
       await writeBatched(file, body);
       const pax = header.pax ?? {};
-      await file.chown(paxNumber(pax, 'uid') ?? header.uid ?? 0, paxNumber(pax, 'gid') ?? header.gid ?? 0);
+      const { uid, gid } = entryOwner(header);
+      await file.chown(uid, gid);
       this.setXattrs(target, pax);
       // After chown, which clears setuid and setgid bits.
       await file.chmod(mode);
@@ -170,7 +170,7 @@ class TarApplier {
   }
 
   private async create(target: string, header: TarHeader, data: Readable): Promise<void> {
-    const mode = (header.mode ?? 0o644) & 0o7777;
+    const mode = entryMode(header);
     switch (header.type) {
       case 'directory':
         if (!this.mayExist(target) || !lstatIfExists(target)?.isDirectory()) {
@@ -235,13 +235,14 @@ class TarApplier {
 
   private setAttributes(target: string, header: TarHeader): void {
     const pax = header.pax ?? {};
-    fsSync.lchownSync(target, paxNumber(pax, 'uid') ?? header.uid ?? 0, paxNumber(pax, 'gid') ?? header.gid ?? 0);
+    const { uid, gid } = entryOwner(header);
+    fsSync.lchownSync(target, uid, gid);
     // A symlink has no mode of its own, and chmod would follow it out of the
     // snapshot; a hardlink can name a symlink too.
     const isSymlink = header.type === 'symlink' || (header.type === 'link' && fsSync.lstatSync(target).isSymbolicLink());
     this.setXattrs(target, pax, isSymlink);
     // After lchown, which may clear setuid and setgid bits.
-    if (!isSymlink) fsSync.chmodSync(target, (header.mode ?? 0o644) & 0o7777);
+    if (!isSymlink) fsSync.chmodSync(target, entryMode(header));
     if (header.type !== 'directory') {
       const { atime, mtime } = entryTimes(header);
       fsSync.lutimesSync(target, atime, mtime);
@@ -366,6 +367,16 @@ function paxNumber(pax: Record<string, string>, key: 'uid' | 'gid'): number | un
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) > 0xffffffff) throw invalidArgument(`invalid PAX ${key} ${JSON.stringify(value)}`);
   return Number(value);
+}
+
+function entryMode(header: TarHeader): number {
+  return (header.mode ?? 0o644) & 0o7777;
+}
+
+/** A PAX uid or gid overrides the ustar header's. */
+function entryOwner(header: TarHeader): { uid: number; gid: number } {
+  const pax = header.pax ?? {};
+  return { uid: paxNumber(pax, 'uid') ?? header.uid ?? 0, gid: paxNumber(pax, 'gid') ?? header.gid ?? 0 };
 }
 
 function entryTimes(header: TarHeader): EntryTimes {

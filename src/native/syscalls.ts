@@ -15,12 +15,12 @@ export interface Syscalls {
   lockExclusive(path: string): number;
   /** The symlink's target; undefined when path is not a symlink (or is unreadable). */
   readlinkIfSymlink(path: string): string | undefined;
+  /** Allocated bytes and inodes under root, hardlinks once (continuity's fs.DiskUsage), in one thread-pool job. */
+  diskUsage(root: string): Promise<{ size: number; inodes: number }>;
   /**
    * Creates path (O_EXCL) holding data, then sets owner, mode and times
    * (seconds), in one thread-pool job. Rejects with an fs-style error.
    */
-  /** Allocated bytes and inodes under root, hardlinks once (continuity's fs.DiskUsage), in one thread-pool job. */
-  diskUsage(root: string): Promise<{ size: number; inodes: number }>;
   writeFile(path: string, data: Buffer, mode: number, uid: number, gid: number, atime: number, mtime: number): Promise<void>;
 }
 

@@ -4,8 +4,8 @@ import fs from 'node:fs/promises';
 import type { Logger } from 'pino';
 
 export class BackgroundRemovals {
-  private readonly pending = new Set<Promise<void>>();
-  private readonly dirs = new Set<string>();
+  /** Directories being deleted, and the deletes. */
+  private readonly pending = new Map<string, Promise<void>>();
 
   constructor(private readonly log: Logger) {}
 
@@ -14,19 +14,15 @@ export class BackgroundRemovals {
       .rm(dir, { recursive: true, force: true })
       // Left for the next Cleanup, which sweeps what no snapshot owns.
       .catch((err: unknown) => this.log.warn({ err, dir }, 'failed to remove snapshot directory'))
-      .finally(() => {
-        this.pending.delete(removal);
-        this.dirs.delete(dir);
-      });
-    this.pending.add(removal);
-    this.dirs.add(dir);
+      .finally(() => this.pending.delete(dir));
+    this.pending.set(dir, removal);
   }
 
   has(dir: string): boolean {
-    return this.dirs.has(dir);
+    return this.pending.has(dir);
   }
 
   async drain(): Promise<void> {
-    await Promise.all(this.pending);
+    await Promise.all(this.pending.values());
   }
 }
