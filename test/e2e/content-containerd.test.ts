@@ -563,8 +563,10 @@ describe('strata as the content store of a real containerd 1.6', { timeout: 150_
     // This blob and those the ingest steps left: nothing refers to any of them.
     const unreferenced = [...(await listContent()).keys()].filter((digest) => !imageDigests.includes(digest));
     assert.ok(unreferenced.includes(blob.digest));
-    const removed = await ctr(['content', 'rm', ...unreferenced]);
-    assert.deepEqual(removed.split('\n').filter((line) => line !== '').sort(), unreferenced.sort(), 'ctr content rm output');
+    const removed = (await ctr(['content', 'rm', ...unreferenced])).split('\n').filter((line) => line !== '');
+    // containerd's GC scheduler may collect some of these unreferenced blobs
+    // between the listing and the rm; ctr prints only the ones it deleted.
+    for (const digest of removed) assert.ok(unreferenced.includes(digest), `ctr content rm printed ${digest}`);
     assert.deepEqual([...(await listContent()).keys()].sort(), imageDigests, 'ctr content ls after ctr content rm');
 
     // containerd deletes blobs from its store only when collecting garbage:
