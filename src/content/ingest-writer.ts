@@ -68,14 +68,25 @@ export class IngestWriter {
   }
 
   async write(data: Buffer): Promise<void> {
-    let written = 0;
-    while (written < data.length) {
-      const { bytesWritten } = await this.file.write(data, written, data.length - written, this.state.offset + written);
-      written += bytesWritten;
-    }
+    const writing = this.writeAt(data, this.state.offset);
+    // Hashed while the thread pool writes; a failed write leaves the hash as it was.
+    const before = this.hash.copy();
     this.hash.update(data);
+    try {
+      await writing;
+    } catch (err) {
+      this.hash = before;
+      throw err;
+    }
     this.state.offset += data.length;
     this.state.updated = nowNs();
+  }
+
+  private async writeAt(data: Buffer, position: number): Promise<void> {
+    for (let written = 0; written < data.length; ) {
+      const { bytesWritten } = await this.file.write(data, written, data.length - written, position + written);
+      written += bytesWritten;
+    }
   }
 
   async commit(size: number, expected: string, labels: Labels): Promise<string> {

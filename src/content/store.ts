@@ -23,25 +23,12 @@ import type { ContentInfo, IngestStatus } from './types';
 /** containerd's gRPC Read sends at most this much per message. */
 export const READ_CHUNK = 1 << 20;
 
+/** The bytes [start, end) of a committed blob, open for reading; the reader closes it. */
 export interface BlobRange {
-  offset: number;
-  stream: Readable;
-}
-
-/** Reads [start, end) of a file and closes it. */
-async function readRange(file: fs.promises.FileHandle, start: number, end: number): Promise<Buffer> {
-  try {
-    const data = Buffer.allocUnsafe(end - start);
-    let filled = 0;
-    while (filled < data.length) {
-      const { bytesRead } = await file.read(data, filled, data.length - filled, start + filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return data.subarray(0, filled);
-  } finally {
-    await file.close();
-  }
+  digest: string;
+  start: number;
+  end: number;
+  file: fs.promises.FileHandle;
 }
 
 export class ContentStore {
@@ -125,28 +112,30 @@ export class ContentStore {
     });
   }
 
-  /** The bytes [offset, offset+size) of a blob; size <= 0 means to the end. */
-  read(digest: string, offset: number, size: number): Promise<BlobRange> {
+  /** Opens the bytes [offset, offset+size) of a blob; size <= 0 means to the end. */
+  openRange(digest: string, offset: number, size: number): Promise<BlobRange> {
     return inContext(`read ${digest}`, async () => {
       const info = await this.info(digest);
       const start = Math.max(offset, 0);
       if (start > info.size) throw outOfRange(`read past object length ${info.size} bytes`);
       const end = size <= 0 || start + size > info.size ? info.size : start + size;
-      if (end === start) return { offset: start, stream: Readable.from([]) };
-      // Opened here, so a blob deleted since Info is NotFound rather than a failed stream.
+      // Opened here, so a blob deleted since Info is NotFound rather than a failed read.
       const file = await fs.promises.open(this.layout.blobPath(digest), 'r').catch((err: NodeJS.ErrnoException) => {
         throw err.code === 'ENOENT' ? notFound(`content ${digest} does not exist`) : err;
       });
-      // containerd's remote ReaderAt asks for 32 KiB at a time, a Read call
-      // each: a range that fits in one message is one pread, not a stream.
-      if (end - start <= READ_CHUNK) {
-        const data = await readRange(file, start, end);
-        return { offset: start, stream: Readable.from([data], { objectMode: false }) };
-      }
-      // createReadStream's end is inclusive.
-      const stream = file.createReadStream({ start, end: end - 1, highWaterMark: READ_CHUNK });
-      return { offset: start, stream };
+      return { digest, start, end, file };
     });
+  }
+
+  /** The bytes [offset, offset+size) of a blob as a stream; size <= 0 means to the end. */
+  async read(digest: string, offset: number, size: number): Promise<{ offset: number; stream: Readable }> {
+    const { start, end, file } = await this.openRange(digest, offset, size);
+    if (end === start) {
+      await file.close();
+      return { offset: start, stream: Readable.from([]) };
+    }
+    // createReadStream's end is inclusive.
+    return { offset: start, stream: file.createReadStream({ start, end: end - 1, highWaterMark: READ_CHUNK }) };
   }
 
   status(ref: string): Promise<IngestStatus> {

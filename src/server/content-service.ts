@@ -2,12 +2,14 @@
 // follows containerd's content server message for message.
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { ContentStore } from '../content/store';
+import { readInChunks } from '../content/range-chunks';
+import { READ_CHUNK, type ContentStore } from '../content/store';
 import type { ContentInfo, IngestStatus } from '../content/types';
 import { alreadyExists, invalidArgument, outOfRange } from '../errdefs';
 import type { Labels } from '../metadata/label-table';
 import { maskPaths, sendInBatches, toTimestamp, type FieldMask, type Timestamp } from './convert';
 import { bidiStream, serverStream, unary, type Send } from './handlers';
+import { encodeReadResponse, READ_RESPONSE_HEADROOM, type PreEncoded } from './read-response';
 
 interface WireInfo {
   digest: string;
@@ -144,13 +146,12 @@ export function contentHandlers(store: ContentStore, log: Logger): grpc.UntypedS
       await store.delete(req.digest);
       return {};
     }),
-    Read: serverStream(method('Read'), log, async (req: { digest: string; offset: number; size: number }, send) => {
-      const range = await store.read(req.digest, req.offset, req.size);
-      let offset = range.offset;
-      for await (const chunk of range.stream) {
-        await send({ offset, data: chunk as Buffer });
-        offset += (chunk as Buffer).length;
-      }
+    Read: serverStream(method('Read'), log, async (req: { digest: string; offset: number; size: number }, send: Send<PreEncoded>) => {
+      const range = await store.openRange(req.digest, req.offset, req.size);
+      // Each chunk's buffer is read into again once its message is written.
+      await readInChunks(range, { chunkSize: READ_CHUNK, headroom: READ_RESPONSE_HEADROOM }, (chunk) =>
+        send.written(encodeReadResponse(chunk)),
+      );
     }),
     Status: unary(method('Status'), log, async (req: { ref: string }) => ({
       status: toWireStatus(await store.status(req.ref)),

@@ -1,10 +1,14 @@
 // One grpc-js server on one unix socket, serving every strata service.
 import * as grpc from '@grpc/grpc-js';
 import fs from 'fs-extra';
+import type * as http2 from 'node:http2';
 import path from 'node:path';
 import { claimSocketPath, releaseSocketPath } from './socket';
 
 const SHUTDOWN_GRACE_MS = 10_000;
+
+/** How much a client may send before the server has read it, per call and per connection. */
+export const RECEIVE_WINDOW = 8 << 20;
 
 export interface ServiceBinding {
   definition: grpc.ServiceDefinition;
@@ -34,6 +38,7 @@ export async function listen(address: string, services: ServiceBinding[]): Promi
       err ? reject(err) : resolve(),
     ),
   );
+  widenReceiveWindow(server, RECEIVE_WINDOW);
   await fs.rename(staging, address);
   return {
     async stop() {
@@ -51,4 +56,22 @@ export async function listen(address: string, services: ServiceBinding[]): Promi
       await releaseSocketPath(address);
     },
   };
+}
+
+/**
+ * Node's HTTP/2 keeps a 64 KiB receive window per stream and per connection,
+ * so a 1 MiB Write message waited on 16 window updates; containerd's Go
+ * server grows its window to 16 MiB by BDP estimation. grpc-js has no server
+ * option for it (its flow-control option is the client's), so each new
+ * session of its listening servers gets the wider window here.
+ */
+function widenReceiveWindow(server: grpc.Server, bytes: number): void {
+  const listening = (server as unknown as { http2Servers?: Map<http2.Http2Server, unknown> }).http2Servers;
+  if (!(listening instanceof Map)) throw new Error('grpc-js no longer keeps its HTTP/2 servers where strata looks for them');
+  for (const http2Server of listening.keys()) {
+    http2Server.on('session', (session: http2.ServerHttp2Session) => {
+      session.settings({ initialWindowSize: bytes });
+      session.setLocalWindowSize(bytes);
+    });
+  }
 }

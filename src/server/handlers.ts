@@ -39,27 +39,50 @@ export function unary<Req, Res>(
   };
 }
 
-/** Sends one message, waiting for the client to drain when its buffer is full. */
-export type Send<Res> = (message: Res) => Promise<void>;
+export interface Send<Res> {
+  /** Sends one message, waiting for the client to drain when its buffer is full. */
+  (message: Res): Promise<void>;
+  /** Sends one message and resolves once it is written, so whatever it refers to may be reused. */
+  written(message: Res): Promise<void>;
+}
 
-function sender<Res>(call: grpc.ServerWritableStream<unknown, Res> | grpc.ServerDuplexStream<unknown, Res>): Send<Res> {
-  return (message) => {
-    if (call.cancelled) return Promise.reject(cancelled('the client cancelled the call'));
-    if (call.write(message)) return Promise.resolve();
-    // A cancelled client never drains: stop waiting, so the handler can release what it holds.
-    return new Promise((resolve, reject) => {
-      const drained = () => {
-        call.off('cancelled', gone);
-        resolve();
-      };
-      const gone = () => {
-        call.off('drain', drained);
-        reject(cancelled('the client cancelled the call'));
-      };
+type ServerStream<Res> = grpc.ServerWritableStream<unknown, Res> | grpc.ServerDuplexStream<unknown, Res>;
+
+/**
+ * Resolves when `start`'s callback is called, or rejects when the client
+ * goes: a cancelled client never drains, and a cancelled call writes nothing,
+ * so the handler can release what it holds.
+ */
+function unlessCancelled(call: ServerStream<unknown>, start: (done: () => void) => () => void): Promise<void> {
+  if (call.cancelled) return Promise.reject(cancelled('the client cancelled the call'));
+  return new Promise((resolve, reject) => {
+    let stop = (): void => undefined;
+    const gone = () => {
+      stop();
+      reject(cancelled('the client cancelled the call'));
+    };
+    call.once('cancelled', gone);
+    stop = start(() => {
+      call.off('cancelled', gone);
+      resolve();
+    });
+  });
+}
+
+function sender<Res>(call: ServerStream<Res>): Send<Res> {
+  const send = (message: Res): Promise<void> => {
+    if (!call.cancelled && call.write(message)) return Promise.resolve();
+    return unlessCancelled(call, (drained) => {
       call.once('drain', drained);
-      call.once('cancelled', gone);
+      return () => call.off('drain', drained);
     });
   };
+  send.written = (message: Res): Promise<void> =>
+    unlessCancelled(call, (written) => {
+      call.write(message, written);
+      return () => undefined;
+    });
+  return send;
 }
 
 /**

@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import path from 'node:path';
 import { packageRoot } from '../package-root';
+import { PreEncoded } from './read-response';
 
 const SERVICE_FILES = [
   'containerd/services/snapshots/v1/snapshots.proto',
@@ -28,10 +29,21 @@ export function loadServices(): ServiceDefinitions {
     objects: true,
   });
   const service = (name: string): grpc.ServiceDefinition =>
-    (definition[name] as unknown as { [method: string]: unknown }) as grpc.ServiceDefinition;
+    passingPreEncoded(definition[name] as unknown as grpc.ServiceDefinition);
   return {
     snapshots: service('containerd.services.snapshots.v1.Snapshots'),
     content: service('containerd.services.content.v1.Content'),
     diff: service('containerd.services.diff.v1.Diff'),
   };
+}
+
+/** Every method's serializer sends a PreEncoded response as it is. */
+function passingPreEncoded(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(service).map(([name, method]) => {
+      const serialize = method.responseSerialize;
+      const passing = (value: unknown) => (value instanceof PreEncoded ? value.bytes : serialize(value));
+      return [name, { ...method, responseSerialize: passing }];
+    }),
+  );
 }

@@ -1,0 +1,89 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { withoutFdLeaks } from '../testing/fds';
+import { pause, PROPERTY_OPTIONS, seededBytes, STALL_DEADLINE_MS, withDeadline, type Delay } from '../testing/streams';
+import { readInChunks, type Chunk } from './range-chunks';
+import type { BlobRange } from './store';
+
+let dir: string;
+let blobPath: string;
+const data = seededBytes(11, 300_000);
+
+before(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-range-chunks-'));
+  blobPath = path.join(dir, 'blob');
+  fs.writeFileSync(blobPath, data);
+});
+
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+async function openRange(start: number, end: number): Promise<BlobRange> {
+  return { digest: 'sha256:test', start, end, file: await fs.promises.open(blobPath, 'r') };
+}
+
+test('every chunk of any range arrives in order, with its headroom, to a consumer of any pace', async () => {
+  const rangeCase = fc
+    .record({
+      start: fc.nat(data.length),
+      length: fc.nat(data.length),
+      chunkSize: fc.oneof(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 65, max: 200_000 })),
+      headroom: fc.integer({ min: 0, max: 32 }),
+      delays: fc.array(fc.constantFrom<Delay>(0, -1, 1, 3), { minLength: 1, maxLength: 4 }),
+    })
+    .filter((c) => Math.ceil(Math.min(c.length, data.length - c.start) / c.chunkSize) <= 2_000);
+  await withoutFdLeaks(() =>
+    fc.assert(
+      fc.asyncProperty(rangeCase, async (c) => {
+        const end = Math.min(data.length, c.start + c.length);
+        const seen: Buffer[] = [];
+        const buffers = new Set<Buffer>();
+        let expected = c.start;
+        const reading = readInChunks(await openRange(c.start, end), { chunkSize: c.chunkSize, headroom: c.headroom }, async (chunk: Chunk) => {
+          assert.equal(chunk.position, expected);
+          assert.equal(chunk.dataStart, c.headroom);
+          assert.ok(chunk.length > 0 && chunk.length <= c.chunkSize);
+          buffers.add(chunk.buffer);
+          // The consumer owns the whole buffer until it resolves: scribble over the headroom.
+          chunk.buffer.fill(0xee, 0, chunk.dataStart);
+          await pause(c.delays[seen.length % c.delays.length]);
+          seen.push(Buffer.from(chunk.buffer.subarray(chunk.dataStart, chunk.dataStart + chunk.length)));
+          expected += chunk.length;
+        });
+        await withDeadline(reading, STALL_DEADLINE_MS, () => `chunks of [${c.start}, ${end})`);
+        assert.ok(Buffer.concat(seen).equals(data.subarray(c.start, end)));
+        assert.ok(buffers.size <= 2, `${buffers.size} buffers for one range`);
+      }),
+      PROPERTY_OPTIONS,
+    ),
+  );
+});
+
+test('a consumer that fails stops the reading, and the file is closed', async () => {
+  await withoutFdLeaks(async () => {
+    let calls = 0;
+    await assert.rejects(
+      readInChunks(await openRange(0, data.length), { chunkSize: 1000, headroom: 4 }, async () => {
+        if (++calls === 3) throw new Error('client went away');
+      }),
+      /client went away/,
+    );
+    assert.equal(calls, 3);
+  });
+});
+
+test('a blob file shorter than its recorded size is an error, not a short read', async () => {
+  await withoutFdLeaks(async () => {
+    const chunks: number[] = [];
+    await assert.rejects(
+      readInChunks(await openRange(0, data.length + 10), { chunkSize: 100_000, headroom: 0 }, async (chunk) => {
+        chunks.push(chunk.length);
+      }),
+      /shorter than its recorded size/,
+    );
+    assert.deepEqual(chunks, [100_000, 100_000, 100_000]);
+  });
+});
