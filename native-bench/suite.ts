@@ -24,6 +24,10 @@ import { buildChain, figures, OPERATIONS, removeChain, runRounds, type Latencies
 import { summarize } from './stats';
 import { canDropCaches, dropCaches } from './system';
 
+/** Untimed snapshot rounds and content MiB per server before the timed ones. */
+const WARM_UP_ROUNDS = 50;
+const WARM_UP_MIB = 16;
+
 export const GROUPS: readonly Group[] = ['unpack', 'containerd', 'decompress', 'snapshots', 'content'];
 
 /**
@@ -207,6 +211,19 @@ export async function runSuite(options: SuiteOptions, progress: Progress): Promi
     };
     const latencies = new Map<string, { target: 'strata' | 'containerd'; depth: number; clients: number; runs: Latencies[] }>();
     const content = new Map<string, { target: 'strata' | 'containerd'; writers: number; write: number[]; read: number[] }>();
+
+    // Untimed calls first, so that neither server's figures include its JIT's warm-up.
+    if (targets) {
+      for (const target of ['strata', 'containerd'] as const) {
+        if (snapshotCases.length > 0) {
+          const snapshots: SnapshotTarget = { client: targets[target].snapshots, snapshotter: target === 'strata' ? 'strata' : 'overlayfs' };
+          const chain = await buildChain(snapshots, 'bench-warm-up', 1);
+          await runRounds(snapshots, 'bench-warm-up', chain[0], 1, WARM_UP_ROUNDS);
+          await removeChain(snapshots, chain);
+        }
+        if (contentCases.length > 0) await measureContent(targets[target].content, [makeBlob(WARM_UP_MIB)]);
+      }
+    }
 
     for (let rep = 0; rep < options.repetitions; rep++) {
       for (const input of inputs) {

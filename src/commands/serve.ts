@@ -70,7 +70,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   await releaseScratchMounts(scratchDir(root), log);
   const backend = await openBackend({ ...config, root });
   const db = openMetadataDatabase(path.join(root, 'metadata.db'));
-  const writes = new Transactor(db.writer);
+  const writes = new Transactor(db);
   const snapshotter = new StoreSnapshotter(root, db, writes, backend, log);
   // What a crash left half-built goes now, not only when containerd calls Cleanup.
   await snapshotter.cleanup();

@@ -19,7 +19,7 @@ let store: ContentStore;
 
 async function openStore(): Promise<void> {
   db = openMetadataDatabase(path.join(root, 'metadata.db'));
-  store = new ContentStore(root, db, new Transactor(db.writer), pino({ level: 'silent' }));
+  store = new ContentStore(root, db, new Transactor(db), pino({ level: 'silent' }));
   await store.open();
 }
 

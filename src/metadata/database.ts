@@ -4,32 +4,39 @@
 // only ever see committed state.
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './schema';
+import { WalSync } from './wal-sync';
 
 export type Connection = Database.Database;
 
 export interface MetadataDatabase {
   readonly writer: Connection;
   readonly reader: Connection;
+  /** Makes the writer's commits durable (synchronous = NORMAL leaves that to it). */
+  readonly wal: WalSync;
   close(): void;
 }
 
 export function openMetadataDatabase(path: string): MetadataDatabase {
   const writer = new Database(path);
   writer.pragma('journal_mode = WAL');
-  // FULL makes every commit durable before we answer the client, which is the
-  // point at which containerd assumes the change is stored.
-  writer.pragma('synchronous = FULL');
+  // A commit must be durable before the client hears of it, the point at
+  // which containerd takes the change as stored. NORMAL leaves the log's
+  // fsync to the Transactor, which groups concurrent commits into one.
+  writer.pragma('synchronous = NORMAL');
   writer.pragma('foreign_keys = ON');
   writer.pragma('busy_timeout = 5000');
   migrate(writer);
   const reader = new Database(path, { readonly: true });
   reader.pragma('busy_timeout = 5000');
+  const wal = new WalSync(`${path}-wal`);
   return {
     writer,
     reader,
+    wal,
     close() {
       reader.close();
       writer.close();
+      wal.close();
     },
   };
 }

@@ -13,7 +13,7 @@ function withDb(fn: (tx: Transactor, reader: ReturnType<typeof openMetadataDatab
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-tx-'));
     const db = openMetadataDatabase(path.join(dir, 'metadata.db'));
     try {
-      await fn(new Transactor(db.writer), db.reader);
+      await fn(new Transactor(db), db.reader);
     } finally {
       db.close();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -2,32 +2,51 @@
 // own transaction() only takes synchronous functions, but snapshot operations
 // must do filesystem work (copies, renames) inside the transaction, so we
 // serialise writers with a queue and drive BEGIN/COMMIT ourselves.
-import type { Connection } from './database';
+import type { Connection, MetadataDatabase } from './database';
 import { statement } from './statements';
+import type { WalSync } from './wal-sync';
 
 export class Transactor {
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly db: Connection;
+  private readonly wal: WalSync;
 
-  constructor(private readonly db: Connection) {}
+  constructor(database: MetadataDatabase) {
+    this.db = database.writer;
+    this.wal = database.wal;
+  }
 
   /**
-   * Runs fn inside BEGIN IMMEDIATE ... COMMIT; rolls back if fn throws.
-   * afterCommit runs once the commit landed, before any other writer.
+   * Runs fn inside BEGIN IMMEDIATE ... COMMIT; rolls back if fn throws, and
+   * resolves once the commit is durable. The next writer may start while this
+   * one's fsync runs, so that concurrent commits share one. afterCommit runs
+   * once the commit is durable, before any other writer: deleting what the
+   * transaction dropped must never outrun the commit itself.
    */
-  run<T>(fn: (db: Connection) => Promise<T> | T, afterCommit?: (result: T) => Promise<unknown>): Promise<T> {
+  async run<T>(fn: (db: Connection) => Promise<T> | T, afterCommit?: (result: T) => Promise<unknown>): Promise<T> {
+    if (!afterCommit) {
+      const result = await this.exclusive(() => this.transaction(fn));
+      await this.wal.flush();
+      return result;
+    }
     return this.exclusive(async () => {
-      statement(this.db, 'BEGIN IMMEDIATE').run();
-      let result: T;
-      try {
-        result = await fn(this.db);
-        statement(this.db, 'COMMIT').run();
-      } catch (err) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        throw err;
-      }
-      await afterCommit?.(result);
+      const result = await this.transaction(fn);
+      await this.wal.flush();
+      await afterCommit(result);
       return result;
     });
+  }
+
+  private async transaction<T>(fn: (db: Connection) => Promise<T> | T): Promise<T> {
+    statement(this.db, 'BEGIN IMMEDIATE').run();
+    try {
+      const result = await fn(this.db);
+      statement(this.db, 'COMMIT').run();
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    }
   }
 
   /** Runs fn with no other writer active, without opening a transaction. */

@@ -35,7 +35,7 @@ beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-content-grpc-'));
   const log = pino({ level: 'silent' });
   db = openMetadataDatabase(path.join(dir, 'metadata.db'));
-  store = new ContentStore(dir, db, new Transactor(db.writer), log);
+  store = new ContentStore(dir, db, new Transactor(db), log);
   await store.open();
   const address = path.join(dir, 'strata.sock');
   server = await listen(address, [{ definition: loadServices().content, implementation: contentHandlers(store, log) }]);
