@@ -4,8 +4,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { checkBackend, DEFAULTS, loadConfigFile, type Config } from './config';
 import { createLogger } from './log';
-import { serve } from './commands/serve';
-import { bench, type BenchFlags } from './commands/bench';
+import type { BenchFlags } from './commands/bench';
+import type { InspectFlags } from './commands/inspect';
 import { UsageError } from './usage-error';
 
 interface ServeFlags {
@@ -45,6 +45,8 @@ program
   .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error']))
   .action(async (flags: ServeFlags) => {
     const config = resolveConfig(flags);
+    // Each subcommand loads only what it needs: inspect has no use for SQLite or the chart renderer.
+    const { serve } = await import('./commands/serve');
     await serve(config, createLogger(config.logLevel));
   });
 
@@ -64,8 +66,34 @@ program
   .option('--plain-http', 'reach docker:// images over plain HTTP')
   .option('--from <bench.json>', 'run nothing: write the tables and chart of an earlier report')
   .action(async (flags: BenchFlags) => {
+    const { bench } = await import('./commands/bench');
     await bench(flags);
   });
+
+program
+  .command('inspect')
+  .description("what is inside an image: config, layers, what each adds, removes and wastes, from an archive, a layout, a registry or strata's store")
+  .argument('[image]', 'oci-archive:FILE[:REF], oci:DIR[:REF], docker://HOST/REPO:TAG|@DIGEST, strata:DIGEST|NAME, or a file or directory')
+  .option('--json', 'print one JSON document (schema in the README)')
+  .option('--platform <os/arch[/variant]>', "the image to pick from a multi-platform index (default: this host's)")
+  .option('--address <socket>', "strata's socket, for strata: images", DEFAULTS.address)
+  .option('--containerd-address <socket>', "containerd's socket, to resolve a strata: image name")
+  .option('--namespace <name>', "containerd's namespace for the name", 'default')
+  .option('--plain-http', 'reach docker:// registries over plain HTTP')
+  .option('--files', "list the layers' entries (mode, owner, size, path, link target, whiteouts)")
+  .option('--layer <n>', 'with --files: only this layer (0 is the lowest)')
+  .option('--tree', 'list the merged filesystem the layers make')
+  .option('--diff <a b...>', 'compare two layers of IMAGE (numbers), or two images, path by path')
+  .action(async (image: string | undefined, flags: InspectFlags) => {
+    const { inspect } = await import('./commands/inspect');
+    await inspect(image, flags);
+  });
+
+// A reader that goes away (`| head`) is not a failure.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 program.parseAsync().catch((err: Error) => {
   if (err instanceof CommanderError) {

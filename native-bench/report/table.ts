@@ -1,8 +1,7 @@
 // The report as tables: aligned text for a terminal, Markdown for a README.
 import type { Phase, Report, SummarisedMeasurement } from '../model';
 import { PHASES } from '../model';
-
-type Row = string[];
+import { alignedTable, type Row } from '../../src/text-table';
 
 interface Section {
   title: string;
@@ -77,14 +76,7 @@ export function sections(report: Report): Section[] {
 export function textTables(report: Report): string {
   const lines = [`strata bench, ${report.startedAt}: ${machineLine(report)}`];
   for (const section of sections(report)) {
-    const all = [section.header, ...section.rows];
-    const widths = section.header.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
-    const format = (row: Row) =>
-      row
-        .map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
-        .join('  ')
-        .trimEnd();
-    lines.push('', section.title, format(section.header), ...section.rows.map(format));
+    lines.push('', section.title, ...alignedTable(section.header, section.rows, 2));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -8,6 +8,8 @@ export interface StrataClient {
   snapshots: grpc.Client;
   content: grpc.Client;
   diff: grpc.Client;
+  /** containerd's image names; strata itself does not serve them. */
+  images: grpc.Client;
   close(): void;
 }
 
@@ -53,12 +55,14 @@ export function connect(address: string, connectOptions: ConnectOptions = {}): S
   const snapshots = client(services.snapshots);
   const content = client(services.content);
   const diff = client(services.diff);
+  const images = client(services.images);
   return {
     snapshots,
     content,
     diff,
+    images,
     close() {
-      for (const c of [snapshots, content, diff]) c.close();
+      for (const c of [snapshots, content, diff, images]) c.close();
     },
   };
 }

@@ -1,9 +1,10 @@
 // Image references, like skopeo's transports: oci-archive:FILE, oci:DIR
 // (each with an optional :REF), docker://HOST/REPO[:TAG|@DIGEST], and
-// strata:DIGEST. A bare path is sniffed: a directory is a layout, a file an
-// archive.
+// strata:DIGEST-OR-NAME. A bare path is sniffed: a directory is a layout, a
+// file an archive (an OCI one, or what `docker save` writes).
 import fs from 'node:fs';
 import { invalidArgument, notFound } from '../errdefs';
+import { DockerArchiveSource, isDockerArchive } from './docker-archive-source';
 import { archiveFiles, directoryFiles } from './layout-files';
 import { OciLayoutSource } from './oci-layout-source';
 import { parseRegistryReference } from './registry-reference';
@@ -16,6 +17,9 @@ export interface OpenOptions {
   plainHttp?: boolean;
   /** strata:: the socket of a running strata. */
   strataAddress?: string;
+  /** strata:NAME: containerd's socket and namespace, which know the name. */
+  containerdAddress?: string;
+  namespace?: string;
 }
 
 /** PATH or PATH:REF, where REF (a tag or image name in the layout) cannot contain a slash. */
@@ -32,7 +36,10 @@ async function layout(rest: string, kind: 'oci' | 'oci-archive'): Promise<ImageS
   if (!stat) throw notFound(`${kind}:${path} does not exist`);
   if (kind === 'oci' && !stat.isDirectory()) throw invalidArgument(`oci:${path} is not a directory`);
   if (kind === 'oci-archive' && !stat.isFile()) throw invalidArgument(`oci-archive:${path} is not a file`);
-  return new OciLayoutSource(kind === 'oci' ? directoryFiles(path) : await archiveFiles(path), ref);
+  const files = kind === 'oci' ? directoryFiles(path) : await archiveFiles(path);
+  // `docker save` before Docker 25 wrote its own layout; later ones add an OCI layout beside it.
+  if (kind === 'oci-archive' && (await isDockerArchive(files))) return new DockerArchiveSource(files, ref);
+  return new OciLayoutSource(files, ref);
 }
 
 export async function openImageSource(reference: string, options: OpenOptions = {}): Promise<ImageSource> {
@@ -48,7 +55,7 @@ export async function openImageSource(reference: string, options: OpenOptions = 
       return new RegistrySource(parseRegistryReference(rest.slice(2)), { plainHttp: options.plainHttp });
     case 'strata':
       if (!options.strataAddress) throw invalidArgument(`${reference}: strata: needs the socket of a running strata (--address)`);
-      return new StrataSource(options.strataAddress, rest);
+      return new StrataSource(options.strataAddress, rest, { containerdAddress: options.containerdAddress, namespace: options.namespace });
     default: {
       const stat = await fs.promises.stat(reference).catch(() => undefined);
       if (!stat) throw notFound(`${reference}: no such file, and not a transport:reference (oci:, oci-archive:, docker://, strata:)`);

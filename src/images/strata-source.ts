@@ -1,35 +1,55 @@
 // Strata's own content store as an image source, over its socket: the
 // manifests and layers containerd pulled into it, from a manifest or index
-// digest.
+// digest, or from an image name that containerd resolves.
 import { Readable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
 import { connect, unaryCall, type StrataClient } from '../client/connect';
 import type { ReadResponse } from '../client/content-messages';
-import { invalidArgument, isKind } from '../errdefs';
+import fs from 'node:fs';
+import { invalidArgument, isKind, unavailable } from '../errdefs';
+import { fromServiceError } from '../server/status';
 import { readBlob, sniffMediaType } from './resolve';
 import type { ImageSource } from './source';
 import { MEDIA_TYPES, type Descriptor } from './types';
 
+export interface StrataSourceOptions {
+  /** containerd's socket, to resolve an image name; a digest needs none. */
+  containerdAddress?: string;
+  /** containerd's namespace for the name (ctr's default is "default"). */
+  namespace?: string;
+}
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
 export class StrataSource implements ImageSource {
   private readonly client: StrataClient;
+  private readonly address: string;
 
   constructor(
     address: string,
-    private readonly digest: string,
+    private readonly ref: string,
+    private readonly options: StrataSourceOptions = {},
   ) {
-    if (!/^sha256:[a-f0-9]{64}$/.test(digest)) {
-      throw invalidArgument(`strata:${digest}: give a manifest or index digest (sha256:...)`);
+    if (!DIGEST.test(ref) && !options.containerdAddress) {
+      throw invalidArgument(`strata:${ref}: give a manifest or index digest (sha256:...), or containerd's socket (--containerd-address) to resolve a name`);
+    }
+    // grpc-js would report a missing socket only as a failed connection.
+    if (!fs.existsSync(address)) throw unavailable(`strata:${ref}: no strata socket at ${address}`);
+    if (options.containerdAddress && !fs.existsSync(options.containerdAddress)) {
+      throw unavailable(`strata:${ref}: no containerd socket at ${options.containerdAddress}`);
     }
     this.client = connect(address);
+    this.address = address;
   }
 
   get name(): string {
-    return `strata:${this.digest}`;
+    return `strata:${this.ref}`;
   }
 
   async top(): Promise<Descriptor> {
-    const { info } = await unaryCall<object, { info: { size: number } }>(this.client.content, 'Info', { digest: this.digest });
-    const probe = { mediaType: MEDIA_TYPES.ociManifest, digest: this.digest, size: info.size };
+    if (!DIGEST.test(this.ref)) return this.resolveName();
+    const { info } = await this.call<{ info: { size: number } }>(this.client.content, 'Info', { digest: this.ref });
+    const probe = { mediaType: MEDIA_TYPES.ociManifest, digest: this.ref, size: info.size };
     let mediaType: string | undefined;
     try {
       mediaType = sniffMediaType(JSON.parse((await readBlob(this, probe)).toString('utf8')));
@@ -41,12 +61,43 @@ export class StrataSource implements ImageSource {
     return { ...probe, mediaType };
   }
 
+  /** containerd keeps image names in its own metadata; strata keeps the blobs they point at. */
+  private async resolveName(): Promise<Descriptor> {
+    const containerd = connect(this.options.containerdAddress as string, { namespace: this.options.namespace ?? 'default' });
+    try {
+      const { image } = await this.call<{ image: { target: { media_type: string; digest: string; size: number } } }>(
+        containerd.images,
+        'Get',
+        { name: this.ref },
+        `containerd at ${this.options.containerdAddress}`,
+      );
+      return { mediaType: image.target.media_type, digest: image.target.digest, size: image.target.size };
+    } finally {
+      containerd.close();
+    }
+  }
+
+  private async call<T>(client: grpc.Client, method: string, request: object, server = `strata at ${this.address}`): Promise<T> {
+    try {
+      return await unaryCall<object, T>(client, method, request);
+    } catch (err) {
+      throw fromServiceError(err, `${this.name}: ${server}`);
+    }
+  }
+
   async open(descriptor: Descriptor): Promise<Readable> {
     const content = this.client.content as unknown as { Read(request: object): grpc.ClientReadableStream<ReadResponse> };
     const call = content.Read({ digest: descriptor.digest, offset: 0, size: 0 });
+    const context = `${this.name}: strata at ${this.address}`;
     return Readable.from(
       (async function* () {
-        for await (const message of call as AsyncIterable<ReadResponse>) yield message.data;
+        try {
+          for await (const message of call as AsyncIterable<ReadResponse>) yield message.data;
+        } catch (err) {
+          throw fromServiceError(err, context);
+        } finally {
+          call.cancel();
+        }
       })(),
       { objectMode: false },
     );

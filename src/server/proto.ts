@@ -9,12 +9,15 @@ const SERVICE_FILES = [
   'containerd/services/snapshots/v1/snapshots.proto',
   'containerd/services/content/v1/content.proto',
   'containerd/services/diff/v1/diff.proto',
+  // Not served: the CLI asks containerd for image names through it.
+  'containerd/services/images/v1/images.proto',
 ];
 
 export interface ServiceDefinitions {
   snapshots: grpc.ServiceDefinition;
   content: grpc.ServiceDefinition;
   diff: grpc.ServiceDefinition;
+  images: grpc.ServiceDefinition;
 }
 
 export function loadServices(): ServiceDefinitions {
@@ -34,6 +37,7 @@ export function loadServices(): ServiceDefinitions {
     snapshots: service('containerd.services.snapshots.v1.Snapshots'),
     content: service('containerd.services.content.v1.Content'),
     diff: service('containerd.services.diff.v1.Diff'),
+    images: service('containerd.services.images.v1.Images'),
   };
 }
 

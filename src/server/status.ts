@@ -34,3 +34,12 @@ export function toServiceError(err: unknown, method: string, log: Logger): Servi
 function serviceError(code: status, details: string): ServiceError {
   return Object.assign(new Error(details), { code, details, metadata: new Metadata() });
 }
+
+/** A status a client got back, as the domain error it stands for, with what was being asked of whom. */
+export function fromServiceError(err: unknown, context: string): unknown {
+  const { code, details } = (err ?? {}) as Partial<ServiceError>;
+  if (typeof code !== 'number') return err;
+  const kind = (Object.keys(CODES) as ErrorKind[]).find((k) => CODES[k] === code);
+  const message = `${context}: ${details || (err as Error).message}`;
+  return kind ? new StrataError(kind, message) : new Error(message);
+}

@@ -1,0 +1,132 @@
+// `strata inspect`: what is inside an image, from wherever it lives.
+import cliProgress from 'cli-progress';
+import { filesize } from 'filesize';
+import { openImageSource, type OpenOptions } from '../images/open-source';
+import { hostPlatform, parsePlatform } from '../images/platform';
+import type { ImageSource } from '../images/source';
+import type { Platform } from '../images/types';
+import { inspectImage, type InspectOptions, type InspectProgress, type InspectReport } from '../inspect/inspect-image';
+import { comparePaths, type PathDifference } from '../inspect/path-diff';
+import { differenceText, imageText } from '../inspect/report-text';
+import { UsageError } from '../usage-error';
+
+export interface InspectFlags {
+  json?: boolean;
+  platform?: string;
+  address?: string;
+  containerdAddress?: string;
+  namespace?: string;
+  plainHttp?: boolean;
+  files?: boolean;
+  layer?: string;
+  tree?: boolean;
+  diff?: string[];
+}
+
+/** A bar on a terminal, with the bytes read and the layer being read; nothing otherwise. */
+function progressBar(): InspectProgress | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: 'strata inspect [{bar}] {read} of {size}, layer {layer}',
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const human = (bytes: number) => filesize(bytes, { base: 2, standard: 'iec', round: 1 }) as string;
+  let read = 0;
+  let total = 0;
+  let layers = 0;
+  let layer = 0;
+  const payload = () => ({ read: human(read), size: human(total), layer: `${layer + 1}/${layers}` });
+  return {
+    start(totalBytes, count) {
+      total = totalBytes;
+      layers = count;
+      bar.start(Math.max(totalBytes, 1), 0, payload());
+    },
+    layer(index) {
+      layer = index;
+      bar.update(read, payload());
+    },
+    bytes(n) {
+      read += n;
+      bar.update(read, payload());
+    },
+    stop() {
+      bar.stop();
+    },
+  };
+}
+
+function layerNumber(text: string, flag: string): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`${flag}: ${JSON.stringify(text)} is not a layer number`);
+  return Number(text);
+}
+
+async function withSource<T>(reference: string, open: OpenOptions, fn: (source: ImageSource) => Promise<T>): Promise<T> {
+  const source = await openImageSource(reference, open);
+  try {
+    return await fn(source);
+  } finally {
+    await source.close();
+  }
+}
+
+function print(flags: InspectFlags, json: unknown, text: string): void {
+  process.stdout.write(flags.json ? `${JSON.stringify(json, null, 2)}\n` : text);
+}
+
+/** Fails, after the report is out, when the image does not add up. */
+function failOnProblems(reports: InspectReport[]): void {
+  const problems = reports.flatMap((r) => r.problems);
+  if (problems.length) throw new Error(`${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`);
+}
+
+export async function inspect(image: string | undefined, flags: InspectFlags): Promise<void> {
+  let platform: Platform;
+  try {
+    platform = flags.platform ? parsePlatform(flags.platform) : hostPlatform();
+  } catch (err) {
+    throw new UsageError(`--platform: ${(err as Error).message}`);
+  }
+  const open: OpenOptions = {
+    plainHttp: flags.plainHttp === true,
+    strataAddress: flags.address,
+    containerdAddress: flags.containerdAddress,
+    namespace: flags.namespace,
+  };
+  const base: InspectOptions = { platform, progress: progressBar() };
+  if (flags.layer !== undefined && !flags.files) throw new UsageError('--layer goes with --files');
+
+  if (flags.diff) {
+    if (flags.diff.length !== 2) throw new UsageError('--diff takes two layers (of IMAGE) or two images');
+    const [a, b] = flags.diff;
+    let differences: PathDifference[];
+    let reports: InspectReport[];
+    if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
+      if (!image) throw new UsageError('--diff A B with layer numbers needs an IMAGE');
+      const layers = [layerNumber(a, '--diff'), layerNumber(b, '--diff')];
+      const report = await withSource(image, open, (source) => inspectImage(source, { ...base, files: new Set(layers) }));
+      const of = (layer: number) => (report.files ?? []).filter((f) => f.layer === layer);
+      differences = comparePaths(of(layers[0]), of(layers[1]));
+      reports = [report];
+    } else {
+      if (image) throw new UsageError('--diff with two images takes no IMAGE of its own');
+      reports = [];
+      for (const reference of [a, b]) reports.push(await withSource(reference, open, (source) => inspectImage(source, { ...base, tree: true })));
+      differences = comparePaths(reports[0].tree ?? [], reports[1].tree ?? []);
+    }
+    print(flags, { a, b, differences }, differenceText(a, b, differences));
+    failOnProblems(reports);
+    return;
+  }
+
+  if (!image) throw new UsageError('an IMAGE to inspect is required (oci-archive:FILE, oci:DIR, docker://HOST/REPO:TAG, strata:REF, or a path)');
+  const files = flags.files ? (flags.layer !== undefined ? new Set([layerNumber(flags.layer, '--layer')]) : 'all') : undefined;
+  const report = await withSource(image, open, (source) => inspectImage(source, { ...base, files, tree: flags.tree === true }));
+  print(flags, report, imageText(report));
+  failOnProblems([report]);
+}
