@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { invalidArgument, notFound } from '../errdefs';
-import type { LayoutFiles } from './layout-files';
+import { readLayoutFile, type LayoutFiles } from './layout-files';
 import type { ImageSource } from './source';
 import { MEDIA_TYPES, type Descriptor, type ImageConfig, type ImageManifest } from './types';
 
@@ -17,11 +17,6 @@ interface SavedImage {
 
 const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar';
 
-async function readAll(files: LayoutFiles, file: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await files.open(file)) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 const sha256 = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
@@ -43,8 +38,8 @@ export class DockerArchiveSource implements ImageSource {
   }
 
   async top(): Promise<Descriptor> {
-    const saved = this.choose(this.parse(await readAll(this.files, 'manifest.json')));
-    const configBytes = await readAll(this.files, saved.Config).catch(() => {
+    const saved = this.choose(this.parse(await readLayoutFile(this.files, 'manifest.json')));
+    const configBytes = await readLayoutFile(this.files, saved.Config).catch(() => {
       throw notFound(`${this.name}: manifest.json names config ${saved.Config}, which the archive does not hold`);
     });
     let config: ImageConfig;

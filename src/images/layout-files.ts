@@ -15,6 +15,13 @@ export interface LayoutFiles {
   close(): Promise<void>;
 }
 
+/** A whole (small) file of a layout: index.json, a manifest. */
+export async function readLayoutFile(files: LayoutFiles, file: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await files.open(file)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
 export function directoryFiles(dir: string): LayoutFiles {
   const resolve = (file: string) => path.join(dir, path.posix.normalize(`/${file}`));
   return {

@@ -2,7 +2,7 @@
 // files under blobs/<algorithm>/<hex>. A reference may name one image of
 // the layout by its ref.name annotation (skopeo's oci:DIR:REF).
 import { invalidArgument, notFound } from '../errdefs';
-import type { LayoutFiles } from './layout-files';
+import { readLayoutFile, type LayoutFiles } from './layout-files';
 import type { ImageSource, LayoutIndex } from './source';
 import { CONTAINERD_NAME_ANNOTATION, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from './types';
 
@@ -14,11 +14,6 @@ function blobPath(digest: string): string {
   return `blobs/${algorithm}/${hex}`;
 }
 
-async function readAll(files: LayoutFiles, file: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await files.open(file)) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 export class OciLayoutSource implements ImageSource {
   constructor(
@@ -35,7 +30,7 @@ export class OciLayoutSource implements ImageSource {
     if ((await this.files.size('oci-layout')) === undefined) throw notFound(`${this.files.name} is not an OCI layout (no oci-layout file)`);
     let index: ImageIndex;
     try {
-      index = JSON.parse((await readAll(this.files, 'index.json')).toString('utf8')) as ImageIndex;
+      index = JSON.parse((await readLayoutFile(this.files, 'index.json')).toString('utf8')) as ImageIndex;
     } catch (err) {
       throw invalidArgument(`${this.files.name}: index.json: ${(err as Error).message}`);
     }
