@@ -159,7 +159,11 @@ async function comparisonTargets(options: SuiteOptions, services: Services): Pro
   const containerd: Containerd = await startContainerd({}, { namespace: 'strata-bench', parentDir: dir, garbageCollection: 'on-deletion' });
   services.add(() => containerd.stop());
   const strataClient = connect(strata.options.address, { flowControlWindow: CLIENT_WINDOW });
-  const containerdClient = connect(containerd.address, { namespace: containerd.namespace, flowControlWindow: CLIENT_WINDOW });
+  // containerd collects garbage after deletions: blobs written outside a
+  // lease could go before they are read back, as they would for any client.
+  const lease = 'strata-bench';
+  await containerd.ctr(['leases', 'create', '--id', lease]);
+  const containerdClient = connect(containerd.address, { namespace: containerd.namespace, lease, flowControlWindow: CLIENT_WINDOW });
   services.add(async () => {
     strataClient.close();
     containerdClient.close();

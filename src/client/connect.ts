@@ -20,18 +20,23 @@ export interface ConnectOptions {
    */
   namespace?: string;
   /**
+   * A containerd lease every call works under (the `containerd-lease`
+   * header), so that containerd's garbage collector keeps what they write.
+   */
+  lease?: string;
+  /**
    * The HTTP/2 receive window, in bytes. grpc-js keeps 64 KiB; containerd's
    * Go client grows its window by BDP estimation, up to 16 MiB.
    */
   flowControlWindow?: number;
 }
 
-/** Adds the namespace header to every call. */
-function inNamespace(namespace: string): grpc.Interceptor {
+/** Adds containerd's namespace and lease headers to every call. */
+function withHeaders(headers: Record<string, string>): grpc.Interceptor {
   return (options, nextCall) =>
     new grpc.InterceptingCall(nextCall(options), {
       start(metadata, listener, next) {
-        metadata.set('containerd-namespace', namespace);
+        for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
         next(metadata, listener);
       },
     });
@@ -40,12 +45,16 @@ function inNamespace(namespace: string): grpc.Interceptor {
 /** A client for strata's socket, or for containerd's (same services, with a namespace). */
 export function connect(address: string, connectOptions: ConnectOptions = {}): StrataClient {
   const services = loadServices();
+  const headers = [
+    ...(connectOptions.namespace ? [['containerd-namespace', connectOptions.namespace]] : []),
+    ...(connectOptions.lease ? [['containerd-lease', connectOptions.lease]] : []),
+  ];
   const options = {
     // A socket path is not a valid HTTP/2 authority; gRPC clients use localhost.
     'grpc.default_authority': 'localhost',
     'grpc.max_receive_message_length': 16 << 20,
     'grpc.max_send_message_length': 16 << 20,
-    interceptors: connectOptions.namespace ? [inNamespace(connectOptions.namespace)] : [],
+    interceptors: headers.length > 0 ? [withHeaders(Object.fromEntries(headers))] : [],
     ...(connectOptions.flowControlWindow ? { 'grpc-node.flow_control_window': connectOptions.flowControlWindow } : {}),
   };
   const client = (definition: grpc.ServiceDefinition): grpc.Client => {
