@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import fs from 'fs-extra';
 import type * as http2 from 'node:http2';
 import path from 'node:path';
+import { sendPreFramedAsIs } from './pre-framed-send';
 import { claimSocketPath, releaseSocketPath } from './socket';
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -21,6 +22,7 @@ export interface RunningServer {
 
 export async function listen(address: string, services: ServiceBinding[]): Promise<RunningServer> {
   await claimSocketPath(address);
+  sendPreFramedAsIs();
   const server = new grpc.Server({
     // containerd's default message limit; Write chunks and List batches fit well inside.
     'grpc.max_receive_message_length': 16 << 20,

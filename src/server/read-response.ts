@@ -1,15 +1,26 @@
-// Content.Read's responses, encoded in place: the protobuf header goes into
-// the free bytes before a chunk's data, so the data is copied once, into
-// grpc-js's frame, instead of first into protobufjs's buffer as well.
+// Content.Read's responses, framed in place: the gRPC message prefix and the
+// protobuf header go into the free bytes before a chunk's data, so the data
+// is never copied between the file and the socket.
 import type { Chunk } from '../content/range-chunks';
 
-/** A message already in its wire form; the method's serializer passes it through. */
+/** gRPC's length prefix: a compressed flag and a big-endian uint32 length. */
+export const MESSAGE_PREFIX = 5;
+
+/**
+ * A message already in its wire form, behind its gRPC prefix. The method's
+ * serializer passes `bytes` through, and grpc-js, patched by
+ * sendPreFramedAsIs, writes `framed` itself.
+ */
 export class PreEncoded {
-  constructor(readonly bytes: Buffer) {}
+  constructor(readonly framed: Buffer) {}
+
+  get bytes(): Buffer {
+    return this.framed.subarray(MESSAGE_PREFIX);
+  }
 }
 
-/** Bytes a ReadContentResponse header can take: two tags, an int64 varint and a length varint. */
-export const READ_RESPONSE_HEADROOM = 1 + 10 + 1 + 5;
+/** Bytes before the data: the prefix, then two tags, an int64 varint and a length varint. */
+export const READ_RESPONSE_HEADROOM = MESSAGE_PREFIX + 1 + 10 + 1 + 5;
 
 // ReadContentResponse: int64 offset = 1; bytes data = 2.
 const OFFSET_TAG = (1 << 3) | 0;
@@ -36,8 +47,10 @@ export function encodeReadResponse(chunk: Chunk): PreEncoded {
     header.push(DATA_TAG);
     varint(chunk.length, header);
   }
-  const start = chunk.dataStart - header.length;
+  const start = chunk.dataStart - header.length - MESSAGE_PREFIX;
   if (start < 0) throw new Error(`a ${header.length}-byte header does not fit in ${chunk.dataStart} bytes of headroom`);
-  chunk.buffer.set(header, start);
+  chunk.buffer.writeUInt8(0, start);
+  chunk.buffer.writeUInt32BE(header.length + chunk.length, start + 1);
+  chunk.buffer.set(header, start + MESSAGE_PREFIX);
   return new PreEncoded(chunk.buffer.subarray(start, chunk.dataStart + chunk.length));
 }
