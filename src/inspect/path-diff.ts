@@ -42,5 +42,7 @@ export function comparePaths(a: Iterable<Compared>, b: Iterable<Compared>): Path
   for (const [k, entry] of before) {
     if (!seen.has(k)) differences.push({ path: entry.path, change: 'removed', fields: [], before: pick(entry, FIELDS) });
   }
-  return differences.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+  // A path both removed and added (a file and then its whiteout) reads in that order.
+  const order = { removed: 0, changed: 1, added: 2 };
+  return differences.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : order[x.change] - order[y.change]));
 }

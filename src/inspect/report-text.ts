@@ -88,9 +88,11 @@ export function imageText(report: InspectReport): string {
 
 export function differenceText(a: string, b: string, differences: PathDifference[]): string {
   const lines = [`--- ${a}`, `+++ ${b}`];
+  const marker = (facts: PathDifference['after']) =>
+    facts?.whiteout === 'opaque' ? ' (opaque whiteout)' : facts?.whiteout ? ' (whiteout)' : facts?.linkname !== undefined ? ` -> ${facts.linkname}` : '';
   for (const d of differences) {
-    if (d.change === 'added') lines.push(`+ ${d.path}`);
-    else if (d.change === 'removed') lines.push(`- ${d.path}`);
+    if (d.change === 'added') lines.push(`+ ${d.path}${marker(d.after)}`);
+    else if (d.change === 'removed') lines.push(`- ${d.path}${marker(d.before)}`);
     else lines.push(`~ ${d.path} (${d.fields.map((f) => `${f}: ${d.before?.[f] ?? ''} -> ${d.after?.[f] ?? ''}`).join(', ')})`);
   }
   if (differences.length === 0) lines.push('(no differences)');
