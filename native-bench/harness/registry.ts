@@ -31,7 +31,21 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startRegistry(): Promise<Registry> {
+export interface RegistryOptions {
+  /** Requires this login (HTTP Basic, from an htpasswd file) for every request, pushes included. */
+  login?: { username: string; password: string };
+}
+
+/** distribution reads only bcrypt hashes from its htpasswd file. */
+async function htpasswd(dir: string, login: { username: string; password: string }): Promise<string> {
+  // A test-only dependency, so `strata bench` loads it only when a login is asked for.
+  const bcrypt = await import('bcryptjs');
+  const file = path.join(dir, 'htpasswd');
+  await fs.promises.writeFile(file, `${login.username}:${await bcrypt.hash(login.password, 10)}\n`);
+  return file;
+}
+
+export async function startRegistry(options: RegistryOptions = {}): Promise<Registry> {
   const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'strata-registry-'));
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
@@ -49,16 +63,19 @@ export async function startRegistry(): Promise<Registry> {
       '    enabled: true',
       'http:',
       `  addr: ${host}`,
+      ...(options.login ? ['auth:', '  htpasswd:', '    realm: strata-test', `    path: ${await htpasswd(dir, options.login)}`] : []),
       '',
     ].join('\n'),
   );
+  const login = options.login ? [`--dest-creds=${options.login.username}:${options.login.password}`] : [];
   const server = startServer('docker-registry', ['serve', config], path.join(dir, 'registry.log'));
   const stop = async () => {
     await stopServer(server, 'SIGTERM', 10_000);
     await fs.promises.rm(dir, { recursive: true, force: true });
   };
   for (let waited = 0; ; waited += 100) {
-    const ready = await fetch(`http://${host}/v2/`).then((r) => r.ok, () => false);
+    // Up means answering: a registry with a login answers 401 to /v2/.
+    const ready = await fetch(`http://${host}/v2/`).then((r) => r.ok || r.status === 401, () => false);
     if (ready) break;
     if (waited > 15_000 || server.child.exitCode !== null) {
       await stop();
@@ -69,7 +86,7 @@ export async function startRegistry(): Promise<Registry> {
   return {
     host,
     async push(layoutDir, name) {
-      await execFileAsync('skopeo', ['copy', '--insecure-policy', '--dest-tls-verify=false', '--quiet', `oci:${layoutDir}`, `docker://${host}/${name}`], {
+      await execFileAsync('skopeo', ['copy', '--insecure-policy', '--dest-tls-verify=false', '--quiet', '--preserve-digests', ...login, `oci:${layoutDir}`, `docker://${host}/${name}`], {
         maxBuffer: 16 << 20,
       });
     },

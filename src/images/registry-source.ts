@@ -66,7 +66,8 @@ export class RegistrySource implements ImageSource {
     let response = await this.fetch(url, accept);
     if (response.status === 401) {
       await response.arrayBuffer();
-      this.authorization = await this.authorize(response.headers.get('www-authenticate') ?? '');
+      const refused = `${this.name}: GET ${path}: 401 ${response.statusText}`;
+      this.authorization = await this.authorize(response.headers.get('www-authenticate') ?? '', refused);
       response = await this.fetch(url, accept);
     }
     if (response.ok) return response;
@@ -88,14 +89,14 @@ export class RegistrySource implements ImageSource {
     }
   }
 
-  private async authorize(header: string): Promise<string> {
+  private async authorize(header: string, refused: string): Promise<string> {
     const challenge = parseChallenge(header);
     if (challenge?.scheme === 'basic') {
-      if (!this.credentials) throw invalidArgument(`${this.name}: the registry wants a login, and there is none for ${this.ref.host}`);
+      if (!this.credentials) throw invalidArgument(`${refused}: the registry wants a login, and there is no login for ${this.ref.host} in ~/.docker/config.json`);
       return basicAuthorization(this.credentials);
     }
     if (challenge?.scheme !== 'bearer' || !challenge.params.realm) {
-      throw invalidArgument(`${this.name}: unsupported authentication challenge ${JSON.stringify(header)}`);
+      throw invalidArgument(`${refused}: unsupported authentication challenge ${JSON.stringify(header)}`);
     }
     const url = new URL(challenge.params.realm);
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);

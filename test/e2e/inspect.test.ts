@@ -1,0 +1,201 @@
+// `strata inspect` as users run it: the built CLI reading one test image
+// from an OCI archive, an OCI layout, strata's content store after a real
+// containerd imported it, and a real registry (Debian's docker-registry, the
+// image pushed with skopeo). All four give the same JSON. Then the ways it
+// fails: a registry that refuses (401, 404), a strata socket that is not
+// there, a platform the image lacks, corrupt and truncated archives, and bad
+// usage; each one line on stderr, with exit code 1 or 2.
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { startContainerd, type Containerd } from '../../native-bench/harness/containerd';
+import { startRegistry, type Registry } from '../../native-bench/harness/registry';
+import { startStrata, STRATA_CLI, type Strata } from '../../native-bench/harness/strata';
+import type { InspectReport } from '../../src/inspect/inspect-image';
+import { buildSpecImage, type BuiltImage, type Spec } from '../../src/testing/spec-image';
+import { tearDown } from '../support/teardown';
+
+const execFileAsync = promisify(execFile);
+
+const IMAGE_NAME = 'strata-e2e/inspect:v1';
+const LOGIN = { username: 'strata', password: 'e2e-secret' };
+
+/** Whiteouts, an opaque directory, overwrites and hardlinks, over gzip, zstd and plain layers. */
+const LAYERS: Spec[][] = [
+  [
+    { op: 'dir', path: 'etc' },
+    { op: 'file', path: 'etc/config', size: 40_000 },
+    { op: 'file', path: 'etc/old', size: 9_000 },
+    { op: 'dir', path: 'var/cache' },
+    { op: 'file', path: 'var/cache/a', size: 70_000 },
+    { op: 'file', path: 'var/cache/b', size: 5_000 },
+    { op: 'symlink', path: 'etc/link', target: 'config' },
+  ],
+  [
+    { op: 'file', path: 'etc/config', size: 41_000 },
+    { op: 'whiteout', path: 'etc/old' },
+    { op: 'opaque', dir: 'var/cache' },
+    { op: 'file', path: 'var/cache/c', size: 1_000 },
+    { op: 'hardlink', path: 'etc/config-copy', target: 'etc/config' },
+  ],
+  [
+    { op: 'whiteout', path: 'etc/link' },
+    { op: 'file', path: 'bin/tool', size: 120_000 },
+  ],
+];
+
+const CONFIG = {
+  config: { Entrypoint: ['/bin/tool'], Env: ['PATH=/bin'], WorkingDir: '/etc' },
+  history: [{ created_by: 'ADD etc var' }, { created_by: 'RUN update' }, { created_by: 'COPY tool /bin/tool' }],
+};
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function strataInspect(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [STRATA_CLI, 'inspect', ...args], { env, maxBuffer: 64 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    if (typeof failed.code !== 'number') throw error;
+    return { code: failed.code, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
+async function inspectJson(args: string[], env?: NodeJS.ProcessEnv): Promise<InspectReport> {
+  const run = await strataInspect([...args, '--json', '--platform', 'linux/amd64'], env);
+  assert.equal(run.code, 0, `strata inspect ${args.join(' ')} failed: ${run.stderr}`);
+  assert.equal(run.stderr, '', 'nothing on stderr when it is not a terminal');
+  return JSON.parse(run.stdout) as InspectReport;
+}
+
+/** Fails with `code`, saying what is wrong on one line of stderr and nothing on stdout. */
+async function assertFails(args: string[], code: number, message: RegExp, env?: NodeJS.ProcessEnv): Promise<void> {
+  const run = await strataInspect(args, env);
+  const command = `strata inspect ${args.join(' ')}`;
+  assert.equal(run.code, code, `${command}: exit code (stderr: ${run.stderr})`);
+  assert.equal(run.stdout, '', `${command}: stdout`);
+  const lines = run.stderr.split('\n').filter((line) => line !== '');
+  assert.equal(lines.length, 1, `${command}: one line on stderr, got:\n${run.stderr}`);
+  assert.match(lines[0], message, command);
+  assert.doesNotMatch(lines[0], /\bat .*:\d+:\d+/, `${command}: a stack trace`);
+}
+
+describe('strata inspect on the same image from an archive, a layout, strata behind containerd, and a registry', { timeout: 180_000 }, () => {
+  let workDir = '';
+  let image: BuiltImage;
+  let strata: Strata | undefined;
+  let containerd: Containerd | undefined;
+  let registry: Registry | undefined;
+  let guarded: Registry | undefined;
+  let socket = '';
+
+  before(async () => {
+    workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'strata-e2e-inspect-'));
+    image = await buildSpecImage(workDir, LAYERS, ['gzip', 'zstd', 'none'], CONFIG);
+    socket = path.join(workDir, 'strata.sock');
+    strata = await startStrata({ root: path.join(workDir, 'strata-root'), address: socket, backend: 'overlayfs', logFile: path.join(workDir, 'strata.log') });
+    containerd = await startContainerd(
+      { strata: socket },
+      { proxyContentStores: { 'strata-content': socket }, disabledPlugins: ['io.containerd.content.v1.content'], parentDir: workDir },
+    );
+    [registry, guarded] = await Promise.all([startRegistry(), startRegistry({ login: LOGIN })]);
+    await registry.push(image.layoutDir, IMAGE_NAME);
+    await guarded.push(image.layoutDir, IMAGE_NAME);
+  });
+
+  after(() => tearDown(workDir, [() => containerd?.stop(), () => strata?.stop(), () => registry?.stop(), () => guarded?.stop()]));
+
+  it('gives identical JSON from all four places, with the image as it was built', async () => {
+    const fromArchive = await inspectJson([`oci-archive:${image.archive}`]);
+    assert.deepEqual(fromArchive.problems, []);
+    assert.equal(fromArchive.manifest.digest, image.manifestDigest);
+    assert.deepEqual(fromArchive.layers.map((l) => [l.diffId, l.diffIdMatches, l.uncompressedSize]), image.diffIds.map((d, i) => [d, true, image.uncompressed[i]]));
+    assert.deepEqual(fromArchive.layers.map((l) => l.createdBy), CONFIG.history.map((h) => h.created_by));
+    // Layer 1 overwrites etc/config (40,000 bytes) and hides var/cache (75,000) and etc/old (9,000); layer 2 removes a symlink.
+    assert.deepEqual(fromArchive.layers.map((l) => l.wastedBytes), [124_000, 0, 0]);
+    assert.deepEqual(fromArchive.layers.map((l) => [l.whiteouts, l.opaqueDirs, l.hardlinks]), [[0, 0, 0], [1, 1, 1], [1, 0, 0]]);
+
+    assert.deepEqual(await inspectJson([`oci:${image.layoutDir}`]), fromArchive, 'the OCI layout');
+
+    const running = containerd as Containerd;
+    await running.ctr(['images', 'import', '--snapshotter', 'strata', '--platform', 'linux/amd64', '--index-name', IMAGE_NAME, image.archive]);
+    const throughContainerd = ['--address', socket, '--containerd-address', running.address, '--namespace', running.namespace];
+    assert.deepEqual(await inspectJson([`strata:${IMAGE_NAME}`, ...throughContainerd]), fromArchive, 'strata, by the name containerd gave it');
+    assert.deepEqual(await inspectJson([`strata:${image.manifestDigest}`, '--address', socket]), fromArchive, 'strata, by manifest digest');
+
+    const host = (registry as Registry).host;
+    assert.deepEqual(await inspectJson([`docker://${host}/${IMAGE_NAME}`, '--plain-http']), fromArchive, 'the registry, by tag');
+    assert.deepEqual(await inspectJson([`docker://${host}/strata-e2e/inspect@${image.manifestDigest}`, '--plain-http']), fromArchive, 'the registry, by digest');
+
+    // A registry that wants a login takes it from ~/.docker/config.json.
+    const home = path.join(workDir, 'home');
+    const guardedHost = (guarded as Registry).host;
+    await fs.promises.mkdir(path.join(home, '.docker'), { recursive: true });
+    const auth = Buffer.from(`${LOGIN.username}:${LOGIN.password}`).toString('base64');
+    await fs.promises.writeFile(path.join(home, '.docker', 'config.json'), JSON.stringify({ auths: { [guardedHost]: { auth } } }));
+    assert.deepEqual(await inspectJson([`docker://${guardedHost}/${IMAGE_NAME}`, '--plain-http'], { ...process.env, HOME: home }), fromArchive, 'the registry with a login');
+  });
+
+  it('the human report is a table with sizes in human units', async () => {
+    const run = await strataInspect([`oci:${image.layoutDir}`]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, new RegExp(image.manifestDigest));
+    assert.match(run.stdout, /\d+(\.\d+)? KiB/);
+    assert.match(run.stdout, /var\/cache\/a/, 'the top wasted paths');
+  });
+
+  it('a registry that refuses says so, with its HTTP status', async () => {
+    const host = (registry as Registry).host;
+    await assertFails([`docker://${host}/strata-e2e/inspect:nope`, '--plain-http'], 1, /404/);
+    const guardedHost = (guarded as Registry).host;
+    const home = path.join(workDir, 'no-login-home');
+    await fs.promises.mkdir(home, { recursive: true });
+    await assertFails([`docker://${guardedHost}/${IMAGE_NAME}`, '--plain-http'], 1, /401.*no login for/, { ...process.env, HOME: home });
+    const wrong = path.join(workDir, 'wrong-login-home');
+    await fs.promises.mkdir(path.join(wrong, '.docker'), { recursive: true });
+    await fs.promises.writeFile(path.join(wrong, '.docker', 'config.json'), JSON.stringify({ auths: { [guardedHost]: { auth: Buffer.from('strata:wrong').toString('base64') } } }));
+    await assertFails([`docker://${guardedHost}/${IMAGE_NAME}`, '--plain-http'], 1, /401 Unauthorized.*not accepted/, { ...process.env, HOME: wrong });
+    await assertFails(['docker://127.0.0.1:1/strata-e2e/inspect:v1', '--plain-http'], 1, /cannot reach/);
+  });
+
+  it('a strata socket that is not there, or a blob strata lacks, is one clear line', async () => {
+    await assertFails([`strata:${image.manifestDigest}`, '--address', path.join(workDir, 'nothing.sock')], 1, /nothing\.sock/);
+    await assertFails([`strata:sha256:${'0'.repeat(64)}`, '--address', socket], 1, /does not exist/);
+  });
+
+  it('a platform the image lacks fails; a malformed one is bad usage', async () => {
+    await assertFails([`oci:${image.layoutDir}`, '--platform', 'linux/s390x'], 1, /no image for linux\/s390x \(it has linux\/amd64\)/);
+    await assertFails([`oci:${image.layoutDir}`, '--platform', 'linux'], 2, /--platform/);
+  });
+
+  it('corrupt and truncated archives, and what is no image at all, fail cleanly', async () => {
+    const whole = await fs.promises.readFile(image.archive);
+    const truncated = path.join(workDir, 'truncated.tar');
+    await fs.promises.writeFile(truncated, whole.subarray(0, Math.floor(whole.length * 0.6)));
+    await assertFails([`oci-archive:${truncated}`], 1, /truncated|corrupt|unexpected end/i);
+    const corrupt = path.join(workDir, 'corrupt.tar');
+    const flipped = Buffer.from(whole);
+    for (let i = 2048; i < flipped.length; i += 997) flipped[i] ^= 0x5a;
+    await fs.promises.writeFile(corrupt, flipped);
+    await assertFails([`oci-archive:${corrupt}`], 1, /./);
+    const text = path.join(workDir, 'notes.txt');
+    await fs.promises.writeFile(text, 'not an image\n'.repeat(100));
+    await assertFails([text], 1, /not a tar archive|not an OCI layout/);
+    await assertFails([path.join(workDir, 'missing.tar')], 1, /no such file/);
+  });
+
+  it('bad usage exits 2', async () => {
+    await assertFails([], 2, /IMAGE/);
+    await assertFails([`oci:${image.layoutDir}`, '--no-such-flag'], 2, /no-such-flag/);
+    await assertFails([`oci:${image.layoutDir}`, '--layer', '1'], 2, /--layer goes with --files/);
+  });
+});
