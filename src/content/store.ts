@@ -100,13 +100,17 @@ export class ContentStore {
     return meta.listBlobs(this.db.reader).filter((info) => filter.match(contentFields(info)));
   }
 
-  delete(digest: string): Promise<void> {
+  /** `precondition` runs first in the transaction, and may throw to leave the blob be. */
+  delete(digest: string, precondition?: () => void): Promise<void> {
     return inContext(`delete ${digest}`, () => {
       parseDigest(digest);
       // The file goes after the commit but before any other writer runs: a
       // commit of the same digest in between would otherwise lose its file.
       return this.writes.run(
-        (db) => meta.deleteBlob(db, digest),
+        (db) => {
+          precondition?.();
+          meta.deleteBlob(db, digest);
+        },
         () => fs.rm(this.layout.blobPath(digest), { force: true }),
       );
     });

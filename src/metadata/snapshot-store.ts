@@ -182,3 +182,16 @@ export function liveIds(db: Connection): Set<number> {
   const rows = statement(db, 'SELECT id FROM snapshots').all() as { id: number }[];
   return new Set(rows.map((r) => r.id));
 }
+
+/** Every snapshot with its parent, kind, labels and recorded size: what the collector marks from. */
+export function listForCollection(db: Connection): { key: string; parent?: string; kind: Kind; labels: Labels; size: number }[] {
+  const rows = statement(db, SELECT_SNAPSHOT).safeIntegers(true).all() as Record<keyof SnapshotRow, unknown>[];
+  const labels = labelTable.readAll(db);
+  return rows.map(normalise).map((row) => ({
+    key: row.key,
+    ...(row.parent_key ? { parent: row.parent_key } : {}),
+    kind: row.kind,
+    labels: labels.get(row.id) ?? {},
+    size: row.size,
+  }));
+}

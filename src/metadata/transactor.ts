@@ -8,6 +8,7 @@ import type { WalSync } from './wal-sync';
 
 export class Transactor {
   private tail: Promise<unknown> = Promise.resolve();
+  private committed = 0;
   private readonly db: Connection;
   private readonly wal: WalSync;
 
@@ -42,11 +43,20 @@ export class Transactor {
     try {
       const result = await fn(this.db);
       statement(this.db, 'COMMIT').run();
+      this.committed++;
       return result;
     } catch (err) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       throw err;
     }
+  }
+
+  /**
+   * Transactions committed so far. Read inside a transaction, it tells
+   * whether anything was written since an earlier reading.
+   */
+  get commits(): number {
+    return this.committed;
   }
 
   /** Runs fn with no other writer active, without opening a transaction. */

@@ -96,10 +96,14 @@ export class StoreSnapshotter implements Snapshotter {
     );
   }
 
-  async remove(key: string): Promise<void> {
+  /** `precondition` runs first in the transaction, and may throw to leave the snapshot be. */
+  async remove(key: string, precondition?: () => void): Promise<void> {
     await inContext(`remove ${key}`, () =>
       this.writes.run(
-        (db) => store.removeSnapshot(db, key),
+        (db) => {
+          precondition?.();
+          return store.removeSnapshot(db, key);
+        },
         // Renamed out of the way at once, then deleted in the background, as
         // containerd's collector deletes after its Remove has returned. A
         // crash in between leaves a directory no snapshot owns, for Cleanup.

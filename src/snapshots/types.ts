@@ -37,7 +37,8 @@ export interface Snapshotter {
   view(key: string, parent: string, labels: Labels): Promise<Mount[]>;
   mounts(key: string): Promise<Mount[]>;
   commit(name: string, key: string, labels: Labels): Promise<void>;
-  remove(key: string): Promise<void>;
+  /** `precondition` runs first in the transaction, and may throw to leave the snapshot be. */
+  remove(key: string, precondition?: () => void): Promise<void>;
   stat(key: string): Promise<Info>;
   update(name: string, labels: Labels, fieldpaths: readonly string[]): Promise<Info>;
   list(filters: readonly string[]): Promise<Info[]>;
