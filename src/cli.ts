@@ -2,9 +2,10 @@
 // strata's command line: one program, one subcommand per job. Success exits
 // 0, a failure 1 and bad usage 2, each failure with one line on stderr.
 import { Command, CommanderError, Option } from 'commander';
-import { checkBackend, DEFAULTS, loadConfigFile, type Config } from './config';
+import { checkBackend, checkGcMode, DEFAULTS, loadConfigFile, type Config } from './config';
 import { createLogger } from './log';
 import type { BenchFlags } from './commands/bench';
+import type { GcFlags } from './commands/gc';
 import type { InspectFlags } from './commands/inspect';
 import { UsageError } from './usage-error';
 
@@ -14,6 +15,7 @@ interface ServeFlags {
   backend?: string;
   config?: string;
   logLevel?: string;
+  gcMode?: string;
 }
 
 function resolveConfig(flags: ServeFlags): Config {
@@ -24,6 +26,8 @@ function resolveConfig(flags: ServeFlags): Config {
     backend: flags.backend ? checkBackend(flags.backend, '--backend') : (file.backend ?? DEFAULTS.backend),
     logLevel: flags.logLevel ?? file.logLevel ?? DEFAULTS.logLevel,
     syncFs: file.syncFs ?? DEFAULTS.syncFs,
+    gcMode: flags.gcMode ? checkGcMode(flags.gcMode, '--gc-mode') : (file.gcMode ?? DEFAULTS.gcMode),
+    snapshotterName: file.snapshotterName ?? DEFAULTS.snapshotterName,
   };
 }
 
@@ -43,6 +47,7 @@ program
   .addOption(new Option('--backend <name>', `snapshot backend (default ${DEFAULTS.backend})`).choices(['overlayfs', 'native']))
   .option('--config <file>', 'TOML configuration file; flags override it')
   .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error']))
+  .addOption(new Option('--gc-mode <mode>', `who deletes: containerd, or strata by containerd's gc labels (default ${DEFAULTS.gcMode})`).choices(['containerd', 'labels']))
   .action(async (flags: ServeFlags) => {
     const config = resolveConfig(flags);
     // Each subcommand loads only what it needs: inspect has no use for SQLite or the chart renderer.
@@ -87,6 +92,17 @@ program
   .action(async (image: string | undefined, flags: InspectFlags) => {
     const { inspect } = await import('./commands/inspect');
     await inspect(image, flags);
+  });
+
+program
+  .command('gc')
+  .description("collect garbage now, by containerd's gc labels, in a strata serving with --gc-mode labels")
+  .option('--address <socket>', "strata's socket", DEFAULTS.address)
+  .option('--dry-run', 'list what would be removed, and remove nothing')
+  .option('--json', 'print the report as JSON')
+  .action(async (flags: GcFlags) => {
+    const { gc } = await import('./commands/gc');
+    await gc(flags);
   });
 
 // A reader that goes away (`| head`) is not a failure.

@@ -10,7 +10,14 @@ export interface Config {
   logLevel: string;
   /** syncfs once after every applied layer, even when the client does not ask. */
   syncFs: boolean;
+  /** Who deletes: containerd through the API (the default), or strata's own collector by containerd's labels. */
+  gcMode: GcMode;
+  /** The name containerd's config gives strata's snapshotter, as it appears in gc.ref.snapshot.<name> labels. */
+  snapshotterName: string;
 }
+
+export const GC_MODES = ['containerd', 'labels'] as const;
+export type GcMode = (typeof GC_MODES)[number];
 
 export const DEFAULTS: Config = {
   root: '/var/lib/strata',
@@ -18,6 +25,8 @@ export const DEFAULTS: Config = {
   backend: 'overlayfs',
   logLevel: 'info',
   syncFs: false,
+  gcMode: 'containerd',
+  snapshotterName: 'strata',
 };
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -36,6 +45,17 @@ export function loadConfigFile(file: string): Partial<Config> {
       case 'address':
         config[key] = expectString(file, key, value);
         break;
+      case 'snapshotter_name':
+        config.snapshotterName = expectString(file, key, value);
+        break;
+      case 'gc': {
+        const gc = expectTable(file, key, value);
+        for (const [gcKey, gcValue] of Object.entries(gc)) {
+          if (gcKey !== 'mode') throw new Error(`config ${file}: [gc] takes only mode = "containerd"|"labels"`);
+          config.gcMode = checkGcMode(expectString(file, 'gc.mode', gcValue), `config ${file}`);
+        }
+        break;
+      }
       case 'backend':
         config.backend = checkBackend(expectString(file, key, value), `config ${file}`);
         break;
@@ -78,6 +98,13 @@ export function checkBackend(value: string, where: string): BackendName {
     throw new Error(`${where}: backend must be one of ${BACKEND_NAMES.join(', ')}, not ${JSON.stringify(value)}`);
   }
   return value as BackendName;
+}
+
+export function checkGcMode(value: string, where: string): GcMode {
+  if (!(GC_MODES as readonly string[]).includes(value)) {
+    throw new Error(`${where}: gc.mode must be one of ${GC_MODES.join(', ')}, not ${JSON.stringify(value)}`);
+  }
+  return value as GcMode;
 }
 
 function checkLogLevel(value: string, file: string): string {

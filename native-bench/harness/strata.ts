@@ -17,6 +17,8 @@ export interface StrataOptions {
   backend: StrataBackend;
   /** Collects the server's stdout and stderr; appended to, so restarts keep earlier output. */
   logFile: string;
+  /** `--gc-mode`; strata's default (containerd) when absent. */
+  gcMode?: 'containerd' | 'labels';
 }
 
 export interface Strata {
@@ -34,7 +36,7 @@ export interface Strata {
 export async function startStrata(options: StrataOptions): Promise<Strata> {
   const server = startServer(
     process.execPath,
-    [STRATA_CLI, 'serve', '--root', options.root, '--address', options.address, '--backend', options.backend],
+    [STRATA_CLI, 'serve', '--root', options.root, '--address', options.address, '--backend', options.backend, ...(options.gcMode ? ['--gc-mode', options.gcMode] : [])],
     options.logFile,
   );
   const stop = async (): Promise<void> => {

@@ -10,6 +10,8 @@ export interface StrataClient {
   diff: grpc.Client;
   /** containerd's image names; strata itself does not serve them. */
   images: grpc.Client;
+  /** strata's own administration service. */
+  admin: grpc.Client;
   close(): void;
 }
 
@@ -65,13 +67,15 @@ export function connect(address: string, connectOptions: ConnectOptions = {}): S
   const content = client(services.content);
   const diff = client(services.diff);
   const images = client(services.images);
+  const admin = client(services.admin);
   return {
     snapshots,
     content,
     diff,
     images,
+    admin,
     close() {
-      for (const c of [snapshots, content, diff, images]) c.close();
+      for (const c of [snapshots, content, diff, images, admin]) c.close();
     },
   };
 }

@@ -11,6 +11,8 @@ import { mountsUnder, unmount } from '../mount';
 import { syscalls } from '../native/syscalls';
 import { LayerApplier, scratchDir } from '../diff/layer-applier';
 import { LayerDiffer } from '../diff/layer-differ';
+import { Collector } from '../gc/collector';
+import { adminHandlers } from '../server/admin-service';
 import { contentHandlers } from '../server/content-service';
 import { diffHandlers } from '../server/diff-service';
 import { listen } from '../server/grpc-server';
@@ -21,6 +23,9 @@ import { NativeBackend } from '../snapshots/native-backend';
 import { OverlayfsBackend } from '../snapshots/overlayfs-backend';
 import { probeOverlay } from '../snapshots/overlay-support';
 import { StoreSnapshotter } from '../snapshots/snapshotter';
+
+/** An ingest untouched for a day is abandoned: a day is how long containerd's client leases last by default. */
+const INGEST_MAX_AGE_MS = 24 * 3600_000;
 
 async function openBackend(config: Config): Promise<Backend> {
   if (config.backend === 'native') return new NativeBackend();
@@ -78,13 +83,18 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   await content.open();
   const applier = new LayerApplier(content, scratchDir(root), config.syncFs, log);
   const differ = new LayerDiffer(content, scratchDir(root));
+  const collector =
+    config.gcMode === 'labels'
+      ? new Collector(db, writes, snapshotter, content, { snapshotterName: config.snapshotterName, ingestMaxAgeMs: INGEST_MAX_AGE_MS }, log)
+      : undefined;
   const services = loadServices();
   const server = await listen(address, [
     { definition: services.snapshots, implementation: snapshotsHandlers(snapshotter, log) },
     { definition: services.content, implementation: contentHandlers(content, log) },
     { definition: services.diff, implementation: diffHandlers(applier, differ, log) },
+    { definition: services.admin, implementation: adminHandlers(collector, log) },
   ]);
-  log.info({ root, address, backend: backend.name }, 'strata serving');
+  log.info({ root, address, backend: backend.name, gcMode: config.gcMode }, 'strata serving');
 
   await stopped;
   await server.stop();

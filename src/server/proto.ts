@@ -11,6 +11,7 @@ const SERVICE_FILES = [
   'containerd/services/diff/v1/diff.proto',
   // Not served: the CLI asks containerd for image names through it.
   'containerd/services/images/v1/images.proto',
+  'strata/admin/v1/admin.proto',
 ];
 
 export interface ServiceDefinitions {
@@ -18,6 +19,7 @@ export interface ServiceDefinitions {
   content: grpc.ServiceDefinition;
   diff: grpc.ServiceDefinition;
   images: grpc.ServiceDefinition;
+  admin: grpc.ServiceDefinition;
 }
 
 export function loadServices(): ServiceDefinitions {
@@ -38,6 +40,7 @@ export function loadServices(): ServiceDefinitions {
     content: service('containerd.services.content.v1.Content'),
     diff: service('containerd.services.diff.v1.Diff'),
     images: service('containerd.services.images.v1.Images'),
+    admin: service('strata.admin.v1.Admin'),
   };
 }
 
