@@ -30,6 +30,7 @@ export async function writeBlob(
   total: number,
   expected: string,
   chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
+  labels: Record<string, string> = {},
 ): Promise<string> {
   const stream = (content as unknown as { Write(): WriteStream }).Write();
   const send = lockstep(stream);
@@ -39,7 +40,7 @@ export async function writeBlob(
     await send({ action: 'WRITE', offset, data });
     offset += data.length;
   }
-  const committed = await send({ action: 'COMMIT', offset, total, expected });
+  const committed = await send({ action: 'COMMIT', offset, total, expected, labels });
   stream.end();
   if (expected !== '' && committed.digest !== expected) {
     throw new Error(`committed ${committed.digest}, expected ${expected}`);

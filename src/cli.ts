@@ -28,6 +28,8 @@ function resolveConfig(flags: ServeFlags): Config {
     syncFs: file.syncFs ?? DEFAULTS.syncFs,
     gcMode: flags.gcMode ? checkGcMode(flags.gcMode, '--gc-mode') : (file.gcMode ?? DEFAULTS.gcMode),
     snapshotterName: file.snapshotterName ?? DEFAULTS.snapshotterName,
+    gcIntervalMs: file.gcIntervalMs ?? DEFAULTS.gcIntervalMs,
+    gcIngestMaxAgeMs: file.gcIngestMaxAgeMs ?? DEFAULTS.gcIngestMaxAgeMs,
   };
 }
 

@@ -24,6 +24,10 @@ test('the shipped default config loads', () => {
     backend: 'overlayfs',
     logLevel: 'info',
     syncFs: false,
+    snapshotterName: 'strata',
+    gcMode: 'containerd',
+    gcIntervalMs: 0,
+    gcIngestMaxAgeMs: 24 * 3600_000,
   });
 });
 
@@ -32,4 +36,14 @@ test('bad configs are refused with the key named', () => {
   withConfig('rooot = "/x"', (f) => assert.throws(() => loadConfigFile(f), /unknown key "rooot"/));
   withConfig('[diff]\nsync_fs = "yes"', (f) => assert.throws(() => loadConfigFile(f), /sync_fs/));
   withConfig('root = ', (f) => assert.throws(() => loadConfigFile(f), /config .*strata.toml/));
+});
+
+test('the collector keys: gc.mode, gc.interval, gc.ingest_max_age and snapshotter_name', () => {
+  withConfig('snapshotter_name = "fast"\n[gc]\nmode = "labels"\ninterval = "30m"\ningest_max_age = "2h"\n', (f) =>
+    assert.deepEqual(loadConfigFile(f), { snapshotterName: 'fast', gcMode: 'labels', gcIntervalMs: 30 * 60_000, gcIngestMaxAgeMs: 2 * 3600_000 }),
+  );
+  withConfig('[gc]\nmode = "sometimes"', (f) => assert.throws(() => loadConfigFile(f), /gc\.mode must be one of containerd, labels/));
+  withConfig('[gc]\ninterval = "soon"', (f) => assert.throws(() => loadConfigFile(f), /gc\.interval must be a duration/));
+  withConfig('[gc]\ninterval = 30', (f) => assert.throws(() => loadConfigFile(f), /gc\.interval must be a duration/));
+  withConfig('[gc]\nperiod = "1h"', (f) => assert.throws(() => loadConfigFile(f), /unknown key gc\.period/));
 });

@@ -1,5 +1,6 @@
 // strata's TOML configuration file. Command-line flags override it.
 import { readFileSync } from 'node:fs';
+import ms from 'ms';
 import { parse } from 'smol-toml';
 import { BACKEND_NAMES, type BackendName } from './snapshots/backend';
 
@@ -14,6 +15,10 @@ export interface Config {
   gcMode: GcMode;
   /** The name containerd's config gives strata's snapshotter, as it appears in gc.ref.snapshot.<name> labels. */
   snapshotterName: string;
+  /** In gc.mode = labels: how often the collector runs by itself; 0 is never (only `strata gc`). */
+  gcIntervalMs: number;
+  /** In gc.mode = labels: an ingest untouched for longer is collected. */
+  gcIngestMaxAgeMs: number;
 }
 
 export const GC_MODES = ['containerd', 'labels'] as const;
@@ -27,6 +32,9 @@ export const DEFAULTS: Config = {
   syncFs: false,
   gcMode: 'containerd',
   snapshotterName: 'strata',
+  gcIntervalMs: 0,
+  // A day: how long containerd's client leases last by default.
+  gcIngestMaxAgeMs: 24 * 3600_000,
 };
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -51,8 +59,10 @@ export function loadConfigFile(file: string): Partial<Config> {
       case 'gc': {
         const gc = expectTable(file, key, value);
         for (const [gcKey, gcValue] of Object.entries(gc)) {
-          if (gcKey !== 'mode') throw new Error(`config ${file}: [gc] takes only mode = "containerd"|"labels"`);
-          config.gcMode = checkGcMode(expectString(file, 'gc.mode', gcValue), `config ${file}`);
+          if (gcKey === 'mode') config.gcMode = checkGcMode(expectString(file, 'gc.mode', gcValue), `config ${file}`);
+          else if (gcKey === 'interval') config.gcIntervalMs = expectDuration(file, 'gc.interval', gcValue);
+          else if (gcKey === 'ingest_max_age') config.gcIngestMaxAgeMs = expectDuration(file, 'gc.ingest_max_age', gcValue);
+          else throw new Error(`config ${file}: unknown key gc.${gcKey} ([gc] takes mode, interval and ingest_max_age)`);
         }
         break;
       }
@@ -86,6 +96,15 @@ function expectTable(file: string, key: string, value: unknown): Record<string, 
     throw new Error(`config ${file}: [${key}] must be a table`);
   }
   return value as Record<string, unknown>;
+}
+
+/** "30m", "24h", "0" (off): a duration as the ms package reads it. */
+function expectDuration(file: string, key: string, value: unknown): number {
+  const duration = typeof value === 'string' ? ms(value as ms.StringValue) : undefined;
+  if (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0) {
+    throw new Error(`config ${file}: ${key} must be a duration such as "30m" or "24h", not ${JSON.stringify(value)}`);
+  }
+  return duration;
 }
 
 function expectString(file: string, key: string, value: unknown): string {

@@ -19,6 +19,8 @@ export interface StrataOptions {
   logFile: string;
   /** `--gc-mode`; strata's default (containerd) when absent. */
   gcMode?: 'containerd' | 'labels';
+  /** `--config`. */
+  configFile?: string;
 }
 
 export interface Strata {
@@ -36,7 +38,7 @@ export interface Strata {
 export async function startStrata(options: StrataOptions): Promise<Strata> {
   const server = startServer(
     process.execPath,
-    [STRATA_CLI, 'serve', '--root', options.root, '--address', options.address, '--backend', options.backend, ...(options.gcMode ? ['--gc-mode', options.gcMode] : [])],
+    [STRATA_CLI, 'serve', '--root', options.root, '--address', options.address, '--backend', options.backend, ...(options.gcMode ? ['--gc-mode', options.gcMode] : []), ...(options.configFile ? ['--config', options.configFile] : [])],
     options.logFile,
   );
   const stop = async (): Promise<void> => {

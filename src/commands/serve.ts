@@ -24,9 +24,6 @@ import { OverlayfsBackend } from '../snapshots/overlayfs-backend';
 import { probeOverlay } from '../snapshots/overlay-support';
 import { StoreSnapshotter } from '../snapshots/snapshotter';
 
-/** An ingest untouched for a day is abandoned: a day is how long containerd's client leases last by default. */
-const INGEST_MAX_AGE_MS = 24 * 3600_000;
-
 async function openBackend(config: Config): Promise<Backend> {
   if (config.backend === 'native') return new NativeBackend();
   return new OverlayfsBackend(await probeOverlay(config.root));
@@ -66,6 +63,30 @@ async function releaseScratchMounts(scratch: string, log: Logger): Promise<void>
   }
 }
 
+/** Runs the collector every `intervalMs`, skipping a tick while a run is still going; stop() waits for that run. */
+function collectEvery(collector: Collector, intervalMs: number, log: Logger): { stop(): Promise<void> } {
+  let running: Promise<void> | undefined;
+  const collectOnce = async () => {
+    try {
+      const report = await collector.collect({ dryRun: false });
+      log.info({ removed: { snapshots: report.snapshots.length, blobs: report.blobs.length, ingests: report.ingests.length }, bytes: report.bytes }, 'gc: scheduled collection');
+    } catch (err) {
+      log.error({ err }, 'gc: scheduled collection failed');
+    }
+  };
+  const timer = setInterval(() => {
+    running ??= collectOnce().finally(() => {
+      running = undefined;
+    });
+  }, intervalMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
 export async function serve(config: Config, log: Logger): Promise<void> {
   const stopped = stopSignal(log);
   const root = path.resolve(config.root);
@@ -85,7 +106,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   const differ = new LayerDiffer(content, scratchDir(root));
   const collector =
     config.gcMode === 'labels'
-      ? new Collector(db, writes, snapshotter, content, { snapshotterName: config.snapshotterName, ingestMaxAgeMs: INGEST_MAX_AGE_MS }, log)
+      ? new Collector(db, writes, snapshotter, content, { snapshotterName: config.snapshotterName, ingestMaxAgeMs: config.gcIngestMaxAgeMs }, log)
       : undefined;
   const services = loadServices();
   const server = await listen(address, [
@@ -95,8 +116,10 @@ export async function serve(config: Config, log: Logger): Promise<void> {
     { definition: services.admin, implementation: adminHandlers(collector, log) },
   ]);
   log.info({ root, address, backend: backend.name, gcMode: config.gcMode }, 'strata serving');
+  const schedule = collector && config.gcIntervalMs > 0 ? collectEvery(collector, config.gcIntervalMs, log) : undefined;
 
   await stopped;
+  await schedule?.stop();
   await server.stop();
   await content.close();
   await snapshotter.close();

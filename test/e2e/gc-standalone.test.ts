@@ -129,6 +129,26 @@ describe('strata gc, standalone (gc.mode = labels)', { timeout: 120_000 }, () =>
     assert.match(again.stdout, /removed 0 snapshot\(s\), 0 B\nremoved 0 blob\(s\), 0 B\nremoved 0 ingest\(s\), 0 B/);
   });
 
+  it('with [gc] interval set, collects on its own', async () => {
+    const config = path.join(workDir, 'scheduled.toml');
+    await fs.promises.writeFile(config, '[gc]\nmode = "labels"\ninterval = "200ms"\n');
+    const address = path.join(workDir, 'scheduled.sock');
+    const scheduled = await startStrata({ root: path.join(workDir, 'scheduled-root'), address, backend: 'native', logFile: path.join(workDir, 'scheduled.log'), configFile: config });
+    const own = connect(address);
+    try {
+      // Labelled as it is committed: the collector may run at any moment.
+      const kept = await writeBlob(own.content, 'kept', 4, sha256('kept'), [Buffer.from('kept')], { 'containerd.io/gc.root': 'x' });
+      const dropped = await writeBlob(own.content, 'dropped', 7, sha256('dropped'), [Buffer.from('dropped')]);
+      const exists = (digest: string) => unaryCall(own.content, 'Info', { digest }).then(() => true, () => false);
+      for (let waited = 0; (await exists(dropped)) && waited < 10_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await exists(dropped), false, 'the scheduled collector left an unreferenced blob');
+      assert.equal(await exists(kept), true, 'the scheduled collector removed a root');
+    } finally {
+      own.close();
+      await scheduled.stop();
+    }
+  });
+
   it('in the default mode it refuses, with exit code 2; with no server, exit code 1', async () => {
     const plain = await startStrata({ root: path.join(workDir, 'plain-root'), address: path.join(workDir, 'plain.sock'), backend: 'native', logFile: path.join(workDir, 'plain.log') });
     try {
