@@ -1,0 +1,109 @@
+// Garbage collection under a real containerd 1.6, with strata as its
+// snapshotter and its only content store: removing an image with
+// `ctr images rm --sync` leaves strata holding no snapshot and no blob, and
+// its root back at the size it had before the import, measured. A chain goes
+// leaves first, and a parent with a child is refused.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startContainerd, type Containerd } from '../../native-bench/harness/containerd';
+import { startStrata, type Strata } from '../../native-bench/harness/strata';
+import { connect, type StrataClient } from '../../src/client/connect';
+import { EDGE_CASE_IMAGE, edgeCaseLayers } from '../support/edge-case-layers';
+import { buildOciArchive, type OciArchive } from '../support/oci-archive';
+import { tearDown } from '../support/teardown';
+
+/** Files and bytes under strata's root, without the metadata database, whose pages SQLite keeps. */
+async function rootUsage(root: string): Promise<{ files: number; bytes: number }> {
+  let files = 0;
+  let bytes = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await fs.promises.readdir(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (dir === root && (entry.name.startsWith('metadata.db') || entry.name === 'lock')) continue;
+      if (entry.isDirectory()) await walk(full);
+      else {
+        files++;
+        bytes += (await fs.promises.lstat(full)).size;
+      }
+    }
+  };
+  await walk(root);
+  return { files, bytes };
+}
+
+async function listAll(client: StrataClient, service: 'snapshots' | 'content'): Promise<string[]> {
+  const request = service === 'snapshots' ? { snapshotter: 'strata', filters: [] } : { filters: [] };
+  const call = (client[service] as unknown as { List(r: object): AsyncIterable<{ info: { name?: string; digest?: string }[] }> }).List(request);
+  const names: string[] = [];
+  for await (const page of call) names.push(...page.info.map((i) => (i.name ?? i.digest) as string));
+  return names.sort();
+}
+
+describe('garbage collection under a real containerd 1.6', { timeout: 150_000 }, () => {
+  let workDir = '';
+  let root = '';
+  let image: OciArchive;
+  let strata: Strata | undefined;
+  let containerd: Containerd | undefined;
+  let client: StrataClient;
+
+  before(async () => {
+    workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'strata-e2e-gc-containerd-'));
+    image = await buildOciArchive({ dir: workDir, imageName: EDGE_CASE_IMAGE, layers: edgeCaseLayers, compression: 'gzip' });
+    root = path.join(workDir, 'strata-root');
+    const socket = path.join(workDir, 'strata.sock');
+    strata = await startStrata({ root, address: socket, backend: 'overlayfs', logFile: path.join(workDir, 'strata.log') });
+    containerd = await startContainerd(
+      { strata: socket },
+      { proxyContentStores: { 'strata-content': socket }, disabledPlugins: ['io.containerd.content.v1.content'], garbageCollection: 'on-deletion', parentDir: workDir },
+    );
+    client = connect(socket);
+  });
+
+  after(() => tearDown(workDir, [() => client?.close(), () => containerd?.stop(), () => strata?.stop()]));
+
+  it('ctr images rm --sync leaves no snapshot and no blob in strata, and its root at its baseline size', async () => {
+    const running = containerd as Containerd;
+    const baseline = await rootUsage(root);
+    await running.ctr(['images', 'import', '--snapshotter', 'strata', '--platform', 'linux/amd64', image.archivePath]);
+    assert.ok((await listAll(client, 'snapshots')).length >= edgeCaseLayers.length, 'the import unpacked into strata');
+    const stored = await listAll(client, 'content');
+    for (const digest of [image.manifestDigest, ...image.layerDigests]) assert.ok(stored.includes(digest), `the import stored ${digest} in strata`);
+    assert.ok((await rootUsage(root)).bytes > baseline.bytes);
+
+    await running.ctr(['images', 'rm', '--sync', EDGE_CASE_IMAGE]);
+    assert.deepEqual(await listAll(client, 'snapshots'), [], 'snapshots left in strata');
+    assert.deepEqual(await listAll(client, 'content'), [], 'blobs left in strata');
+    // Snapshot directories are deleted just after Remove returns, in the background.
+    let usage = await rootUsage(root);
+    for (let waited = 0; (usage.files !== baseline.files || usage.bytes !== baseline.bytes) && waited < 10_000; waited += 100) {
+      await sleep(100);
+      usage = await rootUsage(root);
+    }
+    assert.deepEqual(usage, baseline, "strata's root after the image went");
+  });
+
+  it('a chain goes leaves first; a parent that still has a child is refused', async () => {
+    const running = containerd as Containerd;
+    const snapshots = (args: string[]) => running.ctr(['snapshots', '--snapshotter', 'strata', ...args]);
+    await snapshots(['prepare', 'gc-a-active']);
+    await snapshots(['commit', 'gc-a', 'gc-a-active']);
+    await snapshots(['prepare', 'gc-b-active', 'gc-a']);
+    await snapshots(['commit', 'gc-b', 'gc-b-active']);
+    // containerd names a proxy's snapshots NAMESPACE/ID/KEY.
+    const held = async () => (await listAll(client, 'snapshots')).map((name) => name.slice(name.lastIndexOf('/') + 1));
+    await assert.rejects(snapshots(['rm', 'gc-a']), /child|precondition/i);
+    assert.deepEqual(await held(), ['gc-a', 'gc-b']);
+    await snapshots(['rm', 'gc-b']);
+    await snapshots(['rm', 'gc-a']);
+    // containerd removes a snapshot from its proxy when it collects garbage;
+    // deleting a lease with --sync runs a collection and waits for it.
+    await running.ctr(['leases', 'create', '--id', 'gc-now']);
+    await running.ctr(['leases', 'rm', '--sync', 'gc-now']);
+    assert.deepEqual(await held(), []);
+  });
+});
