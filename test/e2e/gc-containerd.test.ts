@@ -2,8 +2,10 @@
 // snapshotter and its only content store: removing an image with
 // `ctr images rm --sync` leaves strata holding no snapshot and no blob, and
 // its root back at the size it had before the import, measured. A chain goes
-// leaves first, and a parent with a child is refused.
+// leaves first, and a parent with a child is refused. What a containerd
+// lease holds stays in strata through collections until the lease goes.
 import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,7 +13,8 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startContainerd, type Containerd } from '../../native-bench/harness/containerd';
 import { startStrata, type Strata } from '../../native-bench/harness/strata';
-import { connect, type StrataClient } from '../../src/client/connect';
+import { writeBlob } from '../../native-bench/content-writer';
+import { connect, unaryCall, type StrataClient } from '../../src/client/connect';
 import { EDGE_CASE_IMAGE, edgeCaseLayers } from '../support/edge-case-layers';
 import { buildOciArchive, type OciArchive } from '../support/oci-archive';
 import { tearDown } from '../support/teardown';
@@ -85,6 +88,30 @@ describe('garbage collection under a real containerd 1.6', { timeout: 150_000 },
       usage = await rootUsage(root);
     }
     assert.deepEqual(usage, baseline, "strata's root after the image went");
+  });
+
+  it('a containerd lease keeps its blobs and snapshots in strata through collections, until it is deleted', async () => {
+    const running = containerd as Containerd;
+    const collect = async () => {
+      await running.ctr(['leases', 'create', '--id', 'gc-collect']);
+      await running.ctr(['leases', 'rm', '--sync', 'gc-collect']);
+    };
+    await running.ctr(['leases', 'create', '--id', 'gc-held']);
+    const leased = connect(running.address, { namespace: running.namespace, lease: 'gc-held' });
+    try {
+      const data = Buffer.from('held by a lease');
+      const digest = await writeBlob(leased.content, 'gc-held-blob', data.length, `sha256:${createHash('sha256').update(data).digest('hex')}`, [data]);
+      await unaryCall(leased.snapshots, 'Prepare', { snapshotter: 'strata', key: 'gc-held-active', parent: '', labels: {} });
+      await unaryCall(leased.snapshots, 'Commit', { snapshotter: 'strata', name: 'gc-held', key: 'gc-held-active', labels: {} });
+      await collect();
+      assert.ok((await listAll(client, 'content')).includes(digest), 'a leased blob went');
+      assert.ok((await listAll(client, 'snapshots')).some((n) => n.endsWith('/gc-held')), 'a leased snapshot went');
+      await running.ctr(['leases', 'rm', '--sync', 'gc-held']);
+      assert.ok(!(await listAll(client, 'content')).includes(digest), 'the blob outlived its lease');
+      assert.ok(!(await listAll(client, 'snapshots')).some((n) => n.endsWith('/gc-held')), 'the snapshot outlived its lease');
+    } finally {
+      leased.close();
+    }
   });
 
   it('a chain goes leaves first; a parent that still has a child is refused', async () => {
