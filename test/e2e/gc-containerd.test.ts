@@ -114,6 +114,46 @@ describe('garbage collection under a real containerd 1.6', { timeout: 150_000 },
     }
   });
 
+  it("a collection while strata is down loses nothing still referenced, and the next one finishes the job", async () => {
+    const running = containerd as Containerd;
+    const kept = await buildOciArchive({ dir: workDir, imageName: 'strata-e2e/kept:v1', layers: edgeCaseLayers, compression: 'zstd' });
+    const options = (strata as Strata).options;
+    const retry = async (what: string, fn: () => Promise<unknown>) => {
+      // containerd reconnects to a restarted proxy with a backoff of up to 3 s.
+      for (let waited = 0; ; waited += 250) {
+        try {
+          return await fn();
+        } catch (error) {
+          if (waited > 10_000) throw new Error(`${what}: ${String(error)}`);
+          await sleep(250);
+        }
+      }
+    };
+    for (const archive of [image, kept]) await running.ctr(['images', 'import', '--snapshotter', 'strata', '--platform', 'linux/amd64', archive.archivePath]);
+
+    await (strata as Strata).stop();
+    strata = undefined;
+    // containerd drops the image from its own database at once; removing it from strata has to wait.
+    await running.ctr(['images', 'rm', '--sync', EDGE_CASE_IMAGE]).catch(() => undefined);
+    strata = await startStrata(options);
+    await retry('containerd reaching the restarted strata', () => running.ctr(['content', 'get', kept.manifestDigest]));
+    await retry('a collection', async () => {
+      await running.ctr(['leases', 'create', '--id', 'gc-after-restart']);
+      await running.ctr(['leases', 'rm', '--sync', 'gc-after-restart']);
+    });
+
+    const stored = await listAll(client, 'content');
+    for (const digest of [kept.manifestDigest, ...kept.layerDigests]) assert.ok(stored.includes(digest), `the kept image lost ${digest}`);
+    for (const digest of image.layerDigests) assert.ok(!stored.includes(digest), `the removed image's ${digest} is still in strata`);
+    const snapshots = await listAll(client, 'snapshots');
+    assert.deepEqual(snapshots.map((n) => n.slice(n.lastIndexOf('/') + 1)).sort(), [...kept.chainIds].sort(), "strata's snapshots are the kept image's chain");
+    assert.match(await running.ctr(['images', 'check', '--snapshotter', 'strata']), /complete \(\d+\/\d+\) .* true/);
+
+    await running.ctr(['images', 'rm', '--sync', 'strata-e2e/kept:v1']);
+    assert.deepEqual(await listAll(client, 'content'), []);
+    assert.deepEqual(await listAll(client, 'snapshots'), []);
+  });
+
   it('a chain goes leaves first; a parent that still has a child is refused', async () => {
     const running = containerd as Containerd;
     const snapshots = (args: string[]) => running.ctr(['snapshots', '--snapshotter', 'strata', ...args]);
