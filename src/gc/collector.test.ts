@@ -7,12 +7,14 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import pino from 'pino';
 import { ContentStore } from '../content/store';
 import { openMetadataDatabase, type MetadataDatabase } from '../metadata/database';
 import { Transactor } from '../metadata/transactor';
 import { NativeBackend } from '../snapshots/native-backend';
 import { StoreSnapshotter } from '../snapshots/snapshotter';
+import { digestOf, graphOf, keyOf, model, NOW, scenario } from '../testing/gc-scenario';
 import { Collector } from './collector';
 
 const log = pino({ level: 'silent' });
@@ -25,7 +27,7 @@ let content: ContentStore;
 let snapshots: StoreSnapshotter;
 let collector: Collector;
 
-beforeEach(async () => {
+async function openStore(): Promise<void> {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-gc-'));
   db = openMetadataDatabase(path.join(dir, 'metadata.db'));
   writes = new Transactor(db);
@@ -33,14 +35,22 @@ beforeEach(async () => {
   await content.open();
   snapshots = new StoreSnapshotter(dir, db, writes, new NativeBackend(), log);
   collector = new Collector(db, writes, snapshots, content, { snapshotterName: 'strata', ingestMaxAgeMs: 24 * HOUR }, log);
-});
+}
 
-afterEach(async () => {
+async function closeStore(): Promise<void> {
   await snapshots.close();
   await content.close();
   db.close();
   fs.rmSync(dir, { recursive: true, force: true });
-});
+}
+
+async function resetStore(): Promise<void> {
+  await closeStore();
+  await openStore();
+}
+
+beforeEach(openStore);
+afterEach(closeStore);
 
 const sha256 = (data: string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
@@ -134,4 +144,40 @@ test('a write committed during the sweep makes the collector mark again, so what
   const report = await collector.collect({ dryRun: false });
   assert.deepEqual(report.blobs.map((b) => b.digest), [orphan]);
   assert.deepEqual((await content.list([])).map((i) => i.digest), [rescued]);
+});
+
+test('on a real store, for any graph of snapshots, blobs, ingests and labels, a collection leaves exactly what is reachable', async () => {
+  await fc.assert(
+    fc.asyncProperty(scenario, async (s) => {
+      await resetStore();
+      const { graph, parents } = graphOf(s);
+      const live = model(s, parents);
+      // The graph's digests are names; the store's are hashes of each blob's bytes.
+      const data = graph.blobs.map((_, i) => `blob ${i}`);
+      const real = new Map(graph.blobs.map((b, i) => [b.digest, sha256(data[i])]));
+      // Its times are around NOW; the collector's are around the real clock.
+      const shift = Date.now() - NOW;
+      const moved = (k: string, v: string) => (k === 'containerd.io/gc.expire' && !Number.isNaN(Date.parse(v)) ? new Date(Date.parse(v) + shift).toISOString() : v);
+      const rewrite = (labels: Record<string, string>) => Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, real.get(v) ?? moved(k, v)]));
+      for (const snap of graph.snapshots) {
+        const labels = rewrite(snap.labels);
+        if (snap.kind === 'committed') await committed(snap.key, snap.parent ?? '', labels);
+        else if (snap.kind === 'active') await snapshots.prepare(snap.key, snap.parent ?? '', labels);
+        else await snapshots.view(snap.key, snap.parent ?? '', labels);
+      }
+      for (const ing of graph.ingests) {
+        const w = await content.openWriter(ing.ref, 10, real.get(ing.expected) ?? ing.expected);
+        await w.write(Buffer.from('x'));
+        await w.close();
+        db.writer.prepare('UPDATE ingests SET updated_ns = ? WHERE ref = ?').run(BigInt(ing.updatedMs) * 1_000_000n + BigInt(Date.now() - NOW) * 1_000_000n, ing.ref);
+      }
+      // After the ingests: a writer cannot start on a digest that is already stored.
+      for (const [i, b] of graph.blobs.entries()) await blob(data[i], rewrite(b.labels));
+      await collector.collect({ dryRun: false });
+      assert.deepEqual((await snapshots.list([])).map((i) => i.name).sort(), s.snapshots.map((_, i) => i).filter((i) => live(`s${i}`)).map(keyOf).sort(), 'snapshots');
+      assert.deepEqual((await content.list([])).map((i) => i.digest).sort(), s.blobs.map((_, i) => i).filter((i) => live(`b${i}`)).map((i) => real.get(digestOf(i))).sort(), 'blobs');
+      assert.deepEqual((await content.listStatuses([])).map((i) => i.ref).sort(), s.ingests.flatMap((ing, i) => (ing.young ? [`ingest-${i}`] : [])).sort(), 'ingests');
+    }),
+    { numRuns: 20 },
+  );
 });
