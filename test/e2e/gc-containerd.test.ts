@@ -1,5 +1,6 @@
 // Garbage collection under a real containerd 1.6, with strata as its
-// snapshotter and its only content store: removing an image with
+// snapshotter and its only content store: removing an image, imported or
+// pulled from Debian's docker-registry, with
 // `ctr images rm --sync` leaves strata holding no snapshot and no blob, and
 // its root back at the size it had before the import, measured. A chain goes
 // leaves first, and a parent with a child is refused. What a containerd
@@ -12,7 +13,9 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startContainerd, type Containerd } from '../../native-bench/harness/containerd';
+import { startRegistry, type Registry } from '../../native-bench/harness/registry';
 import { startStrata, type Strata } from '../../native-bench/harness/strata';
+import { buildSpecImage } from '../../src/testing/spec-image';
 import { writeBlob } from '../../native-bench/content-writer';
 import { connect, unaryCall, type StrataClient } from '../../src/client/connect';
 import { EDGE_CASE_IMAGE, edgeCaseLayers } from '../support/edge-case-layers';
@@ -53,6 +56,7 @@ describe('garbage collection under a real containerd 1.6', { timeout: 150_000 },
   let strata: Strata | undefined;
   let containerd: Containerd | undefined;
   let client: StrataClient;
+  let registry: Registry | undefined;
 
   before(async () => {
     workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'strata-e2e-gc-containerd-'));
@@ -67,7 +71,7 @@ describe('garbage collection under a real containerd 1.6', { timeout: 150_000 },
     client = connect(socket);
   });
 
-  after(() => tearDown(workDir, [() => client?.close(), () => containerd?.stop(), () => strata?.stop()]));
+  after(() => tearDown(workDir, [() => client?.close(), () => containerd?.stop(), () => strata?.stop(), () => registry?.stop()]));
 
   it('ctr images rm --sync leaves no snapshot and no blob in strata, and its root at its baseline size', async () => {
     const running = containerd as Containerd;
@@ -88,6 +92,20 @@ describe('garbage collection under a real containerd 1.6', { timeout: 150_000 },
       usage = await rootUsage(root);
     }
     assert.deepEqual(usage, baseline, "strata's root after the image went");
+  });
+
+  it('the same for an image pulled from a registry', async () => {
+    const running = containerd as Containerd;
+    const pulled = await buildSpecImage(workDir, [[{ op: 'file', path: 'etc/a', size: 50_000 }], [{ op: 'whiteout', path: 'etc/a' }, { op: 'file', path: 'b', size: 10 }]], ['gzip', 'zstd']);
+    registry = await startRegistry();
+    await registry.push(pulled.layoutDir, 'strata-e2e/pulled:v1');
+    const reference = `${registry.host}/strata-e2e/pulled:v1`;
+    await running.ctr(['images', 'pull', '--plain-http', '--snapshotter', 'strata', reference]);
+    assert.ok((await listAll(client, 'content')).includes(pulled.manifestDigest), 'the pull stored its manifest in strata');
+    assert.equal((await listAll(client, 'snapshots')).length, 2, 'the pull unpacked two layers into strata');
+    await running.ctr(['images', 'rm', '--sync', reference]);
+    assert.deepEqual(await listAll(client, 'content'), []);
+    assert.deepEqual(await listAll(client, 'snapshots'), []);
   });
 
   it('a containerd lease keeps its blobs and snapshots in strata through collections, until it is deleted', async () => {
