@@ -6,7 +6,6 @@
 // leaves first, and a parent with a child is refused. What a containerd
 // lease holds stays in strata through collections until the lease goes.
 import * as assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,6 +17,7 @@ import { startStrata, type Strata } from '../../native-bench/harness/strata';
 import { buildSpecImage } from '../../src/testing/spec-image';
 import { writeBlob } from '../../native-bench/content-writer';
 import { connect, unaryCall, type StrataClient } from '../../src/client/connect';
+import { listAll, sha256 } from '../support/strata-grpc';
 import { EDGE_CASE_IMAGE, edgeCaseLayers } from '../support/edge-case-layers';
 import { buildOciArchive, type OciArchive } from '../support/oci-archive';
 import { tearDown } from '../support/teardown';
@@ -39,14 +39,6 @@ async function rootUsage(root: string): Promise<{ files: number; bytes: number }
   };
   await walk(root);
   return { files, bytes };
-}
-
-async function listAll(client: StrataClient, service: 'snapshots' | 'content'): Promise<string[]> {
-  const request = service === 'snapshots' ? { snapshotter: 'strata', filters: [] } : { filters: [] };
-  const call = (client[service] as unknown as { List(r: object): AsyncIterable<{ info: { name?: string; digest?: string }[] }> }).List(request);
-  const names: string[] = [];
-  for await (const page of call) names.push(...page.info.map((i) => (i.name ?? i.digest) as string));
-  return names.sort();
 }
 
 describe('garbage collection under a real containerd 1.6', { timeout: 150_000 }, () => {
@@ -118,7 +110,7 @@ describe('garbage collection under a real containerd 1.6', { timeout: 150_000 },
     const leased = connect(running.address, { namespace: running.namespace, lease: 'gc-held' });
     try {
       const data = Buffer.from('held by a lease');
-      const digest = await writeBlob(leased.content, 'gc-held-blob', data.length, `sha256:${createHash('sha256').update(data).digest('hex')}`, [data]);
+      const digest = await writeBlob(leased.content, 'gc-held-blob', data.length, sha256(data), [data]);
       await unaryCall(leased.snapshots, 'Prepare', { snapshotter: 'strata', key: 'gc-held-active', parent: '', labels: {} });
       await unaryCall(leased.snapshots, 'Commit', { snapshotter: 'strata', name: 'gc-held', key: 'gc-held-active', labels: {} });
       await collect();

@@ -17,18 +17,11 @@ import { mountPrintedCommands } from '../../native-bench/harness/mounts';
 import { startStrata, type Strata } from '../../native-bench/harness/strata';
 import { generatedImages, type InputImage } from '../../native-bench/inputs/materialize';
 import { connect, type StrataClient } from '../../src/client/connect';
+import { listAll } from '../support/strata-grpc';
 import { tearDown } from '../support/teardown';
 import { diffTrees, readTree } from '../support/tree';
 
 const execFileAsync = promisify(execFile);
-
-async function listAll(client: StrataClient, service: 'snapshots' | 'content'): Promise<string[]> {
-  const request = service === 'snapshots' ? { snapshotter: 'strata', filters: [] } : { filters: [] };
-  const call = (client[service] as unknown as { List(r: object): AsyncIterable<{ info: { name?: string; digest?: string }[] }> }).List(request);
-  const names: string[] = [];
-  for await (const page of call) names.push(...page.info.map((i) => (i.name ?? i.digest) as string));
-  return names;
-}
 
 describe('strata killed in the middle of a containerd import', { timeout: 600_000 }, () => {
   let workDir = '';

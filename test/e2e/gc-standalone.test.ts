@@ -7,7 +7,6 @@
 // refuses with exit code 2.
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,6 +15,7 @@ import { promisify } from 'node:util';
 import { startStrata, STRATA_CLI, type Strata } from '../../native-bench/harness/strata';
 import { writeBlob } from '../../native-bench/content-writer';
 import { connect, unaryCall, type StrataClient } from '../../src/client/connect';
+import { listAll, sha256 } from '../support/strata-grpc';
 import { tearDown } from '../support/teardown';
 
 const execFileAsync = promisify(execFile);
@@ -36,8 +36,6 @@ async function strataGc(args: string[]): Promise<{ code: number; stdout: string;
     return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   }
 }
-
-const sha256 = (data: string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
 describe('strata gc, standalone (gc.mode = labels)', { timeout: 120_000 }, () => {
   let workDir = '';
@@ -63,18 +61,8 @@ describe('strata gc, standalone (gc.mode = labels)', { timeout: 120_000 }, () =>
     await unaryCall(client.snapshots, 'Prepare', { snapshotter: 'strata', key: `${name}-active`, parent, labels: {} });
     await unaryCall(client.snapshots, 'Commit', { snapshotter: 'strata', name, key: `${name}-active`, labels });
   };
-  const snapshotKeys = async () => {
-    const call = (client.snapshots as unknown as { List(r: object): AsyncIterable<{ info: { name: string }[] }> }).List({ snapshotter: 'strata', filters: [] });
-    const keys: string[] = [];
-    for await (const page of call) keys.push(...page.info.map((i) => i.name));
-    return keys.sort();
-  };
-  const digests = async () => {
-    const call = (client.content as unknown as { List(r: object): AsyncIterable<{ info: { digest: string }[] }> }).List({ filters: [] });
-    const all: string[] = [];
-    for await (const page of call) all.push(...page.info.map((i) => i.digest));
-    return all.sort();
-  };
+  const snapshotKeys = () => listAll(client, 'snapshots');
+  const digests = () => listAll(client, 'content');
 
   it('removes exactly the unreachable set, which a dry run lists first', async () => {
     // An image as containerd would leave it: a root manifest referencing its config and layer, and the unpacked chain.

@@ -284,3 +284,12 @@ export class Cleanup {
     if (failures.length > 0) throw failures[0];
   }
 }
+
+/** Every snapshot name, or every blob digest, strata holds, sorted, from its own List. */
+export async function listAll(client: StrataClient, service: 'snapshots' | 'content'): Promise<string[]> {
+  const request = service === 'snapshots' ? { snapshotter: 'strata', filters: [] } : { filters: [] };
+  const call = (client[service] as unknown as { List(r: object): AsyncIterable<{ info: { name?: string; digest?: string }[] }> }).List(request);
+  const names: string[] = [];
+  for await (const page of call) names.push(...page.info.map((i) => (i.name ?? i.digest) as string));
+  return names.sort();
+}
