@@ -6,6 +6,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { withoutFdLeaks } from '../testing/fds';
 import { paceFor, pause, PROPERTY_OPTIONS, seededBytes, STALL_DEADLINE_MS, withDeadline, type Delay } from '../testing/streams';
+import { syscalls } from '../native/syscalls';
 import { readInChunks, type Chunk } from './range-chunks';
 import type { BlobRange } from './store';
 
@@ -22,7 +23,8 @@ before(() => {
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 async function openRange(start: number, end: number): Promise<BlobRange> {
-  return { digest: 'sha256:test', start, end, file: await fs.promises.open(blobPath, 'r') };
+  const file = await fs.promises.open(blobPath, 'r');
+  return { digest: 'sha256:test', start, end, file, release: () => file.close() };
 }
 
 test('every chunk of any range arrives in order, with its headroom, to a consumer of any pace', async () => {
@@ -87,4 +89,26 @@ test('a blob file shorter than its recorded size is an error, not a short read',
     );
     assert.deepEqual(chunks, [100_000, 100_000, 100_000]);
   });
+});
+
+test('a range the page cache does not hold is read by the thread pool, byte for byte', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('dropping the page cache needs root');
+  const cold = path.join(dir, 'cold');
+  fs.writeFileSync(cold, data);
+  const fd = fs.openSync(cold, 'r');
+  fs.fsyncSync(fd);
+  fs.writeFileSync('/proc/sys/vm/drop_caches', '1');
+  try {
+    assert.equal(syscalls.preadCached(fd, Buffer.alloc(4096), 0, 4096, 200_000), -1, 'the page was not cached');
+    const seen: Buffer[] = [];
+    const file = await fs.promises.open(cold, 'r');
+    const range = { digest: 'sha256:test', start: 0, end: data.length, file, release: () => file.close() };
+    await readInChunks(range, { chunkSize: 65_536, headroom: 0 }, async (chunk) => {
+      seen.push(Buffer.from(chunk.buffer.subarray(chunk.dataStart, chunk.dataStart + chunk.length)));
+    });
+    assert.ok(Buffer.concat(seen).equals(data));
+    assert.equal(syscalls.preadCached(fd, Buffer.alloc(10), 0, 10, data.length), 0, 'the end of the file');
+  } finally {
+    fs.closeSync(fd);
+  }
 });

@@ -2,6 +2,7 @@
 // whole range. A buffer per chunk made V8 collect garbage every few MiB for
 // the external memory alone: a third of a gRPC Read's CPU went to the
 // collector.
+import { syscalls } from '../native/syscalls';
 import type { BlobRange } from './store';
 
 /** One chunk: `buffer[dataStart, dataStart + length)` holds the blob's bytes from `position`. */
@@ -20,7 +21,7 @@ export interface ChunkOptions {
 }
 
 /**
- * Passes the range to `consume` a chunk at a time, in order, then closes it.
+ * Passes the range to `consume` a chunk at a time, in order, then releases it.
  * The next chunk is read while `consume` works on this one, into the other
  * buffer, so `consume` must be done with a chunk's buffer when it resolves.
  */
@@ -37,7 +38,10 @@ export async function readInChunks(
     buffers[which] ??= Buffer.allocUnsafe(headroom + length);
     const buffer = buffers[which];
     for (let filled = 0; filled < length; ) {
-      const { bytesRead } = await file.read(buffer, headroom + filled, length - filled, position + filled);
+      // What the page cache holds is copied at once; the thread pool reads the rest.
+      const cached = syscalls.preadCached(file.fd, buffer, headroom + filled, length - filled, position + filled);
+      const bytesRead =
+        cached >= 0 ? cached : (await file.read(buffer, headroom + filled, length - filled, position + filled)).bytesRead;
       if (bytesRead === 0) throw new Error(`content ${range.digest} is shorter than its recorded size ${end}`);
       filled += bytesRead;
     }
@@ -55,8 +59,8 @@ export async function readInChunks(
       await consume(chunk);
     }
   } finally {
-    // A read still in flight finishes before its file closes.
+    // A read still in flight finishes before its file is released.
     await next?.catch(() => undefined);
-    await file.close();
+    await range.release();
   }
 }

@@ -138,6 +138,41 @@ test('delete removes blob and labels; a missing blob is NotFound', async () => {
   assert.equal(fs.existsSync(path.join(root, 'content/blobs/sha256', sha256('bye').slice(7))), false);
 });
 
+async function readRange(digest: string, offset = 0, size = 0): Promise<Buffer> {
+  const range = await store.openRange(digest, offset, size);
+  try {
+    const out = Buffer.alloc(range.end - range.start);
+    await range.file.read(out, 0, out.length, range.start);
+    return out;
+  } finally {
+    await range.release();
+  }
+}
+
+test('a blob read through a kept file is NotFound once deleted, and a Read in flight keeps its bytes', async () => {
+  const data = seededBytes(3, 10_000);
+  const w = await store.openWriter('k', 0, '');
+  await w.write(data);
+  await w.commit(0, '', {});
+  await w.close();
+  const digest = sha256(data);
+  assert.deepEqual(await readRange(digest, 100, 50), data.subarray(100, 150));
+  await rejectsKind(store.openRange(digest, data.length + 1, 0), 'OutOfRange');
+  const inFlight = await store.openRange(digest, 0, 0);
+  await store.delete(digest);
+  await rejectsKind(store.openRange(digest, 0, 0), 'NotFound');
+  const out = Buffer.alloc(data.length);
+  await inFlight.file.read(out, 0, out.length, 0);
+  await inFlight.release();
+  assert.deepEqual(out, data);
+  // Written again, the blob reads from its new file.
+  const again = await store.openWriter('k2', 0, '');
+  await again.write(data);
+  await again.commit(0, '', {});
+  await again.close();
+  assert.deepEqual(await readRange(digest, 9_990), data.subarray(9_990));
+});
+
 test('update follows field masks; immutable fields are InvalidArgument', async () => {
   const w = await store.openWriter('u', 0, '');
   await w.write(Buffer.from('u'));

@@ -17,24 +17,30 @@ import { contentFields, ingestFields } from './content-filter';
 import { newHash, parseDigest } from './digest';
 import { IngestWriter, type IngestState } from './ingest-writer';
 import { ContentLayout } from './layout';
+import { OpenBlobs } from './open-blobs';
 import { RefLocks } from './ref-locks';
 import type { ContentInfo, IngestStatus } from './types';
 
 /** containerd's gRPC Read sends at most this much per message. */
 export const READ_CHUNK = 1 << 20;
 
-/** The bytes [start, end) of a committed blob, open for reading; the reader closes it. */
+/** Blob files kept open for Reads: more than containerd reads at once while it unpacks. */
+const OPEN_BLOBS_KEPT = 64;
+
+/** The bytes [start, end) of a committed blob, open for reading; the reader releases it once. */
 export interface BlobRange {
   digest: string;
   start: number;
   end: number;
   file: fs.promises.FileHandle;
+  release(): Promise<void>;
 }
 
 export class ContentStore {
   private readonly layout: ContentLayout;
   private readonly locks = new RefLocks();
   private readonly active = new Map<string, IngestWriter>();
+  private readonly openBlobs = new OpenBlobs(OPEN_BLOBS_KEPT);
 
   constructor(
     root: string,
@@ -111,35 +117,58 @@ export class ContentStore {
           precondition?.();
           meta.deleteBlob(db, digest);
         },
-        () => fs.rm(this.layout.blobPath(digest), { force: true }),
+        async () => {
+          await this.openBlobs.forget(digest);
+          await fs.rm(this.layout.blobPath(digest), { force: true });
+        },
       );
     });
   }
 
-  /** Opens the bytes [offset, offset+size) of a blob; size <= 0 means to the end. */
+  /** The bytes [offset, offset+size) of a blob of blobSize bytes; size <= 0 means to the end. */
+  private static range(blobSize: number, offset: number, size: number): { start: number; end: number } {
+    const start = Math.max(offset, 0);
+    if (start > blobSize) throw outOfRange(`read past object length ${blobSize} bytes`);
+    return { start, end: size <= 0 || start + size > blobSize ? blobSize : start + size };
+  }
+
+  /** Opened after its row was read, so a blob deleted in between is NotFound rather than a failed read. */
+  private openBlob(digest: string): Promise<fs.promises.FileHandle> {
+    return fs.promises.open(this.layout.blobPath(digest), 'r').catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'ENOENT' ? notFound(`content ${digest} does not exist`) : err;
+    });
+  }
+
+  /**
+   * Opens the bytes [offset, offset+size) of a blob; size <= 0 means to the
+   * end. The file may be shared with other Reads of the same blob.
+   */
   openRange(digest: string, offset: number, size: number): Promise<BlobRange> {
     return inContext(`read ${digest}`, async () => {
-      const info = await this.info(digest);
-      const start = Math.max(offset, 0);
-      if (start > info.size) throw outOfRange(`read past object length ${info.size} bytes`);
-      const end = size <= 0 || start + size > info.size ? info.size : start + size;
-      // Opened here, so a blob deleted since Info is NotFound rather than a failed read.
-      const file = await fs.promises.open(this.layout.blobPath(digest), 'r').catch((err: NodeJS.ErrnoException) => {
-        throw err.code === 'ENOENT' ? notFound(`content ${digest} does not exist`) : err;
-      });
-      return { digest, start, end, file };
+      parseDigest(digest);
+      const blob = await this.openBlobs.acquire(digest, () => ({
+        size: meta.getBlobSize(this.db.reader, digest),
+        open: () => this.openBlob(digest),
+      }));
+      try {
+        return { digest, ...ContentStore.range(blob.size, offset, size), file: blob.file, release: blob.release };
+      } catch (err) {
+        await blob.release();
+        throw err;
+      }
     });
   }
 
   /** The bytes [offset, offset+size) of a blob as a stream; size <= 0 means to the end. */
-  async read(digest: string, offset: number, size: number): Promise<{ offset: number; stream: Readable }> {
-    const { start, end, file } = await this.openRange(digest, offset, size);
-    if (end === start) {
-      await file.close();
-      return { offset: start, stream: Readable.from([]) };
-    }
-    // createReadStream's end is inclusive.
-    return { offset: start, stream: file.createReadStream({ start, end: end - 1, highWaterMark: READ_CHUNK }) };
+  read(digest: string, offset: number, size: number): Promise<{ offset: number; stream: Readable }> {
+    return inContext(`read ${digest}`, async () => {
+      parseDigest(digest);
+      const { start, end } = ContentStore.range(meta.getBlobSize(this.db.reader, digest), offset, size);
+      if (end === start) return { offset: start, stream: Readable.from([]) };
+      const file = await this.openBlob(digest);
+      // createReadStream's end is inclusive.
+      return { offset: start, stream: file.createReadStream({ start, end: end - 1, highWaterMark: READ_CHUNK }) };
+    });
   }
 
   status(ref: string): Promise<IngestStatus> {
@@ -262,5 +291,6 @@ export class ContentStore {
 
   async close(): Promise<void> {
     await Promise.all([...this.active.values()].map((w) => w.close()));
+    await this.openBlobs.close();
   }
 }

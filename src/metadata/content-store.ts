@@ -34,6 +34,13 @@ export function blobExists(db: Connection, digest: string): boolean {
   return statement(db, 'SELECT 1 FROM blobs WHERE digest = ?').get(digest) !== undefined;
 }
 
+/** A Read's only question, asked for every 512 bytes of a layer containerd unpacks. */
+export function getBlobSize(db: Connection, digest: string): number {
+  const row = statement(db, 'SELECT size FROM blobs WHERE digest = ?').get(digest) as { size: number } | undefined;
+  if (!row) throw notFound(`content ${digest} does not exist`);
+  return row.size;
+}
+
 export function getBlob(db: Connection, digest: string): ContentInfo {
   const row = findBlob(db, digest);
   if (!row) throw notFound(`content ${digest} does not exist`);

@@ -15,6 +15,12 @@ export interface Syscalls {
   lockExclusive(path: string): number;
   /** The symlink's target; undefined when path is not a symlink (or is unreadable). */
   readlinkIfSymlink(path: string): string | undefined;
+  /**
+   * Reads into buffer[offset, offset+length) from position, taking only what
+   * the page cache holds, without blocking: the bytes read (0 at the end of
+   * the file), or -1 when none are cached. Throws on a real error.
+   */
+  preadCached(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
   /** Allocated bytes and inodes under root, hardlinks once (continuity's fs.DiskUsage), in one thread-pool job. */
   diskUsage(root: string): Promise<{ size: number; inodes: number }>;
   /**
