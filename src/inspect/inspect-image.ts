@@ -7,7 +7,6 @@ import { formatPlatform } from '../images/platform';
 import { resolveImage } from '../images/resolve';
 import type { ImageSource } from '../images/source';
 import type { ImageConfig, Platform } from '../images/types';
-import { EfficiencyScore } from './efficiency';
 import { scanLayer, type LayerCounts, type LayerEntry } from './layer-scan';
 import { MergedTree, noChanges, type LayerChanges, type TreeEntry } from './merged-tree';
 
@@ -116,7 +115,6 @@ export async function inspectImage(source: ImageSource, options: InspectOptions)
   const summary = summarise(config);
   const layerHistory = summary.history.filter((h) => !h.emptyLayer);
   const tree = new MergedTree();
-  const efficiency = new EfficiencyScore();
   const problems: string[] = [];
   const files: FileListing[] = [];
   const layers: LayerReport[] = [];
@@ -131,15 +129,9 @@ export async function inspectImage(source: ImageSource, options: InspectOptions)
       const listing = listed === 'all' || listed?.has(i) === true;
       const onEntry = (entry: LayerEntry) => {
         if (listing) files.push({ layer: i, ...entry });
-        if (entry.whiteout === 'opaque') {
-          tree.opaque(entry.path, i, changes);
-        } else if (entry.whiteout === 'file') {
-          const gone = tree.whiteout(entry.path, i, changes);
-          if (gone) efficiency.see(entry.path, gone.dir ? gone.bytes : 0);
-        } else {
-          tree.write(entry.path, entry, i, changes);
-          if (entry.type !== 'dir') efficiency.see(entry.path, entry.size);
-        }
+        if (entry.whiteout === 'opaque') tree.opaque(entry.path, i, changes);
+        else if (entry.whiteout === 'file') tree.whiteout(entry.path, i, changes);
+        else tree.write(entry.path, entry, i, changes);
       };
       let scan;
       try {
@@ -171,10 +163,6 @@ export async function inspectImage(source: ImageSource, options: InspectOptions)
     options.progress?.stop();
   }
   for (const layer of layers) layer.wastedBytes = tree.wastedByLayer[layer.index] ?? 0;
-  const topWasted = [...tree.wastedByPath]
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .slice(0, TOP_WASTED)
-    .map(([path, bytes]) => ({ path, bytes }));
   return {
     manifest: { digest: manifestDescriptor.digest, mediaType: manifestDescriptor.mediaType },
     ...(offered.length > 1 ? { platforms: offered } : {}),
@@ -184,8 +172,8 @@ export async function inspectImage(source: ImageSource, options: InspectOptions)
     totalSize: layers.reduce((sum, l) => sum + l.size, 0),
     uncompressedSize: layers.reduce((sum, l) => sum + l.uncompressedSize, 0),
     wastedBytes: layers.reduce((sum, l) => sum + l.wastedBytes, 0),
-    efficiency: efficiency.score(),
-    topWasted,
+    efficiency: tree.efficiency(),
+    topWasted: tree.topWasted(TOP_WASTED),
     problems,
     ...(options.files !== undefined ? { files } : {}),
     ...(options.tree ? { tree: [...tree.entries()] } : {}),
