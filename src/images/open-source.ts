@@ -10,7 +10,6 @@ import { OciLayoutSource } from './oci-layout-source';
 import { parseRegistryReference } from './registry-reference';
 import { RegistrySource } from './registry-source';
 import type { ImageSource } from './source';
-import { StrataSource } from './strata-source';
 
 export interface OpenOptions {
   /** docker://: speak plain HTTP (a local registry). */
@@ -53,9 +52,12 @@ export async function openImageSource(reference: string, options: OpenOptions = 
     case 'docker':
       if (!rest.startsWith('//')) throw invalidArgument(`${reference}: write docker://HOST/REPO:TAG`);
       return new RegistrySource(parseRegistryReference(rest.slice(2)), { plainHttp: options.plainHttp });
-    case 'strata':
+    case 'strata': {
       if (!options.strataAddress) throw invalidArgument(`${reference}: strata: needs the socket of a running strata (--address)`);
+      // Loaded only here: gRPC and protobufjs are a tenth of inspect's memory, and no other source needs them.
+      const { StrataSource } = await import('./strata-source');
       return new StrataSource(options.strataAddress, rest, { containerdAddress: options.containerdAddress, namespace: options.namespace });
+    }
     default: {
       const stat = await fs.promises.stat(reference).catch(() => undefined);
       if (!stat) throw notFound(`${reference}: no such file, and not a transport:reference (oci:, oci-archive:, docker://, strata:)`);

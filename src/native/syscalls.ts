@@ -21,6 +21,8 @@ export interface Syscalls {
    * the file), or -1 when none are cached. Throws on a real error.
    */
   preadCached(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
+  /** Makes glibc's malloc return free memory to the system once `bytes` of it gather at the top of a heap. */
+  trimMallocAbove(bytes: number): void;
   /** Allocated bytes and inodes under root, hardlinks once (continuity's fs.DiskUsage), in one thread-pool job. */
   diskUsage(root: string): Promise<{ size: number; inodes: number }>;
   /**
