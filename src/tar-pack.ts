@@ -9,7 +9,27 @@ export type EntryHeader = Partial<tar.Header> & Pick<tar.Header, 'name'>;
 export function addEntry(pack: tar.Pack, header: EntryHeader, body?: Readable): Promise<void> {
   return new Promise((resolve, reject) => {
     const done = (err?: Error | null) => (err ? reject(err) : resolve());
-    if (body) pipeline(body, pack.entry(header, done)).catch(reject);
-    else pack.entry(header, Buffer.alloc(0), done);
+    if (!body) {
+      pack.entry(header, Buffer.alloc(0), done);
+      return;
+    }
+    // A failure is reported once the body is closed: a file stream left to
+    // the collector would keep its file open after the layer has failed.
+    const fail = (err: Error) => {
+      if (body.closed) reject(err);
+      else {
+        body.once('close', () => reject(err));
+        body.destroy();
+      }
+    };
+    let entry: ReturnType<tar.Pack['entry']>;
+    try {
+      // It throws when the pack was destroyed (a failed sink, a cancelled call) meanwhile.
+      entry = pack.entry(header, (err) => (err ? fail(err) : resolve()));
+    } catch (err) {
+      fail(err as Error);
+      return;
+    }
+    pipeline(body, entry).catch(fail);
   });
 }
