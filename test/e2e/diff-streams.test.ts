@@ -171,8 +171,9 @@ describe('Diff.Apply and Content streams on a slow disk, with cancels, broken la
   });
 
   it('a layer corrupt halfway is InvalidArgument, with everything released', async () => {
-    const baseline = openFds(strata().strata.pid);
+    // Read first: strata keeps the files of blobs it has read open for later Reads.
     const compressed = await readBlob(strata().client.content, zstdLayer.descriptor.digest);
+    const baseline = openFds(strata().strata.pid);
     const broken = corruptedInTheMiddle(compressed, 64);
     const digest = await writeBlob(strata().client.content, broken);
     const descriptor = { media_type: ZSTD, digest, size: broken.length };
@@ -194,7 +195,7 @@ describe('Diff.Apply and Content streams on a slow disk, with cancels, broken la
     await assertReleased(baseline, 'full disk');
   });
 
-  it('a client that cancels Read mid-stream gets Cancelled, and the blob is closed', async () => {
+  it('a client that cancels Read mid-stream gets Cancelled, and the blob is released: deleting it closes its file', async () => {
     const big = Buffer.alloc(24 * MiB, 7);
     big.write('a blob bigger than the stream buffers');
     const digest = await writeBlob(strata().client.content, big);
@@ -210,8 +211,11 @@ describe('Diff.Apply and Content streams on a slow disk, with cancels, broken la
       })(),
       (err) => grpcCode(err) === CODES.CANCELLED,
     );
-    await assertReleased(baseline, 'cancelled Read');
     assert.ok((await readBlob(strata().client.content, digest)).equals(big));
+    // The file stays open for later Reads until the blob goes; a Read that
+    // never released it would keep it open past the Delete.
+    await unaryCall(strata().client.content, 'Delete', { digest });
+    await assertReleased(baseline, 'cancelled Read');
   });
 
   it('Write onto a full disk is ResourceExhausted; what was stored stays intact and the space comes back', async () => {
