@@ -108,7 +108,10 @@ class TarApplier {
       await this.writeSmallFile(target, header, data);
       return;
     }
-    if (header.type !== 'directory') await this.barrier();
+    // A hardlink's target may still be being written. Nothing else waits: an
+    // in-flight write's parents are directories already, and replacing one
+    // (or the same path) waited above.
+    if (header.type === 'link') await this.barrier();
     await this.create(target, header, data);
     if (header.type !== 'file' && header.type !== 'contiguous-file') this.setAttributes(target, header);
   }
