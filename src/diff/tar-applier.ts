@@ -51,9 +51,15 @@ export async function applyTar(input: AsyncIterable<Buffer>, target: ApplyTarget
 // links, attributes) are single metadata syscalls of a few microseconds,
 // made synchronously: a trip to the pool costs more than the call.
 
-/** Regular files up to this size are buffered and written in parallel. */
-const SMALL_FILE = 256 * 1024;
+/**
+ * Regular files up to this size are buffered and written in parallel, each
+ * in one trip to the thread pool. A larger file streams in six or more trips,
+ * one after another.
+ */
+const SMALL_FILE = 4 * 1024 * 1024;
 const MAX_IN_FLIGHT = 64;
+/** The buffered bytes in flight, so that memory stays bounded whatever the files' sizes. */
+const MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024;
 
 class TarApplier {
   private readonly root: string;
@@ -66,7 +72,10 @@ class TarApplier {
   private readonly createdDirs = new Set<string>();
   /** Every path this apply created, entries and the parents made for them. */
   private readonly created = new Set<string>();
+  /** Parents found to be directories already, so each is looked at once. */
+  private readonly knownDirs = new Set<string>();
   private readonly inFlight = new Map<string, Promise<void>>();
+  private inFlightBytes = 0;
   private writeError: unknown;
 
   constructor(
@@ -120,6 +129,7 @@ class TarApplier {
     this.resolver.forget();
     this.createdDirs.clear();
     this.created.clear();
+    this.knownDirs.clear();
   }
 
   private mayExist(target: string): boolean {
@@ -136,12 +146,21 @@ class TarApplier {
     const chunks: Buffer[] = [];
     for await (const chunk of data) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
-    if (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight.values());
+    while (
+      this.inFlight.size >= MAX_IN_FLIGHT ||
+      (this.inFlight.size > 0 && this.inFlightBytes + body.length > MAX_IN_FLIGHT_BYTES)
+    ) {
+      await Promise.race(this.inFlight.values());
+    }
+    this.inFlightBytes += body.length;
     const write = this.writeBufferedFile(target, header, body)
       .catch((err) => {
         this.writeError ??= err;
       })
-      .finally(() => this.inFlight.delete(target));
+      .finally(() => {
+        this.inFlight.delete(target);
+        this.inFlightBytes -= body.length;
+      });
     this.inFlight.set(target, write);
   }
 
@@ -187,7 +206,10 @@ class TarApplier {
         await this.writeFile(target, header, data);
         return;
       case 'symlink':
-        this.forgetResolutions();
+        // A later entry's parent may now lead through this link: resolve again.
+        // What this apply created is unchanged, since nothing was removed.
+        this.resolver.forget();
+        this.knownDirs.clear();
         fsSync.symlinkSync(header.linkname ?? '', target);
         return;
       case 'link':
@@ -289,10 +311,13 @@ class TarApplier {
 
   /** Creates missing parents (0755), copying attributes from the same directory in a lower layer. */
   private async makeParent(dir: string): Promise<void> {
-    if (this.createdDirs.has(dir)) return;
-    const existing = await fs.lstat(dir).catch(() => undefined);
+    if (this.createdDirs.has(dir) || this.knownDirs.has(dir)) return;
+    const existing = lstatIfExists(dir);
     if (existing) {
-      if (existing.isDirectory()) return;
+      if (existing.isDirectory()) {
+        this.knownDirs.add(dir);
+        return;
+      }
       throw invalidArgument(`cannot create ${dir.slice(this.root.length)}: a parent is not a directory`);
     }
     if (path.dirname(dir) !== this.root) await this.makeParent(path.dirname(dir));
