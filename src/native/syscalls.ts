@@ -4,6 +4,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../package-root';
 
+/** path, data, mode, uid, gid, atime, mtime */
+export type WrittenFile = [string, Buffer, number, number, number, number, number];
+
 export interface Syscalls {
   mknod(path: string, mode: number, major: number, minor: number): void;
   lsetxattr(path: string, name: string, value: Buffer): void;
@@ -26,10 +29,11 @@ export interface Syscalls {
   /** Allocated bytes and inodes under root, hardlinks once (continuity's fs.DiskUsage), in one thread-pool job. */
   diskUsage(root: string): Promise<{ size: number; inodes: number }>;
   /**
-   * Creates path (O_EXCL) holding data, then sets owner, mode and times
-   * (seconds), in one thread-pool job. Rejects with an fs-style error.
+   * Creates each path (O_EXCL) holding its data, then sets owner, mode and
+   * times (seconds), in order, in one thread-pool job. Resolves with each
+   * file's fs-style error, or undefined.
    */
-  writeFile(path: string, data: Buffer, mode: number, uid: number, gid: number, atime: number, mtime: number): Promise<void>;
+  writeFiles(files: WrittenFile[]): Promise<(NodeJS.ErrnoException | undefined)[]>;
 }
 
 function findAddon(): string {
