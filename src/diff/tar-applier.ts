@@ -57,7 +57,7 @@ export async function applyTar(input: AsyncIterable<Buffer>, target: ApplyTarget
  * in one trip to the thread pool. A larger file streams in six or more trips,
  * one after another.
  */
-const SMALL_FILE = 4 * 1024 * 1024;
+const BUFFERED_FILE = 4 * 1024 * 1024;
 const MAX_IN_FLIGHT = 64;
 /** The buffered bytes in flight, so that memory stays bounded whatever the files' sizes. */
 const MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024;
@@ -115,8 +115,8 @@ class TarApplier {
     }
     this.unpacked.add(target);
     this.created.add(target);
-    if ((header.type === 'file' || header.type === 'contiguous-file') && (header.size ?? 0) <= SMALL_FILE) {
-      await this.writeSmallFile(target, header, data);
+    if ((header.type === 'file' || header.type === 'contiguous-file') && (header.size ?? 0) <= BUFFERED_FILE) {
+      await this.bufferAndWrite(target, header, data);
       return;
     }
     // A hardlink's target may still be being written. Nothing else waits: an
@@ -138,14 +138,14 @@ class TarApplier {
     return !this.createdDirs.has(path.dirname(target)) || this.created.has(target);
   }
 
-  /** Waits for every small-file write in flight, surfacing the first failure. */
+  /** Waits for every buffered write in flight, surfacing the first failure. */
   private async barrier(): Promise<void> {
     this.batches.flush();
     await Promise.all(this.inFlight.values());
     if (this.writeError !== undefined) throw this.writeError;
   }
 
-  private async writeSmallFile(target: string, header: TarHeader, data: Readable): Promise<void> {
+  private async bufferAndWrite(target: string, header: TarHeader, data: Readable): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of data) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);

@@ -84,13 +84,16 @@ class NodeTable {
   /** Bytes stored at the path that later layers deleted or overwrote. */
   wasted = new Float64Array(this.capacity);
 
+  /** Doubles every typed-array field, whichever fields there are. */
   grow(): void {
     this.capacity *= 2;
-    for (const field of ['type', 'flags', 'layer', 'mode', 'uid', 'gid', 'parent', 'firstChild', 'nextSibling', 'size', 'smallest', 'wasted'] as const) {
-      const old = this[field];
-      const grown = new (old.constructor as new (n: number) => typeof old)(this.capacity);
-      grown.set(old as never);
-      (this as Record<typeof field, typeof old>)[field] = grown;
+    const fields = this as unknown as Record<string, unknown>;
+    for (const [field, old] of Object.entries(fields)) {
+      if (!ArrayBuffer.isView(old)) continue;
+      const array = old as Float64Array;
+      const grown = new (array.constructor as new (n: number) => Float64Array)(this.capacity);
+      grown.set(array);
+      fields[field] = grown;
     }
   }
 }
