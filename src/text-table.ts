@@ -6,7 +6,11 @@ export type Row = string[];
 export function alignedTable(header: Row, rows: Row[], left: number | readonly number[] = 1): string[] {
   const isLeft = (i: number) => (typeof left === 'number' ? i < left : left.includes(i));
   const all = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
+  // A loop, not Math.max(...column): a listing of 100,000 paths would overflow the call stack.
+  const widths = header.map(() => 0);
+  for (const row of all) {
+    for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i], (row[i] ?? '').length);
+  }
   const format = (row: Row) =>
     row
       .map((cell, i) => (isLeft(i) ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))

@@ -76,8 +76,9 @@ async function withSource<T>(reference: string, open: OpenOptions, fn: (source: 
   }
 }
 
-function print(flags: InspectFlags, json: unknown, text: string): void {
-  process.stdout.write(flags.json ? `${JSON.stringify(json, null, 2)}\n` : text);
+/** The text is rendered only when it is printed: with --json it is not needed. */
+function print(flags: InspectFlags, json: unknown, text: () => string): void {
+  process.stdout.write(flags.json ? `${JSON.stringify(json, null, 2)}\n` : text());
 }
 
 /** Fails, after the report is out, when the image does not add up. */
@@ -126,7 +127,7 @@ export async function inspect(image: string | undefined, flags: InspectFlags): P
       for (const reference of [a, b]) reports.push(await withSource(reference, open, (source) => inspectImage(source, { ...base, tree: true })));
       differences = comparePaths(reports[0].tree ?? [], reports[1].tree ?? []);
     }
-    print(flags, { a, b, differences }, differenceText(a, b, differences));
+    print(flags, { a, b, differences }, () => differenceText(a, b, differences));
     failOnProblems(reports);
     return;
   }
@@ -134,6 +135,6 @@ export async function inspect(image: string | undefined, flags: InspectFlags): P
   if (!image) throw new UsageError('an IMAGE to inspect is required (oci-archive:FILE, oci:DIR, docker://HOST/REPO:TAG, strata:REF, or a path)');
   const files = flags.files ? (flags.layer !== undefined ? new Set([layerNumber(flags.layer, '--layer')]) : 'all') : undefined;
   const report = await withSource(image, open, (source) => inspectImage(source, { ...base, files, tree: flags.tree === true }));
-  print(flags, report, imageText(report));
+  print(flags, report, () => imageText(report));
   failOnProblems([report]);
 }

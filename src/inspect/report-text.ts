@@ -26,6 +26,11 @@ function describeEntry(entry: LayerEntry): string {
   return entry.path;
 }
 
+/** lines.push(...more) passes every line as an argument: a listing of 100,000 paths overflows the call stack. */
+function append(lines: string[], more: readonly string[]): void {
+  for (const line of more) lines.push(line);
+}
+
 export function imageText(report: InspectReport): string {
   const c = report.config;
   const lines = [
@@ -63,24 +68,24 @@ export function imageText(report: InspectReport): string {
     l.diffIdMatches ? 'ok' : 'MISMATCH',
     clip(l.createdBy ?? '', 60),
   ]);
-  lines.push(...alignedTable(header, rows, [0, 1, 15, 16]));
+  append(lines, alignedTable(header, rows, [0, 1, 15, 16]));
   if (report.topWasted.length) {
     lines.push('', 'wasted (stored, then deleted or overwritten by a later layer)');
-    lines.push(...alignedTable(['bytes', 'path'], report.topWasted.map((w) => [size(w.bytes), w.path]), [1]));
+    append(lines, alignedTable(['bytes', 'path'], report.topWasted.map((w) => [size(w.bytes), w.path]), [1]));
   }
   if (c.history.length) {
     lines.push('', 'history');
-    lines.push(...c.history.map((h) => `${h.emptyLayer ? '  (no layer) ' : '             '}${clip(h.createdBy, 100)}`));
+    append(lines, c.history.map((h) => `${h.emptyLayer ? '  (no layer) ' : '             '}${clip(h.createdBy, 100)}`));
   }
   if (report.files) {
     lines.push('', 'files');
     const rows = report.files.map((f) => [String(f.layer), modeString(f.type, f.mode), `${f.uid}:${f.gid}`, f.type === 'file' ? size(f.size) : '', describeEntry(f)]);
-    lines.push(...alignedTable(['layer', 'mode', 'owner', 'size', 'path'], rows, [1, 2, 4]));
+    append(lines, alignedTable(['layer', 'mode', 'owner', 'size', 'path'], rows, [1, 2, 4]));
   }
   if (report.tree) {
     lines.push('', 'merged filesystem');
     const rows = report.tree.map((t) => [modeString(t.type, t.mode), `${t.uid}:${t.gid}`, t.type === 'file' ? size(t.size) : '', t.layer < 0 ? '' : String(t.layer), describeEntry(t)]);
-    lines.push(...alignedTable(['mode', 'owner', 'size', 'layer', 'path'], rows, [0, 1, 4]));
+    append(lines, alignedTable(['mode', 'owner', 'size', 'layer', 'path'], rows, [0, 1, 4]));
   }
   for (const problem of report.problems) lines.push('', `PROBLEM: ${problem}`);
   return `${lines.join('\n')}\n`;
