@@ -134,6 +134,24 @@ test('an entry replaces a directory an earlier entry created implicitly', () =>
     assert.equal(fs.readlinkSync(path.join(root, 'p/q')), 'elsewhere');
   }));
 
+test('a redeclared path holds its last entry, even while the earlier write is in flight', () =>
+  withRoot(async (root) => {
+    const entries: Entry[] = [];
+    for (let i = 0; i < 20; i++) entries.push({ name: 'f', body: 'x'.repeat(i * 1000), mode: 0o600 + i });
+    entries.push({ name: 'd/', type: 'directory' }, { name: 'l', type: 'symlink', linkname: 'd' }, { name: 'l/x', body: 'in d' });
+    // Replacing the link must make later entries resolve "l" again, not through it.
+    entries.push({ name: 'l/', type: 'directory' }, { name: 'l/y', body: 'in l' });
+    entries.push({ name: 'g', type: 'symlink', linkname: 'f' }, { name: 'g', body: 'a file now' });
+    await apply(root, entries);
+    assert.equal(fs.readFileSync(path.join(root, 'f'), 'utf8'), 'x'.repeat(19_000));
+    assert.equal(fs.statSync(path.join(root, 'f')).mode & 0o7777, 0o600 + 19);
+    assert.equal(fs.readFileSync(path.join(root, 'd/x'), 'utf8'), 'in d');
+    assert.ok(fs.lstatSync(path.join(root, 'l')).isDirectory());
+    assert.equal(fs.readFileSync(path.join(root, 'l/y'), 'utf8'), 'in l');
+    assert.ok(!fs.existsSync(path.join(root, 'd/y')));
+    assert.equal(fs.readFileSync(path.join(root, 'g'), 'utf8'), 'a file now');
+  }));
+
 test('bad PAX ids are InvalidArgument; user xattrs on symlinks are skipped as containerd does', () =>
   withRoot(async (root) => {
     await assert.rejects(apply(root, [{ name: 'f', body: 'x', pax: { uid: 'abc' } }]), (err: Error) =>

@@ -95,7 +95,7 @@ class TarApplier {
     // Joining the base to "/" first turns a base of ".." into nothing.
     const target = path.resolve(parent, `.${path.posix.join('/', path.posix.basename(name))}`);
     if (target === this.root) return;
-    if (path.dirname(target) !== this.root) await this.makeParent(path.dirname(target));
+    if (path.dirname(target) !== this.root) this.makeParent(path.dirname(target));
 
     const base = path.basename(target);
     if (base === OPAQUE_MARKER || base.startsWith(WHITEOUT_PREFIX)) {
@@ -104,14 +104,11 @@ class TarApplier {
       await this.whiteout(path.dirname(target), base, header);
       return;
     }
-    if (this.inFlight.has(target)) await this.barrier();
+    const sameTarget = this.inFlight.get(target);
+    if (sameTarget) await this.settle(sameTarget);
     if (this.mayExist(target)) {
       const existing = lstatIfExists(target);
-      if (existing && !(existing.isDirectory() && header.type === 'directory')) {
-        await this.barrier();
-        this.forgetResolutions();
-        await fs.rm(target, { recursive: true, force: true });
-      }
+      if (existing && !(existing.isDirectory() && header.type === 'directory')) await this.remove(target, existing);
     }
     this.unpacked.add(target);
     this.created.add(target);
@@ -128,14 +125,40 @@ class TarApplier {
   }
 
   private forgetResolutions(): void {
-    this.resolver.forget();
+    this.forgetLinks();
     this.createdDirs.clear();
     this.created.clear();
+  }
+
+  /** A link was made or removed: a later entry's parent may resolve differently now. */
+  private forgetLinks(): void {
+    this.resolver.forget();
     this.knownDirs.clear();
   }
 
   private mayExist(target: string): boolean {
     return !this.createdDirs.has(path.dirname(target)) || this.created.has(target);
+  }
+
+  /** Removes what a redeclared entry replaces. */
+  private async remove(target: string, existing: fsSync.Stats): Promise<void> {
+    if (existing.isDirectory()) {
+      // Writes in flight may be beneath it, and what this apply made there goes with it.
+      await this.barrier();
+      this.forgetResolutions();
+      await fs.rm(target, { recursive: true, force: true });
+      return;
+    }
+    // Nothing lies beneath a file, link or device: no other write waits.
+    fsSync.unlinkSync(target);
+    if (existing.isSymbolicLink()) this.forgetLinks();
+  }
+
+  /** Waits for one buffered write in flight, surfacing the first failure. */
+  private async settle(write: Promise<void>): Promise<void> {
+    this.batches.flush();
+    await write;
+    if (this.writeError !== undefined) throw this.writeError;
   }
 
   /** Waits for every buffered write in flight, surfacing the first failure. */
@@ -210,10 +233,8 @@ class TarApplier {
         await this.writeFile(target, header, data);
         return;
       case 'symlink':
-        // A later entry's parent may now lead through this link: resolve again.
         // What this apply created is unchanged, since nothing was removed.
-        this.resolver.forget();
-        this.knownDirs.clear();
+        this.forgetLinks();
         fsSync.symlinkSync(header.linkname ?? '', target);
         return;
       case 'link':
@@ -314,7 +335,7 @@ class TarApplier {
   }
 
   /** Creates missing parents (0755), copying attributes from the same directory in a lower layer. */
-  private async makeParent(dir: string): Promise<void> {
+  private makeParent(dir: string): void {
     if (this.createdDirs.has(dir) || this.knownDirs.has(dir)) return;
     const existing = lstatIfExists(dir);
     if (existing) {
@@ -324,19 +345,19 @@ class TarApplier {
       }
       throw invalidArgument(`cannot create ${dir.slice(this.root.length)}: a parent is not a directory`);
     }
-    if (path.dirname(dir) !== this.root) await this.makeParent(path.dirname(dir));
-    await fs.mkdir(dir, 0o755);
+    if (path.dirname(dir) !== this.root) this.makeParent(path.dirname(dir));
+    fsSync.mkdirSync(dir, 0o755);
     this.createdDirs.add(dir);
     this.created.add(dir);
     for (const lower of this.target.overlay?.parents ?? []) {
       const source = rootPath(lower, dir.slice(this.root.length));
-      const st = await fs.lstat(source).catch(() => undefined);
+      const st = lstatIfExists(source);
       if (!st) continue;
       if (!st.isDirectory()) return;
-      await fs.chmod(dir, st.mode & 0o7777);
-      await fs.lchown(dir, st.uid, st.gid);
+      fsSync.chmodSync(dir, st.mode & 0o7777);
+      fsSync.lchownSync(dir, st.uid, st.gid);
       for (const [name, value] of fileXattrs(source)) syscalls.lsetxattr(dir, name, value);
-      await fs.utimes(dir, st.atime, st.mtime);
+      fsSync.utimesSync(dir, st.atime, st.mtime);
       return;
     }
   }
@@ -349,7 +370,8 @@ class TarApplier {
     const final = new RootResolver(this.root);
     for (const { name, times } of this.directories) {
       const dir = final.resolve(name);
-      if ((await fs.lstat(dir).catch(() => undefined))?.isDirectory()) await fs.lutimes(dir, times.atime, times.mtime);
+      // Synchronous, like the other metadata calls: a pool trip costs more than the call.
+      if (lstatIfExists(dir)?.isDirectory()) fsSync.lutimesSync(dir, times.atime, times.mtime);
     }
   }
 
