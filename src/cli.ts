@@ -26,6 +26,7 @@ function resolveConfig(flags: ServeFlags): Config {
     backend: flags.backend ? checkBackend(flags.backend, '--backend') : (file.backend ?? DEFAULTS.backend),
     logLevel: flags.logLevel ?? file.logLevel ?? DEFAULTS.logLevel,
     syncFs: file.syncFs ?? DEFAULTS.syncFs,
+    foreignMounts: file.foreignMounts ?? DEFAULTS.foreignMounts,
     gcMode: flags.gcMode ? checkGcMode(flags.gcMode, '--gc-mode') : (file.gcMode ?? DEFAULTS.gcMode),
     snapshotterName: file.snapshotterName ?? DEFAULTS.snapshotterName,
     gcIntervalMs: file.gcIntervalMs ?? DEFAULTS.gcIntervalMs,

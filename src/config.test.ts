@@ -24,6 +24,7 @@ test('the shipped default config loads', () => {
     backend: 'overlayfs',
     logLevel: 'info',
     syncFs: false,
+    foreignMounts: false,
     snapshotterName: 'strata',
     gcMode: 'containerd',
     gcIntervalMs: 0,
@@ -35,6 +36,8 @@ test('bad configs are refused with the key named', () => {
   withConfig('backend = "zfs"', (f) => assert.throws(() => loadConfigFile(f), /backend must be one of/));
   withConfig('rooot = "/x"', (f) => assert.throws(() => loadConfigFile(f), /unknown key "rooot"/));
   withConfig('[diff]\nsync_fs = "yes"', (f) => assert.throws(() => loadConfigFile(f), /sync_fs/));
+  withConfig('[diff]\nforeign_mounts = 1', (f) => assert.throws(() => loadConfigFile(f), /foreign_mounts = true\|false/));
+  withConfig('[diff]\nforeign_mounts = true', (f) => assert.deepEqual(loadConfigFile(f), { foreignMounts: true }));
   withConfig('root = ', (f) => assert.throws(() => loadConfigFile(f), /config .*strata.toml/));
 });
 

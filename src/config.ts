@@ -11,6 +11,8 @@ export interface Config {
   logLevel: string;
   /** syncfs once after every applied layer, even when the client does not ask. */
   syncFs: boolean;
+  /** Diff may mount what other snapshotters made, not only strata's own snapshots. */
+  foreignMounts: boolean;
   /** Who deletes: containerd through the API (the default), or strata's own collector by containerd's labels. */
   gcMode: GcMode;
   /** The name containerd's config gives strata's snapshotter, as it appears in gc.ref.snapshot.<name> labels. */
@@ -30,6 +32,7 @@ export const DEFAULTS: Config = {
   backend: 'overlayfs',
   logLevel: 'info',
   syncFs: false,
+  foreignMounts: false,
   gcMode: 'containerd',
   snapshotterName: 'strata',
   gcIntervalMs: 0,
@@ -77,10 +80,11 @@ export function loadConfigFile(file: string): Partial<Config> {
       case 'diff': {
         const diff = expectTable(file, key, value);
         for (const [diffKey, diffValue] of Object.entries(diff)) {
-          if (diffKey !== 'sync_fs' || typeof diffValue !== 'boolean') {
-            throw new Error(`config ${file}: [diff] takes only sync_fs = true|false`);
+          if (!(diffKey === 'sync_fs' || diffKey === 'foreign_mounts') || typeof diffValue !== 'boolean') {
+            throw new Error(`config ${file}: [diff] takes only sync_fs = true|false and foreign_mounts = true|false`);
           }
-          config.syncFs = diffValue;
+          if (diffKey === 'sync_fs') config.syncFs = diffValue;
+          else config.foreignMounts = diffValue;
         }
         break;
       }

@@ -11,6 +11,7 @@ import { mountsUnder, unmount } from '../mount';
 import { syscalls } from '../native/syscalls';
 import { LayerApplier, scratchDir } from '../diff/layer-applier';
 import { LayerDiffer } from '../diff/layer-differ';
+import { anyMounts, ownMountsOnly } from '../diff/own-mounts';
 import { Collector } from '../gc/collector';
 import { adminHandlers } from '../server/admin-service';
 import { contentHandlers } from '../server/content-service';
@@ -22,6 +23,7 @@ import type { Backend } from '../snapshots/backend';
 import { NativeBackend } from '../snapshots/native-backend';
 import { OverlayfsBackend } from '../snapshots/overlayfs-backend';
 import { probeOverlay } from '../snapshots/overlay-support';
+import { SnapshotLayout } from '../snapshots/layout';
 import { StoreSnapshotter } from '../snapshots/snapshotter';
 
 async function openBackend(config: Config): Promise<Backend> {
@@ -102,8 +104,9 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   await snapshotter.cleanup();
   const content = new ContentStore(root, db, writes, log);
   await content.open();
-  const applier = new LayerApplier(content, scratchDir(root), config.syncFs, log);
-  const differ = new LayerDiffer(content, scratchDir(root));
+  const checkMounts = config.foreignMounts ? anyMounts : ownMountsOnly(new SnapshotLayout(root).dir);
+  const applier = new LayerApplier(content, scratchDir(root), config.syncFs, checkMounts, log);
+  const differ = new LayerDiffer(content, scratchDir(root), checkMounts);
   const collector =
     config.gcMode === 'labels'
       ? new Collector(db, writes, snapshotter, content, { snapshotterName: config.snapshotterName, ingestMaxAgeMs: config.gcIngestMaxAgeMs }, log)

@@ -14,6 +14,7 @@ import { readAhead, runPipeline, tap } from '../stream-stages';
 import { compressionOf, decompression, detectCompression, SNIFF_BYTES, type Compression } from './compression';
 import { isLayerFault } from './layer-format-error';
 import { withApplyTarget } from './mount-target';
+import type { MountCheck } from './own-mounts';
 import { applyTar } from './tar-applier';
 import { UNCOMPRESSED_LAYER, type Descriptor } from './types';
 
@@ -26,11 +27,13 @@ export class LayerApplier {
     private readonly scratch: string,
     /** Set by the server's config; a request may also ask for it. */
     private readonly alwaysSyncFs: boolean,
+    private readonly checkMounts: MountCheck,
     private readonly log: Logger,
   ) {}
 
   apply(layer: Descriptor, mounts: Mount[], syncFs: boolean, signal?: AbortSignal): Promise<Descriptor> {
     return inContext(`apply ${layer.digest}`, async () => {
+      this.checkMounts(mounts);
       const compression = compressionOf(layer.mediaType) ?? detectCompression(await this.head(layer.digest), layer.mediaType);
       // Opened first, so a missing blob is NotFound before anything is mounted.
       const { stream } = await this.content.read(layer.digest, 0, 0);

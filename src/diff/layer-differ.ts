@@ -11,6 +11,7 @@ import type { Stage } from '../stream-stages';
 import { compression } from './compression';
 import { writeLayer } from './layer-writer';
 import { withMounted } from './mount-target';
+import type { MountCheck } from './own-mounts';
 import { treeChanges } from './tree-changes';
 import { UNCOMPRESSED_LAYER, type Descriptor } from './types';
 
@@ -42,12 +43,15 @@ export class LayerDiffer {
   constructor(
     private readonly content: ContentStore,
     private readonly scratch: string,
+    private readonly checkMounts: MountCheck,
   ) {}
 
   compare(lower: Mount[], upper: Mount[], request: CompareRequest, signal?: AbortSignal): Promise<Descriptor> {
     const mediaType = request.mediaType || `${UNCOMPRESSED_LAYER}+gzip`;
     const ref = request.ref || `strata-diff-${randomBytes(12).toString('hex')}`;
     return inContext(`diff into ${ref}`, async () => {
+      this.checkMounts(lower);
+      this.checkMounts(upper);
       const stages = compressionFor(mediaType);
       try {
         return await withMounted(lower, this.scratch, true, (lowerRoot) =>

@@ -57,6 +57,16 @@ function requireKey(key: string): void {
   if (key === '') throw invalidArgument('snapshot key must not be empty');
 }
 
+/** containerd sets no limit; a key is a name in logs, labels and tools, so strata does. */
+const MAX_KEY_BYTES = 4096;
+
+/** A key or name a snapshot is given: what can be looked up later and printed. */
+function requireNewKey(key: string): void {
+  requireKey(key);
+  if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw invalidArgument(`snapshot key is longer than ${MAX_KEY_BYTES} bytes`);
+  if (key.includes('\0')) throw invalidArgument('snapshot key must not contain NUL');
+}
+
 const labelTable = new LabelTable<number>('snapshot_labels', 'snapshot_id');
 
 function toInfo(row: SnapshotRow, labels: Labels): Info {
@@ -107,7 +117,7 @@ export function createSnapshot(
   labels: Labels,
   now: Nanos,
 ): SnapshotRef {
-  requireKey(key);
+  requireNewKey(key);
   validateLabels(labels);
   let parentId: number | null = null;
   if (parent !== '') {
@@ -132,7 +142,7 @@ export function commitActive(
   labels: Labels,
   now: Nanos,
 ): number {
-  requireKey(name);
+  requireNewKey(name);
   validateLabels(labels);
   if (findRow(db, name)) throw alreadyExists(`snapshot ${name} already exists`);
   const row = getRow(db, key);

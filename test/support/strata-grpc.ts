@@ -226,13 +226,21 @@ export interface StrataServer {
   stop(): Promise<void>;
 }
 
-/** Starts strata with its root, socket and log under `dir`, named after `name`, and connects to it. */
-export async function startStrataServer(dir: string, name: string, backend: StrataBackend): Promise<StrataServer> {
+/**
+ * Starts strata with its root, socket and log under `dir`, named after
+ * `name`, and connects to it; `config` is the text of a config file.
+ */
+export async function startStrataServer(dir: string, name: string, backend: StrataBackend, config?: string): Promise<StrataServer> {
   const root = path.join(dir, `${name}-root`);
   await fs.promises.mkdir(root, { recursive: true });
   const address = path.join(dir, `${name}.sock`);
   const logFile = path.join(dir, `${name}.log`);
-  const strata = await startStrata({ root, address, backend, logFile });
+  let configFile: string | undefined;
+  if (config !== undefined) {
+    configFile = path.join(dir, `${name}.toml`);
+    await fs.promises.writeFile(configFile, config);
+  }
+  const strata = await startStrata({ root, address, backend, logFile, configFile });
   const client = connect(address);
   let stopped = false;
   return {
