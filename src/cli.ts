@@ -27,6 +27,8 @@ function resolveConfig(flags: ServeFlags): Config {
     logLevel: flags.logLevel ?? file.logLevel ?? DEFAULTS.logLevel,
     syncFs: file.syncFs ?? DEFAULTS.syncFs,
     foreignMounts: file.foreignMounts ?? DEFAULTS.foreignMounts,
+    socketMode: file.socketMode ?? DEFAULTS.socketMode,
+    socketGid: file.socketGid ?? DEFAULTS.socketGid,
     gcMode: flags.gcMode ? checkGcMode(flags.gcMode, '--gc-mode') : (file.gcMode ?? DEFAULTS.gcMode),
     snapshotterName: file.snapshotterName ?? DEFAULTS.snapshotterName,
     gcIntervalMs: file.gcIntervalMs ?? DEFAULTS.gcIntervalMs,

@@ -25,6 +25,8 @@ test('the shipped default config loads', () => {
     logLevel: 'info',
     syncFs: false,
     foreignMounts: false,
+    socketMode: 0o660,
+    socketGid: 0,
     snapshotterName: 'strata',
     gcMode: 'containerd',
     gcIntervalMs: 0,
@@ -39,6 +41,15 @@ test('bad configs are refused with the key named', () => {
   withConfig('[diff]\nforeign_mounts = 1', (f) => assert.throws(() => loadConfigFile(f), /foreign_mounts = true\|false/));
   withConfig('[diff]\nforeign_mounts = true', (f) => assert.deepEqual(loadConfigFile(f), { foreignMounts: true }));
   withConfig('root = ', (f) => assert.throws(() => loadConfigFile(f), /config .*strata.toml/));
+});
+
+test('the socket keys: socket.mode as an octal string or a TOML octal, and socket.gid', () => {
+  withConfig('[socket]\nmode = "0640"\ngid = 27\n', (f) => assert.deepEqual(loadConfigFile(f), { socketMode: 0o640, socketGid: 27 }));
+  withConfig('[socket]\nmode = 0o600\n', (f) => assert.deepEqual(loadConfigFile(f), { socketMode: 0o600 }));
+  withConfig('[socket]\nmode = "0666"', (f) => assert.throws(() => loadConfigFile(f), /no bits for others/));
+  withConfig('[socket]\nmode = "rw"', (f) => assert.throws(() => loadConfigFile(f), /socket\.mode/));
+  withConfig('[socket]\ngid = -1', (f) => assert.throws(() => loadConfigFile(f), /socket\.gid must be a numeric id/));
+  withConfig('[socket]\nowner = 0', (f) => assert.throws(() => loadConfigFile(f), /unknown key socket\.owner/));
 });
 
 test('the collector keys: gc.mode, gc.interval, gc.ingest_max_age and snapshotter_name', () => {

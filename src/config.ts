@@ -13,6 +13,9 @@ export interface Config {
   syncFs: boolean;
   /** Diff may mount what other snapshotters made, not only strata's own snapshots. */
   foreignMounts: boolean;
+  /** The socket's permission bits; it is owned by root and by `socketGid`. */
+  socketMode: number;
+  socketGid: number;
   /** Who deletes: containerd through the API (the default), or strata's own collector by containerd's labels. */
   gcMode: GcMode;
   /** The name containerd's config gives strata's snapshotter, as it appears in gc.ref.snapshot.<name> labels. */
@@ -33,6 +36,8 @@ export const DEFAULTS: Config = {
   logLevel: 'info',
   syncFs: false,
   foreignMounts: false,
+  socketMode: 0o660,
+  socketGid: 0,
   gcMode: 'containerd',
   snapshotterName: 'strata',
   gcIntervalMs: 0,
@@ -66,6 +71,15 @@ export function loadConfigFile(file: string): Partial<Config> {
           else if (gcKey === 'interval') config.gcIntervalMs = expectDuration(file, 'gc.interval', gcValue);
           else if (gcKey === 'ingest_max_age') config.gcIngestMaxAgeMs = expectDuration(file, 'gc.ingest_max_age', gcValue);
           else throw new Error(`config ${file}: unknown key gc.${gcKey} ([gc] takes mode, interval and ingest_max_age)`);
+        }
+        break;
+      }
+      case 'socket': {
+        const socket = expectTable(file, key, value);
+        for (const [socketKey, socketValue] of Object.entries(socket)) {
+          if (socketKey === 'mode') config.socketMode = expectMode(file, socketValue);
+          else if (socketKey === 'gid') config.socketGid = expectId(file, 'socket.gid', socketValue);
+          else throw new Error(`config ${file}: unknown key socket.${socketKey} ([socket] takes mode and gid)`);
         }
         break;
       }
@@ -109,6 +123,22 @@ function expectDuration(file: string, key: string, value: unknown): number {
     throw new Error(`config ${file}: ${key} must be a duration such as "30m" or "24h", not ${JSON.stringify(value)}`);
   }
   return duration;
+}
+
+/** 0o660 in TOML, or "0660". Nobody but root and the group may connect: no bits for others. */
+function expectMode(file: string, value: unknown): number {
+  const mode = typeof value === 'string' && /^0?[0-7]{3}$/.test(value) ? parseInt(value, 8) : value;
+  if (typeof mode !== 'number' || !Number.isInteger(mode) || mode < 0 || mode > 0o770 || (mode & 0o7) !== 0) {
+    throw new Error(`config ${file}: socket.mode must be an octal mode with no bits for others, such as "0660", not ${JSON.stringify(value)}`);
+  }
+  return mode;
+}
+
+function expectId(file: string, key: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xfffffffe) {
+    throw new Error(`config ${file}: ${key} must be a numeric id, not ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 function expectString(file: string, key: string, value: unknown): string {

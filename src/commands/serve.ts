@@ -9,6 +9,7 @@ import { openMetadataDatabase } from '../metadata/database';
 import { Transactor } from '../metadata/transactor';
 import { mountsUnder, unmount } from '../mount';
 import { syscalls } from '../native/syscalls';
+import { prepareRoot } from '../root-dir';
 import { LayerApplier, scratchDir } from '../diff/layer-applier';
 import { LayerDiffer } from '../diff/layer-differ';
 import { anyMounts, ownMountsOnly } from '../diff/own-mounts';
@@ -93,7 +94,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   const stopped = stopSignal(log);
   const root = path.resolve(config.root);
   const address = path.resolve(config.address);
-  await fs.mkdirp(root, { mode: 0o700 });
+  await prepareRoot(root);
   lockRoot(root);
   await releaseScratchMounts(scratchDir(root), log);
   const backend = await openBackend({ ...config, root });
@@ -117,7 +118,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
     { definition: services.content, implementation: contentHandlers(content, log) },
     { definition: services.diff, implementation: diffHandlers(applier, differ, log) },
     { definition: services.admin, implementation: adminHandlers(collector, log) },
-  ]);
+  ], { mode: config.socketMode, gid: config.socketGid });
   log.info({ root, address, backend: backend.name, gcMode: config.gcMode }, 'strata serving');
   const schedule = collector && config.gcIntervalMs > 0 ? collectEvery(collector, config.gcIntervalMs, log) : undefined;
 

@@ -38,7 +38,7 @@ beforeEach(async () => {
   store = new ContentStore(dir, db, new Transactor(db), log);
   await store.open();
   const address = path.join(dir, 'strata.sock');
-  server = await listen(address, [{ definition: loadServices().content, implementation: contentHandlers(store, log) }]);
+  server = await listen(address, [{ definition: loadServices().content, implementation: contentHandlers(store, log) }], { mode: 0o660, gid: 0 });
   client = connect(address);
 });
 

@@ -12,7 +12,7 @@ import { loadServices } from './proto';
 test('a client may send a whole receive window before the server reads, per call and per connection', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-grpc-server-'));
   const address = path.join(dir, 'strata.sock');
-  const server = await listen(address, [{ definition: loadServices().content, implementation: {} }]);
+  const server = await listen(address, [{ definition: loadServices().content, implementation: {} }], { mode: 0o660, gid: 0 });
   const session = http2.connect('http://localhost', { createConnection: () => net.connect(address) });
   try {
     // Node's first SETTINGS frame has its defaults; the wider window follows,

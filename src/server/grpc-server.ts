@@ -20,7 +20,13 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function listen(address: string, services: ServiceBinding[]): Promise<RunningServer> {
+/** Who may connect: the socket is owned by root and this group, with these permission bits. */
+export interface SocketAccess {
+  mode: number;
+  gid: number;
+}
+
+export async function listen(address: string, services: ServiceBinding[], access: SocketAccess): Promise<RunningServer> {
   await claimSocketPath(address);
   sendPreFramedAsIs();
   const server = new grpc.Server({
@@ -41,6 +47,8 @@ export async function listen(address: string, services: ServiceBinding[]): Promi
     ),
   );
   widenReceiveWindow(server, RECEIVE_WINDOW);
+  await fs.chown(staging, 0, access.gid);
+  await fs.chmod(staging, access.mode);
   await fs.rename(staging, address);
   return {
     async stop() {

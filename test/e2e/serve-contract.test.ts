@@ -54,6 +54,45 @@ describe('strata serve', { timeout: 120_000 }, () => {
     assert.equal(fs.existsSync(path.join(workDir, 'other.sock')), false);
   });
 
+  it('makes its socket 0660, owned by root, and its root 0700', () => {
+    const s = server as StrataServer;
+    const socket = fs.statSync(s.address);
+    assert.deepEqual({ mode: socket.mode & 0o7777, uid: socket.uid, gid: socket.gid }, { mode: 0o660, uid: 0, gid: 0 });
+    assert.equal(fs.statSync(s.root).mode & 0o7777, 0o700);
+  });
+
+  it("takes the socket's mode and group from [socket], and tightens a root that was open", async () => {
+    const root = path.join(workDir, 'open-root');
+    fs.mkdirSync(root, { mode: 0o755 });
+    fs.chmodSync(root, 0o755);
+    const other = await startStrataServer(workDir, 'open', 'native', '[socket]\nmode = "0600"\ngid = 4\n');
+    cleanups.push(() => other.stop());
+    const socket = fs.statSync(other.address);
+    assert.deepEqual({ mode: socket.mode & 0o7777, gid: socket.gid }, { mode: 0o600, gid: 4 });
+    assert.equal(fs.statSync(other.root).mode & 0o7777, 0o700);
+    const badConfig = path.join(workDir, 'bad.toml');
+    fs.writeFileSync(badConfig, '[socket]\nmode = "0666"\n');
+    const bad = spawnSync(process.execPath, [STRATA_CLI, 'serve', '--root', root, '--address', path.join(workDir, 'bad.sock'), '--config', badConfig], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /socket\.mode must be an octal mode with no bits for others/);
+  });
+
+  it('refuses a root whose fixed entries are symbolic links', () => {
+    const root = path.join(workDir, 'linked-root');
+    const elsewhere = path.join(workDir, 'elsewhere');
+    fs.mkdirSync(root);
+    fs.mkdirSync(elsewhere);
+    fs.symlinkSync(elsewhere, path.join(root, 'snapshots'));
+    const result = serveOnce(root, path.join(workDir, 'linked.sock'));
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /snapshots is a symbolic link; strata follows no link inside its root/);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.deepEqual(fs.readdirSync(elsewhere), []);
+  });
+
   it('answers Mounts of a committed snapshot with FailedPrecondition, as containerd', async () => {
     const s = server as StrataServer;
     await s.snapshots.prepare('base-active');
