@@ -8,6 +8,7 @@ import { withoutFdLeaks } from '../testing/fds';
 import { paceFor, pause, PROPERTY_OPTIONS, seededBytes, STALL_DEADLINE_MS, withDeadline, type Delay } from '../testing/streams';
 import { syscalls } from '../native/syscalls';
 import { readInChunks, type Chunk } from './range-chunks';
+import { ReadBudget } from './read-budget';
 import type { BlobRange } from './store';
 
 let dir: string;
@@ -88,6 +89,31 @@ test('a blob file shorter than its recorded size is an error, not a short read',
       /shorter than its recorded size/,
     );
     assert.deepEqual(chunks, [100_000, 100_000, 100_000]);
+  });
+});
+
+test('large chunks take their buffers from the budget while it lasts, then reads go on in small chunks', async () => {
+  await withoutFdLeaks(async () => {
+    const large = new ReadBudget(2 * (8 + 100_000));
+    const options = { chunkSize: 100_000, headroom: 8, budget: { large, smallChunkSize: 10_000 } };
+    const sizes = async (consume: () => Promise<void> = async () => undefined) => {
+      const seen: number[] = [];
+      await readInChunks(await openRange(0, 300_000), options, async (chunk) => {
+        seen.push(chunk.length);
+        await consume();
+      });
+      return Math.max(...seen);
+    };
+    let inner = 0;
+    // A second read while the first holds the budget gets small chunks.
+    const outer = await sizes(async () => {
+      if (inner === 0) inner = await sizes();
+    });
+    assert.deepEqual([outer, inner], [100_000, 10_000]);
+    // The budget came back, also from a read that failed.
+    await assert.rejects(sizes(async () => Promise.reject(new Error('client went away'))), /went away/);
+    assert.equal(await sizes(), 100_000);
+    assert.equal(large.tryTake(2 * (8 + 100_000)), true);
   });
 });
 

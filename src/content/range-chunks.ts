@@ -3,6 +3,7 @@
 // the external memory alone: a third of a gRPC Read's CPU went to the
 // collector.
 import { syscalls } from '../native/syscalls';
+import type { ReadBudget } from './read-budget';
 import type { BlobRange } from './store';
 
 /** One chunk: `buffer[dataStart, dataStart + length)` holds the blob's bytes from `position`. */
@@ -18,6 +19,8 @@ export interface ChunkOptions {
   chunkSize: number;
   /** Free bytes kept before each chunk's data. */
   headroom: number;
+  /** Chunks over `smallChunkSize` take their buffers from it; without room, chunks are small. */
+  budget?: { large: ReadBudget; smallChunkSize: number };
 }
 
 /**
@@ -27,10 +30,17 @@ export interface ChunkOptions {
  */
 export async function readInChunks(
   range: BlobRange,
-  { chunkSize, headroom }: ChunkOptions,
+  { chunkSize: largest, headroom, budget }: ChunkOptions,
   consume: (chunk: Chunk) => Promise<void>,
 ): Promise<void> {
   const { file, start, end } = range;
+  let chunkSize = largest;
+  let taken = 0;
+  if (budget && Math.min(largest, end - start) > budget.smallChunkSize) {
+    const bytes = 2 * (headroom + Math.min(largest, end - start));
+    if (budget.large.tryTake(bytes)) taken = bytes;
+    else chunkSize = budget.smallChunkSize;
+  }
   const buffers: Buffer[] = [];
   const readAt = async (position: number, which: number): Promise<Chunk> => {
     const length = Math.min(chunkSize, end - position);
@@ -61,6 +71,7 @@ export async function readInChunks(
   } finally {
     // A read still in flight finishes before its file is released.
     await next?.catch(() => undefined);
+    budget?.large.release(taken);
     await range.release();
   }
 }

@@ -3,6 +3,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { readInChunks } from '../content/range-chunks';
+import { ReadBudget } from '../content/read-budget';
 import { READ_CHUNK, type ContentStore } from '../content/store';
 import type { ContentInfo, IngestStatus } from '../content/types';
 import { alreadyExists, invalidArgument, outOfRange } from '../errdefs';
@@ -10,6 +11,10 @@ import type { Labels } from '../metadata/label-table';
 import { maskPaths, sendInBatches, toTimestamp, type FieldMask, type Timestamp } from './convert';
 import { bidiStream, serverStream, unary, type Send } from './handlers';
 import { encodeReadResponse, READ_RESPONSE_HEADROOM, type PreEncoded } from './read-response';
+
+/** 32 Reads' worth of large chunks (two buffers each) at once; the rest read in containerd's 32 KiB. */
+const LARGE_READ_BYTES = 64 << 20;
+const SMALL_READ_CHUNK = 32 << 10;
 
 interface WireInfo {
   digest: string;
@@ -130,6 +135,7 @@ async function write(store: ContentStore, requests: AsyncIterator<WriteRequest>,
 
 export function contentHandlers(store: ContentStore, log: Logger): grpc.UntypedServiceImplementation {
   const method = (name: string) => `/containerd.services.content.v1.Content/${name}`;
+  const largeReads = new ReadBudget(LARGE_READ_BYTES);
   return {
     Info: unary(method('Info'), log, async (req: { digest: string }) => ({
       info: toWireInfo(await store.info(req.digest)),
@@ -149,7 +155,7 @@ export function contentHandlers(store: ContentStore, log: Logger): grpc.UntypedS
     Read: serverStream(method('Read'), log, async (req: { digest: string; offset: number; size: number }, send: Send<PreEncoded>) => {
       const range = await store.openRange(req.digest, req.offset, req.size);
       // Each chunk's buffer is read into again once its message is written.
-      await readInChunks(range, { chunkSize: READ_CHUNK, headroom: READ_RESPONSE_HEADROOM }, (chunk) =>
+      await readInChunks(range, { chunkSize: READ_CHUNK, headroom: READ_RESPONSE_HEADROOM, budget: { large: largeReads, smallChunkSize: SMALL_READ_CHUNK } }, (chunk) =>
         send.written(encodeReadResponse(chunk)),
       );
     }),
