@@ -27,6 +27,8 @@ test('the shipped default config loads', () => {
     foreignMounts: false,
     socketMode: 0o660,
     socketGid: 0,
+    maxMessageBytes: 16 << 20,
+    maxStreamsPerConnection: 1000,
     snapshotterName: 'strata',
     gcMode: 'containerd',
     gcIntervalMs: 0,
@@ -38,7 +40,13 @@ test('bad configs are refused with the key named', () => {
   withConfig('backend = "zfs"', (f) => assert.throws(() => loadConfigFile(f), /backend must be one of/));
   withConfig('rooot = "/x"', (f) => assert.throws(() => loadConfigFile(f), /unknown key "rooot"/));
   withConfig('[diff]\nsync_fs = "yes"', (f) => assert.throws(() => loadConfigFile(f), /sync_fs/));
-  withConfig('[diff]\nforeign_mounts = 1', (f) => assert.throws(() => loadConfigFile(f), /foreign_mounts = true\|false/));
+  withConfig('[diff]\nforeign_mounts = 1', (f) => assert.throws(() => loadConfigFile(f), /diff\.foreign_mounts must be true or false/));
+  withConfig('[diff]\nmax_concurrent_applies = 0', (f) => assert.throws(() => loadConfigFile(f), /at least 1/));
+  withConfig('[diff]\nmaximum = 3', (f) => assert.throws(() => loadConfigFile(f), /unknown key diff\.maximum/));
+  withConfig('[grpc]\nmax_message_bytes = 1024', (f) => assert.throws(() => loadConfigFile(f), /at least 4096/));
+  withConfig('[grpc]\nmax_message_bytes = 8388608\nmax_streams_per_connection = 64\n[diff]\nmax_concurrent_applies = 3', (f) =>
+    assert.deepEqual(loadConfigFile(f), { maxMessageBytes: 8 << 20, maxStreamsPerConnection: 64, maxConcurrentApplies: 3 }),
+  );
   withConfig('[diff]\nforeign_mounts = true', (f) => assert.deepEqual(loadConfigFile(f), { foreignMounts: true }));
   withConfig('root = ', (f) => assert.throws(() => loadConfigFile(f), /config .*strata.toml/));
 });

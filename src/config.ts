@@ -1,5 +1,6 @@
 // strata's TOML configuration file. Command-line flags override it.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import ms from 'ms';
 import { parse } from 'smol-toml';
 import { BACKEND_NAMES, type BackendName } from './snapshots/backend';
@@ -16,6 +17,12 @@ export interface Config {
   /** The socket's permission bits; it is owned by root and by `socketGid`. */
   socketMode: number;
   socketGid: number;
+  /** The largest gRPC message taken in either direction. */
+  maxMessageBytes: number;
+  /** Calls one connection may have open at once. */
+  maxStreamsPerConnection: number;
+  /** Applies running at once; the others wait their turn. */
+  maxConcurrentApplies: number;
   /** Who deletes: containerd through the API (the default), or strata's own collector by containerd's labels. */
   gcMode: GcMode;
   /** The name containerd's config gives strata's snapshotter, as it appears in gc.ref.snapshot.<name> labels. */
@@ -38,6 +45,10 @@ export const DEFAULTS: Config = {
   foreignMounts: false,
   socketMode: 0o660,
   socketGid: 0,
+  // containerd's own limit.
+  maxMessageBytes: 16 << 20,
+  maxStreamsPerConnection: 1000,
+  maxConcurrentApplies: Math.max(2, availableParallelism()),
   gcMode: 'containerd',
   snapshotterName: 'strata',
   gcIntervalMs: 0,
@@ -74,6 +85,15 @@ export function loadConfigFile(file: string): Partial<Config> {
         }
         break;
       }
+      case 'grpc': {
+        const grpc = expectTable(file, key, value);
+        for (const [grpcKey, grpcValue] of Object.entries(grpc)) {
+          if (grpcKey === 'max_message_bytes') config.maxMessageBytes = expectCount(file, 'grpc.max_message_bytes', grpcValue, 4096);
+          else if (grpcKey === 'max_streams_per_connection') config.maxStreamsPerConnection = expectCount(file, 'grpc.max_streams_per_connection', grpcValue, 1);
+          else throw new Error(`config ${file}: unknown key grpc.${grpcKey} ([grpc] takes max_message_bytes and max_streams_per_connection)`);
+        }
+        break;
+      }
       case 'socket': {
         const socket = expectTable(file, key, value);
         for (const [socketKey, socketValue] of Object.entries(socket)) {
@@ -94,11 +114,10 @@ export function loadConfigFile(file: string): Partial<Config> {
       case 'diff': {
         const diff = expectTable(file, key, value);
         for (const [diffKey, diffValue] of Object.entries(diff)) {
-          if (!(diffKey === 'sync_fs' || diffKey === 'foreign_mounts') || typeof diffValue !== 'boolean') {
-            throw new Error(`config ${file}: [diff] takes only sync_fs = true|false and foreign_mounts = true|false`);
-          }
-          if (diffKey === 'sync_fs') config.syncFs = diffValue;
-          else config.foreignMounts = diffValue;
+          if (diffKey === 'sync_fs') config.syncFs = expectBoolean(file, 'diff.sync_fs', diffValue);
+          else if (diffKey === 'foreign_mounts') config.foreignMounts = expectBoolean(file, 'diff.foreign_mounts', diffValue);
+          else if (diffKey === 'max_concurrent_applies') config.maxConcurrentApplies = expectCount(file, 'diff.max_concurrent_applies', diffValue, 1);
+          else throw new Error(`config ${file}: unknown key diff.${diffKey} ([diff] takes sync_fs, foreign_mounts and max_concurrent_applies)`);
         }
         break;
       }
@@ -132,6 +151,18 @@ function expectMode(file: string, value: unknown): number {
     throw new Error(`config ${file}: socket.mode must be an octal mode with no bits for others, such as "0660", not ${JSON.stringify(value)}`);
   }
   return mode;
+}
+
+function expectBoolean(file: string, key: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new Error(`config ${file}: ${key} must be true or false, not ${JSON.stringify(value)}`);
+  return value;
+}
+
+function expectCount(file: string, key: string, value: unknown, least: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < least) {
+    throw new Error(`config ${file}: ${key} must be a whole number of at least ${least}, not ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 function expectId(file: string, key: string, value: unknown): number {

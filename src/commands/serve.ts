@@ -10,6 +10,7 @@ import { Transactor } from '../metadata/transactor';
 import { mountsUnder, unmount } from '../mount';
 import { syscalls } from '../native/syscalls';
 import { prepareRoot } from '../root-dir';
+import { Slots } from '../slots';
 import { LayerApplier, scratchDir } from '../diff/layer-applier';
 import { LayerDiffer } from '../diff/layer-differ';
 import { anyMounts, ownMountsOnly } from '../diff/own-mounts';
@@ -106,7 +107,7 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   const content = new ContentStore(root, db, writes, log);
   await content.open();
   const checkMounts = config.foreignMounts ? anyMounts : ownMountsOnly(new SnapshotLayout(root).dir);
-  const applier = new LayerApplier(content, scratchDir(root), config.syncFs, checkMounts, log);
+  const applier = new LayerApplier(content, scratchDir(root), config.syncFs, checkMounts, new Slots(config.maxConcurrentApplies), log);
   const differ = new LayerDiffer(content, scratchDir(root), checkMounts);
   const collector =
     config.gcMode === 'labels'
@@ -118,7 +119,12 @@ export async function serve(config: Config, log: Logger): Promise<void> {
     { definition: services.content, implementation: contentHandlers(content, log) },
     { definition: services.diff, implementation: diffHandlers(applier, differ, log) },
     { definition: services.admin, implementation: adminHandlers(collector, log) },
-  ], { mode: config.socketMode, gid: config.socketGid });
+  ], {
+    mode: config.socketMode,
+    gid: config.socketGid,
+    maxMessageBytes: config.maxMessageBytes,
+    maxStreamsPerConnection: config.maxStreamsPerConnection,
+  });
   log.info({ root, address, backend: backend.name, gcMode: config.gcMode }, 'strata serving');
   const schedule = collector && config.gcIntervalMs > 0 ? collectEvery(collector, config.gcIntervalMs, log) : undefined;
 

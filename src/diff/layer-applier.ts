@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { ContentStore } from '../content/store';
 import { cancelled, inContext, invalidArgument } from '../errdefs';
 import { syscalls } from '../native/syscalls';
+import type { Slots } from '../slots';
 import type { Mount } from '../snapshots/types';
 import { readAhead, runPipeline, tap } from '../stream-stages';
 import { compressionOf, decompression, detectCompression, SNIFF_BYTES, type Compression } from './compression';
@@ -28,39 +29,50 @@ export class LayerApplier {
     /** Set by the server's config; a request may also ask for it. */
     private readonly alwaysSyncFs: boolean,
     private readonly checkMounts: MountCheck,
+    /** Applies that run at once; the rest wait, before anything is opened or mounted. */
+    private readonly turns: Slots,
     private readonly log: Logger,
   ) {}
 
   apply(layer: Descriptor, mounts: Mount[], syncFs: boolean, signal?: AbortSignal): Promise<Descriptor> {
     return inContext(`apply ${layer.digest}`, async () => {
       this.checkMounts(mounts);
-      const compression = compressionOf(layer.mediaType) ?? detectCompression(await this.head(layer.digest), layer.mediaType);
-      // Opened first, so a missing blob is NotFound before anything is mounted.
-      const { stream } = await this.content.read(layer.digest, 0, 0);
+      const release = await this.turns.take(signal);
       try {
-        return await withApplyTarget(mounts, this.scratch, async (target) => {
-          // The uncompressed tar's digest is the layer's diff ID.
-          const diffId = createHash('sha256');
-          let size = 0;
-          const digesting = tap((chunk) => {
-            diffId.update(chunk);
-            size += chunk.length;
-          });
-          const stages = [...decompression(compression), digesting, readAhead(READ_AHEAD)];
-          await runPipeline(stream, stages, (tar) => applyTar(tar, target, this.log), signal);
-          // One syncfs per layer instead of an fsync per file, as containerd 2.x.
-          if (syncFs || this.alwaysSyncFs) syscalls.syncfs(target.root);
-          return { mediaType: UNCOMPRESSED_LAYER, digest: `sha256:${diffId.digest('hex')}`, size, annotations: {} };
-        });
-      } catch (err) {
-        if (signal?.aborted) throw cancelled('the client cancelled the call');
-        if (!isLayerFault(err)) throw err;
-        throw invalidArgument(`layer is not a valid ${formatName(compression)}: ${(err as Error).message}`);
+        return await this.applyInTurn(layer, mounts, syncFs, signal);
       } finally {
-        // Already closed if the pipeline ran; not if mounting failed first.
-        stream.destroy();
+        release();
       }
     });
+  }
+
+  private async applyInTurn(layer: Descriptor, mounts: Mount[], syncFs: boolean, signal?: AbortSignal): Promise<Descriptor> {
+    const compression = compressionOf(layer.mediaType) ?? detectCompression(await this.head(layer.digest), layer.mediaType);
+    // Opened first, so a missing blob is NotFound before anything is mounted.
+    const { stream } = await this.content.read(layer.digest, 0, 0);
+    try {
+      return await withApplyTarget(mounts, this.scratch, async (target) => {
+        // The uncompressed tar's digest is the layer's diff ID.
+        const diffId = createHash('sha256');
+        let size = 0;
+        const digesting = tap((chunk) => {
+          diffId.update(chunk);
+          size += chunk.length;
+        });
+        const stages = [...decompression(compression), digesting, readAhead(READ_AHEAD)];
+        await runPipeline(stream, stages, (tar) => applyTar(tar, target, this.log), signal);
+        // One syncfs per layer instead of an fsync per file, as containerd 2.x.
+        if (syncFs || this.alwaysSyncFs) syscalls.syncfs(target.root);
+        return { mediaType: UNCOMPRESSED_LAYER, digest: `sha256:${diffId.digest('hex')}`, size, annotations: {} };
+      });
+    } catch (err) {
+      if (signal?.aborted) throw cancelled('the client cancelled the call');
+      if (!isLayerFault(err)) throw err;
+      throw invalidArgument(`layer is not a valid ${formatName(compression)}: ${(err as Error).message}`);
+    } finally {
+      // Already closed if the pipeline ran; not if mounting failed first.
+      stream.destroy();
+    }
   }
 
   /** The first bytes of a blob, for sniffing its compression. */

@@ -19,6 +19,7 @@ import { Transactor } from '../metadata/transactor';
 import { withoutFdLeaks } from '../testing/fds';
 import { pause, PROPERTY_OPTIONS, seededBytes, STALL_DEADLINE_MS, withDeadline, type Delay } from '../testing/streams';
 import { contentHandlers } from './content-service';
+import { TEST_LISTEN } from '../testing/listen';
 import { listen, type RunningServer } from './grpc-server';
 import { loadServices } from './proto';
 
@@ -38,7 +39,7 @@ beforeEach(async () => {
   store = new ContentStore(dir, db, new Transactor(db), log);
   await store.open();
   const address = path.join(dir, 'strata.sock');
-  server = await listen(address, [{ definition: loadServices().content, implementation: contentHandlers(store, log) }], { mode: 0o660, gid: 0 });
+  server = await listen(address, [{ definition: loadServices().content, implementation: contentHandlers(store, log) }], TEST_LISTEN);
   client = connect(address);
 });
 

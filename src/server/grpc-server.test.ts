@@ -6,13 +6,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { TEST_LISTEN } from '../testing/listen';
 import { listen, RECEIVE_WINDOW } from './grpc-server';
 import { loadServices } from './proto';
 
 test('a client may send a whole receive window before the server reads, per call and per connection', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-grpc-server-'));
   const address = path.join(dir, 'strata.sock');
-  const server = await listen(address, [{ definition: loadServices().content, implementation: {} }], { mode: 0o660, gid: 0 });
+  const server = await listen(address, [{ definition: loadServices().content, implementation: {} }], TEST_LISTEN);
   const session = http2.connect('http://localhost', { createConnection: () => net.connect(address) });
   try {
     // Node's first SETTINGS frame has its defaults; the wider window follows,

@@ -20,19 +20,21 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Who may connect: the socket is owned by root and this group, with these permission bits. */
-export interface SocketAccess {
+export interface ListenOptions {
+  /** Who may connect: the socket is owned by root and this group, with these permission bits. */
   mode: number;
   gid: number;
+  maxMessageBytes: number;
+  maxStreamsPerConnection: number;
 }
 
-export async function listen(address: string, services: ServiceBinding[], access: SocketAccess): Promise<RunningServer> {
+export async function listen(address: string, services: ServiceBinding[], options: ListenOptions): Promise<RunningServer> {
   await claimSocketPath(address);
   sendPreFramedAsIs();
   const server = new grpc.Server({
-    // containerd's default message limit; Write chunks and List batches fit well inside.
-    'grpc.max_receive_message_length': 16 << 20,
-    'grpc.max_send_message_length': 16 << 20,
+    'grpc.max_receive_message_length': options.maxMessageBytes,
+    'grpc.max_send_message_length': options.maxMessageBytes,
+    'grpc.max_concurrent_streams': options.maxStreamsPerConnection,
     // Channelz keeps per-call statistics that nothing here reads.
     'grpc.enable_channelz': 0,
   });
@@ -47,8 +49,8 @@ export async function listen(address: string, services: ServiceBinding[], access
     ),
   );
   widenReceiveWindow(server, RECEIVE_WINDOW);
-  await fs.chown(staging, 0, access.gid);
-  await fs.chmod(staging, access.mode);
+  await fs.chown(staging, 0, options.gid);
+  await fs.chmod(staging, options.mode);
   await fs.rename(staging, address);
   return {
     async stop() {

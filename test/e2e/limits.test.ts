@@ -1,0 +1,75 @@
+// The configurable limits: Applies beyond [diff] max_concurrent_applies wait
+// their turn (and may be cancelled while they wait), a connection gets at
+// most [grpc] max_streams_per_connection calls at once, and a message over
+// [grpc] max_message_bytes is refused with ResourceExhausted.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { status as Code } from '@grpc/grpc-js';
+import { after, before, describe, it } from 'node:test';
+import { unaryCall } from '../../src/client/connect';
+import { gzip, rawTar } from '../support/malicious-layers';
+import { applyLayer, grpcCode, startApply, startStrataServer, writeBlob, type StrataServer, type WireDescriptor } from '../support/strata-grpc';
+import { file } from '../support/tar-entries';
+import { tearDown } from '../support/teardown';
+
+const GZIP_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
+const MiB = 1024 * 1024;
+
+async function layer(s: StrataServer, entries: Parameters<typeof rawTar>[0]): Promise<WireDescriptor> {
+  const blob = gzip(await rawTar(entries));
+  return { media_type: GZIP_LAYER, digest: await writeBlob(s.client.content, blob), size: blob.length };
+}
+
+describe('configured limits', { timeout: 120_000 }, () => {
+  let workDir = '';
+  let server: StrataServer | undefined;
+  const s = () => server as StrataServer;
+
+  before(async () => {
+    workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'strata-e2e-limits-'));
+    const config = '[diff]\nmax_concurrent_applies = 1\n[grpc]\nmax_streams_per_connection = 8\nmax_message_bytes = 1048576\n';
+    server = await startStrataServer(workDir, 'strata', 'overlayfs', config);
+  });
+
+  after(() => tearDown(workDir, [() => server?.stop()]));
+
+  it('a second Apply waits for the first; one cancelled while it waits leaves the queue', async () => {
+    // 200 files of 1 MiB: long enough to still run when the others arrive.
+    const big = await layer(s(), Array.from({ length: 200 }, (_, i) => file(`big-${i}`, Buffer.alloc(MiB, i))));
+    const small = await layer(s(), [file('small', 'small\n')]);
+    const finished: string[] = [];
+    const first = applyLayer(s().client.diff, big, await s().snapshots.prepare('first')).then(() => finished.push('big'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const cancelled = startApply(s().client.diff, small, await s().snapshots.prepare('cancelled'));
+    const second = applyLayer(s().client.diff, small, await s().snapshots.prepare('second')).then(() => finished.push('small'));
+    cancelled.cancel();
+    await assert.rejects(cancelled.result, (err) => grpcCode(err) === Code.CANCELLED);
+    await Promise.all([first, second]);
+    assert.deepEqual(finished, ['big', 'small']);
+  });
+
+  it('a connection gets at most max_streams_per_connection calls at once', async () => {
+    const session = http2.connect('http://localhost', { createConnection: () => net.connect(s().address) });
+    session.on('error', () => undefined);
+    try {
+      await new Promise((resolve) => session.once('remoteSettings', resolve));
+      assert.equal(session.remoteSettings.maxConcurrentStreams, 8);
+    } finally {
+      session.destroy();
+    }
+  });
+
+  it('a message over max_message_bytes is ResourceExhausted, and the server goes on', async () => {
+    const blob = await writeBlob(s().client.content, Buffer.from('small enough\n'));
+    await assert.rejects(
+      unaryCall(s().client.content, 'Update', { info: { digest: blob, labels: { big: 'x'.repeat(2 * MiB) } }, update_mask: { paths: ['labels'] } }),
+      (err) => grpcCode(err) === Code.RESOURCE_EXHAUSTED,
+    );
+    const { info } = await unaryCall<object, { info: { labels: Record<string, string> } }>(s().client.content, 'Info', { digest: blob });
+    assert.deepEqual(info.labels, {});
+  });
+});
