@@ -4,10 +4,11 @@
 // the filesystem. Cancelling the call, a broken layer or a failing disk ends
 // every stage and closes the blob.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { ContentStore } from '../content/store';
-import { cancelled, inContext, invalidArgument } from '../errdefs';
+import { cancelled, inContext, invalidArgument, notFound } from '../errdefs';
 import { syscalls } from '../native/syscalls';
 import type { Slots } from '../slots';
 import type { Mount } from '../snapshots/types';
@@ -60,7 +61,13 @@ export class LayerApplier {
           size += chunk.length;
         });
         const stages = [...decompression(compression), digesting, readAhead(READ_AHEAD)];
-        await runPipeline(stream, stages, (tar) => applyTar(tar, target, this.log), signal);
+        await runPipeline(stream, stages, (tar) => applyTar(tar, target, this.log), signal).catch((err: unknown) => {
+          // A Remove of the snapshot while the layer went in: say so, not ENOENT.
+          if (!signal?.aborted && !isLayerFault(err) && !existsSync(target.root)) {
+            throw notFound(`the snapshot was removed while the layer was applied (${(err as Error).message})`);
+          }
+          throw err;
+        });
         // One syncfs per layer instead of an fsync per file, as containerd 2.x.
         if (syncFs || this.alwaysSyncFs) syscalls.syncfs(target.root);
         return { mediaType: UNCOMPRESSED_LAYER, digest: `sha256:${diffId.digest('hex')}`, size, annotations: {} };
