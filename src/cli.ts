@@ -32,6 +32,8 @@ function resolveConfig(flags: ServeFlags): Config {
     maxMessageBytes: file.maxMessageBytes ?? DEFAULTS.maxMessageBytes,
     maxStreamsPerConnection: file.maxStreamsPerConnection ?? DEFAULTS.maxStreamsPerConnection,
     maxConcurrentApplies: file.maxConcurrentApplies ?? DEFAULTS.maxConcurrentApplies,
+    maxUncompressedBytes: file.maxUncompressedBytes ?? DEFAULTS.maxUncompressedBytes,
+    maxCompressionRatio: file.maxCompressionRatio ?? DEFAULTS.maxCompressionRatio,
     gcMode: flags.gcMode ? checkGcMode(flags.gcMode, '--gc-mode') : (file.gcMode ?? DEFAULTS.gcMode),
     snapshotterName: file.snapshotterName ?? DEFAULTS.snapshotterName,
     gcIntervalMs: file.gcIntervalMs ?? DEFAULTS.gcIntervalMs,

@@ -29,6 +29,8 @@ test('the shipped default config loads', () => {
     socketGid: 0,
     maxMessageBytes: 16 << 20,
     maxStreamsPerConnection: 1000,
+    maxUncompressedBytes: 64 * 2 ** 30,
+    maxCompressionRatio: 10_000,
     snapshotterName: 'strata',
     gcMode: 'containerd',
     gcIntervalMs: 0,

@@ -23,6 +23,10 @@ export interface Config {
   maxStreamsPerConnection: number;
   /** Applies running at once; the others wait their turn. */
   maxConcurrentApplies: number;
+  /** A layer that decompresses to more is refused. */
+  maxUncompressedBytes: number;
+  /** A layer that decompresses past 1 GiB at a higher ratio is refused; 0 is no limit. */
+  maxCompressionRatio: number;
   /** Who deletes: containerd through the API (the default), or strata's own collector by containerd's labels. */
   gcMode: GcMode;
   /** The name containerd's config gives strata's snapshotter, as it appears in gc.ref.snapshot.<name> labels. */
@@ -49,6 +53,8 @@ export const DEFAULTS: Config = {
   maxMessageBytes: 16 << 20,
   maxStreamsPerConnection: 1000,
   maxConcurrentApplies: Math.max(2, availableParallelism()),
+  maxUncompressedBytes: 64 * 2 ** 30,
+  maxCompressionRatio: 10_000,
   gcMode: 'containerd',
   snapshotterName: 'strata',
   gcIntervalMs: 0,
@@ -117,7 +123,13 @@ export function loadConfigFile(file: string): Partial<Config> {
           if (diffKey === 'sync_fs') config.syncFs = expectBoolean(file, 'diff.sync_fs', diffValue);
           else if (diffKey === 'foreign_mounts') config.foreignMounts = expectBoolean(file, 'diff.foreign_mounts', diffValue);
           else if (diffKey === 'max_concurrent_applies') config.maxConcurrentApplies = expectCount(file, 'diff.max_concurrent_applies', diffValue, 1);
-          else throw new Error(`config ${file}: unknown key diff.${diffKey} ([diff] takes sync_fs, foreign_mounts and max_concurrent_applies)`);
+          else if (diffKey === 'max_uncompressed_bytes') config.maxUncompressedBytes = expectCount(file, 'diff.max_uncompressed_bytes', diffValue, 1);
+          else if (diffKey === 'max_compression_ratio') config.maxCompressionRatio = expectCount(file, 'diff.max_compression_ratio', diffValue, 0);
+          else {
+            throw new Error(
+              `config ${file}: unknown key diff.${diffKey} ([diff] takes sync_fs, foreign_mounts, max_concurrent_applies, max_uncompressed_bytes and max_compression_ratio)`,
+            );
+          }
         }
         break;
       }

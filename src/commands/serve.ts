@@ -107,7 +107,8 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   const content = new ContentStore(root, db, writes, log);
   await content.open();
   const checkMounts = config.foreignMounts ? anyMounts : ownMountsOnly(new SnapshotLayout(root).dir);
-  const applier = new LayerApplier(content, scratchDir(root), config.syncFs, checkMounts, new Slots(config.maxConcurrentApplies), log);
+  const limits = { maxBytes: config.maxUncompressedBytes, maxRatio: config.maxCompressionRatio };
+  const applier = new LayerApplier(content, scratchDir(root), config.syncFs, checkMounts, new Slots(config.maxConcurrentApplies), limits, log);
   const differ = new LayerDiffer(content, scratchDir(root), checkMounts);
   const collector =
     config.gcMode === 'labels'

@@ -14,6 +14,7 @@ import type { Slots } from '../slots';
 import type { Mount } from '../snapshots/types';
 import { readAhead, runPipeline, tap } from '../stream-stages';
 import { compressionOf, decompression, detectCompression, SNIFF_BYTES, type Compression } from './compression';
+import { limitExpansion, type ExpansionLimits } from './expansion-limit';
 import { isLayerFault } from './layer-format-error';
 import { withApplyTarget } from './mount-target';
 import type { MountCheck } from './own-mounts';
@@ -32,6 +33,7 @@ export class LayerApplier {
     private readonly checkMounts: MountCheck,
     /** Applies that run at once; the rest wait, before anything is opened or mounted. */
     private readonly turns: Slots,
+    private readonly limits: ExpansionLimits,
     private readonly log: Logger,
   ) {}
 
@@ -60,7 +62,8 @@ export class LayerApplier {
           diffId.update(chunk);
           size += chunk.length;
         });
-        const stages = [...decompression(compression), digesting, readAhead(READ_AHEAD)];
+        const limit = limitExpansion(this.limits);
+        const stages = [limit.compressed, ...decompression(compression), limit.uncompressed, digesting, readAhead(READ_AHEAD)];
         await runPipeline(stream, stages, (tar) => applyTar(tar, target, this.log), signal).catch((err: unknown) => {
           // A Remove of the snapshot while the layer went in: say so, not ENOENT.
           if (!signal?.aborted && !isLayerFault(err) && !existsSync(target.root)) {

@@ -8,6 +8,7 @@ import pino from 'pino';
 import * as tar from 'tar-stream';
 import { isKind } from '../errdefs';
 import { isLayerFault } from './layer-format-error';
+import { syscalls } from '../native/syscalls';
 import { applyTar } from './tar-applier';
 
 type Entry = Parameters<tar.Pack['entry']>[0] & { body?: string };
@@ -150,6 +151,24 @@ test('a redeclared path holds its last entry, even while the earlier write is in
     assert.equal(fs.readFileSync(path.join(root, 'l/y'), 'utf8'), 'in l');
     assert.ok(!fs.existsSync(path.join(root, 'd/y')));
     assert.equal(fs.readFileSync(path.join(root, 'g'), 'utf8'), 'a file now');
+  }));
+
+test("xattrs a layer may not set are dropped: trusted.* (overlayfs' own) and security.* but capabilities", () =>
+  withRoot(async (root) => {
+    const cap = Buffer.from('0100000200200000000000000000000000000000', 'hex').toString('latin1');
+    const pax = {
+      'SCHILY.xattr.trusted.overlay.redirect': '/elsewhere',
+      'SCHILY.xattr.trusted.overlay.opaque': 'y',
+      'SCHILY.xattr.security.selinux': 'system_u:object_r:shadow_t:s0',
+      'SCHILY.xattr.security.capability': cap,
+      'SCHILY.xattr.user.note': 'kept',
+    };
+    await apply(root, [{ name: 'd/', type: 'directory', pax }, { name: 'f', body: 'x', pax }]);
+    for (const name of ['d', 'f']) {
+      const names = syscalls.llistxattr(path.join(root, name));
+      assert.ok(names.includes('user.note') && names.includes('security.capability'), `${name}: ${names}`);
+      assert.ok(!names.some((key) => key.startsWith('trusted.') || key === 'security.selinux'), `${name}: ${names}`);
+    }
   }));
 
 test('bad PAX ids are InvalidArgument; user xattrs on symlinks are skipped as containerd does', () =>

@@ -271,6 +271,10 @@ class TarApplier {
     for (const [key, value] of Object.entries(pax)) {
       if (!key.startsWith(XATTR_PREFIX)) continue;
       const name = key.slice(XATTR_PREFIX.length);
+      if (!layerMaySet(name)) {
+        this.log.warn({ xattr: name, path: target }, 'ignored an xattr a layer may not set');
+        continue;
+      }
       try {
         syscalls.lsetxattr(target, name, xattrValue(value));
       } catch (err) {
@@ -407,6 +411,16 @@ async function writeAll(file: fs.FileHandle, buffers: Buffer[], length: number):
     const written = await file.write(rest);
     rest = rest.subarray(written.bytesWritten);
   }
+}
+
+/**
+ * Which xattrs a layer may set. trusted.* steers overlayfs (redirects,
+ * metacopy, opaque: strata sets the last itself, from whiteout markers) and
+ * security.* other than file capabilities is the host's LSM labels; neither
+ * is the image author's to choose. user.* and POSIX ACLs are.
+ */
+function layerMaySet(name: string): boolean {
+  return name.startsWith('user.') || name === 'security.capability' || name === 'system.posix_acl_access' || name === 'system.posix_acl_default';
 }
 
 function lstatIfExists(target: string): fsSync.Stats | undefined {

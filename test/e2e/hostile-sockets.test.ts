@@ -14,16 +14,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { unaryCall } from '../../src/client/connect';
 import { readBlob, sha256, startStrataServer, writeBlob, type StrataServer } from '../support/strata-grpc';
+import { rssBytes } from '../support/rss';
 import { tearDown } from '../support/teardown';
 
 const MiB = 1024 * 1024;
 const BLOB = randomBytes(4 * MiB);
-
-function rssBytes(pid: number): number {
-  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
-  assert.ok(line, 'no VmRSS line');
-  return Number(line.split(/\s+/)[1]) * 1024;
-}
 
 /** A gRPC call frame: the 5-byte prefix and the message. */
 function grpcFrame(message: Buffer): Buffer {

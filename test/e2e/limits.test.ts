@@ -1,5 +1,6 @@
 // The configurable limits: Applies beyond [diff] max_concurrent_applies wait
-// their turn (and may be cancelled while they wait), a connection gets at
+// their turn (and may be cancelled while they wait), a layer that expands
+// past [diff] max_uncompressed_bytes is refused, a connection gets at
 // most [grpc] max_streams_per_connection calls at once, and a message over
 // [grpc] max_message_bytes is refused with ResourceExhausted.
 import * as assert from 'node:assert/strict';
@@ -11,12 +12,13 @@ import * as path from 'node:path';
 import { status as Code } from '@grpc/grpc-js';
 import { after, before, describe, it } from 'node:test';
 import { unaryCall } from '../../src/client/connect';
-import { gzip, rawTar } from '../support/malicious-layers';
+import { gzip, rawTar, zstdZeroBomb } from '../support/malicious-layers';
 import { applyLayer, grpcCode, startApply, startStrataServer, writeBlob, type StrataServer, type WireDescriptor } from '../support/strata-grpc';
 import { file } from '../support/tar-entries';
 import { tearDown } from '../support/teardown';
 
 const GZIP_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
+const ZSTD_LAYER = 'application/vnd.oci.image.layer.v1.tar+zstd';
 const MiB = 1024 * 1024;
 
 async function layer(s: StrataServer, entries: Parameters<typeof rawTar>[0]): Promise<WireDescriptor> {
@@ -50,6 +52,31 @@ describe('configured limits', { timeout: 120_000 }, () => {
     await assert.rejects(cancelled.result, (err) => grpcCode(err) === Code.CANCELLED);
     await Promise.all([first, second]);
     assert.deepEqual(finished, ['big', 'small']);
+  });
+
+  it('a 3 MB zstd layer of 100 GiB is refused at max_uncompressed_bytes; the snapshot is removable and nothing is left', async () => {
+    const b = await startStrataServer(workDir, 'bombed', 'overlayfs', '[diff]\nmax_uncompressed_bytes = 67108864\n');
+    try {
+      const bomb = await zstdZeroBomb('zeros', 100 * 2 ** 30);
+      assert.ok(bomb.length < 4 * MiB, `the bomb is ${bomb.length} bytes`);
+      const digest = await writeBlob(b.client.content, bomb);
+      const mounts = await b.snapshots.prepare('bombed', '');
+      const started = Date.now();
+      await assert.rejects(applyLayer(b.client.diff, { media_type: ZSTD_LAYER, digest, size: bomb.length }, mounts), (err: Error) => {
+        assert.equal(grpcCode(err), Code.INVALID_ARGUMENT, err.message);
+        assert.match(err.message, /max_uncompressed_bytes \(67108864 bytes\)/);
+        return true;
+      });
+      assert.ok(Date.now() - started < 30_000, 'the bomb was not stopped early');
+      await b.snapshots.remove('bombed');
+      // An overlay is applied through its upper dir; a temporary mount would be under tmp/.
+      const scratch = path.join(b.root, 'tmp');
+      assert.deepEqual(fs.existsSync(scratch) ? fs.readdirSync(scratch) : [], []);
+      await unaryCall(b.client.snapshots, 'Cleanup', { snapshotter: 'strata' });
+      assert.deepEqual(fs.readdirSync(path.join(b.root, 'snapshots')).filter((d) => !/^\d+$/.test(d)), []);
+    } finally {
+      await b.stop();
+    }
   });
 
   it('a connection gets at most max_streams_per_connection calls at once', async () => {

@@ -14,6 +14,7 @@ import { unaryCall } from '../../src/client/connect';
 import { gzip, rawTar } from '../support/malicious-layers';
 import { applyLayer, grpcCode, readBlob, sha256, startStrataServer, writeBlob, type StrataServer, type WireDescriptor } from '../support/strata-grpc';
 import { dir, file, symlink } from '../support/tar-entries';
+import { rssBytes } from '../support/rss';
 import { tearDown } from '../support/teardown';
 
 const CLIENTS = 8;
@@ -37,11 +38,6 @@ function random(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function rssBytes(pid: number): number {
-  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:')) as string;
-  return Number(line.split(/\s+/)[1]) * 1024;
 }
 
 async function codeOf(call: Promise<unknown>): Promise<Code> {

@@ -103,3 +103,35 @@ export function rawEntry(header: TarHeader, content?: Buffer): LayerEntry {
   if (content !== undefined) return { header: { ...header, size: content.length }, content };
   return { header };
 }
+
+/** The largest zstd block: a run-length block regenerates this many bytes from one. */
+const ZSTD_BLOCK = 128 * 1024;
+
+/**
+ * A zstd decompression bomb, written by hand: one frame holding a tar header
+ * for one file of `size` zero bytes (a PAX size, so any size fits) as a raw
+ * block, then run-length blocks of zeros. 100 GiB takes 3.2 MB; no
+ * compressor has to produce the zeros first.
+ */
+export async function zstdZeroBomb(name: string, size: number): Promise<Buffer> {
+  const header = await rawTar([{ header: { name, type: 'file', size: 0, mode: 0o644, pax: { size: String(size) } }, content: Buffer.alloc(0) }]);
+  // rawTar ends the archive: keep the PAX record and the file's header, which come first.
+  const headers = header.subarray(0, header.length - 1024);
+  const blockHeader = (type: number, size: number, last: boolean) => {
+    const value = (size << 3) | (type << 1) | (last ? 1 : 0);
+    return Buffer.from([value & 0xff, (value >> 8) & 0xff, (value >> 16) & 0xff]);
+  };
+  const padded = size + ((512 - (size % 512)) % 512) + 1024;
+  const parts: Buffer[] = [
+    // Magic; a descriptor without a content size, single segment or checksum; a 128 KiB window.
+    Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 7 << 3]),
+    blockHeader(0, headers.length, false),
+    headers,
+  ];
+  const rle = Buffer.concat([blockHeader(1, ZSTD_BLOCK, false), Buffer.from([0])]);
+  const full = Math.floor(padded / ZSTD_BLOCK);
+  const rest = padded % ZSTD_BLOCK;
+  for (let i = 0; i < full; i++) parts.push(rest === 0 && i === full - 1 ? Buffer.concat([blockHeader(1, ZSTD_BLOCK, true), Buffer.from([0])]) : rle);
+  if (rest > 0) parts.push(blockHeader(1, rest, true), Buffer.from([0]));
+  return Buffer.concat(parts);
+}
