@@ -99,6 +99,10 @@ class TarApplier {
 
     const base = path.basename(target);
     if (base === OPAQUE_MARKER || base.startsWith(WHITEOUT_PREFIX)) {
+      if (this.target.overlay) {
+        await this.overlayWhiteout(path.dirname(target), base, header, this.target.overlay.opaqueXattr);
+        return;
+      }
       await this.barrier();
       this.forgetResolutions();
       await this.whiteout(path.dirname(target), base, header);
@@ -303,28 +307,33 @@ class TarApplier {
     }
   }
 
-  private async whiteout(dir: string, base: string, header: TarHeader): Promise<void> {
-    const overlay = this.target.overlay;
+  /**
+   * Into an overlay's upper dir a whiteout deletes nothing: it is a marker
+   * (a 0/0 device, or the opaque xattr) for overlayfs to hide the lower
+   * layers with. No write in flight can be affected, so none is waited for,
+   * except one to the marker's own path.
+   */
+  private async overlayWhiteout(dir: string, base: string, header: TarHeader, opaqueXattr: string): Promise<void> {
     if (base === OPAQUE_MARKER) {
-      if (overlay) {
-        syscalls.lsetxattr(dir, overlay.opaqueXattr, Buffer.from('y'));
-        return;
-      }
+      syscalls.lsetxattr(dir, opaqueXattr, Buffer.from('y'));
+      return;
+    }
+    const marker = path.join(dir, whiteoutOf(base, header));
+    const sameTarget = this.inFlight.get(marker);
+    if (sameTarget) await this.settle(sameTarget);
+    syscalls.mknod(marker, constants.S_IFCHR, 0, 0);
+    this.created.add(marker);
+    fsSync.lchownSync(marker, header.uid ?? 0, header.gid ?? 0);
+  }
+
+  /** Outside an overlay a whiteout removes: the caller has let every write in flight land. */
+  private async whiteout(dir: string, base: string, header: TarHeader): Promise<void> {
+    if (base === OPAQUE_MARKER) {
       // Lower content goes; what this layer already unpacked stays.
       await this.removeExceptUnpacked(dir);
       return;
     }
-    const original = base.slice(WHITEOUT_PREFIX.length);
-    if (original === '' || original === '.' || original === '..' || original.includes('/')) {
-      throw invalidArgument(`invalid whiteout name ${header.name}`);
-    }
-    const removed = path.join(dir, original);
-    if (overlay) {
-      syscalls.mknod(removed, constants.S_IFCHR, 0, 0);
-      await fs.lchown(removed, header.uid ?? 0, header.gid ?? 0);
-      return;
-    }
-    await fs.rm(removed, { recursive: true, force: true });
+    await fs.rm(path.join(dir, whiteoutOf(base, header)), { recursive: true, force: true });
   }
 
   private async removeExceptUnpacked(dir: string): Promise<void> {
@@ -421,6 +430,15 @@ async function writeAll(file: fs.FileHandle, buffers: Buffer[], length: number):
  */
 function layerMaySet(name: string): boolean {
   return name.startsWith('user.') || name === 'security.capability' || name === 'system.posix_acl_access' || name === 'system.posix_acl_default';
+}
+
+/** The name a whiteout entry removes, refused if it is not one name in its directory. */
+function whiteoutOf(base: string, header: TarHeader): string {
+  const original = base.slice(WHITEOUT_PREFIX.length);
+  if (original === '' || original === '.' || original === '..' || original.includes('/')) {
+    throw invalidArgument(`invalid whiteout name ${header.name}`);
+  }
+  return original;
 }
 
 function lstatIfExists(target: string): fsSync.Stats | undefined {

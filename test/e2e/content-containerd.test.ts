@@ -604,7 +604,10 @@ describe('strata as the content store of a real containerd 1.6', { timeout: 150_
       assert.ok((await fs.promises.readFile(path.join(target, 'bin', 'busybox'))).equals(busybox), 'bin/busybox differs');
     } finally {
       await execFileAsync('umount', [target]);
-      await ctr(['snapshots', '--snapshotter', SNAPSHOTTER, 'rm', 'e2e-zstd-view']);
+      // Nothing references the view: containerd's collector may have taken it already.
+      await ctr(['snapshots', '--snapshotter', SNAPSHOTTER, 'rm', 'e2e-zstd-view']).catch((err: Error) => {
+        if (!/does not exist: not found/.test(err.message)) throw err;
+      });
     }
   });
 });
