@@ -90,12 +90,16 @@ class TarApplier {
 
   async apply(header: TarHeader, data: Readable): Promise<void> {
     if (this.writeError !== undefined) throw this.writeError;
+    checkNames(header);
     const name = path.posix.normalize(header.name);
     const parent = this.resolver.resolve(path.posix.dirname(name));
     // Joining the base to "/" first turns a base of ".." into nothing.
     const target = path.resolve(parent, `.${path.posix.join('/', path.posix.basename(name))}`);
     if (target === this.root) return;
-    if (path.dirname(target) !== this.root) this.makeParent(path.dirname(target));
+    if (path.dirname(target) !== this.root) {
+      await this.settleParents(path.dirname(target));
+      this.makeParent(path.dirname(target));
+    }
 
     const base = path.basename(target);
     if (base === OPAQUE_MARKER || base.startsWith(WHITEOUT_PREFIX)) {
@@ -142,6 +146,19 @@ class TarApplier {
 
   private mayExist(target: string): boolean {
     return !this.createdDirs.has(path.dirname(target)) || this.created.has(target);
+  }
+
+  /**
+   * A parent may be a file still waiting in a batch (a directory replaced by
+   * a file, then an entry below it): it must exist before makeParent looks,
+   * or makeParent would create a directory where the file is about to go.
+   */
+  private async settleParents(dir: string): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    for (let d = dir; d !== this.root && !this.createdDirs.has(d) && !this.knownDirs.has(d); d = path.dirname(d)) {
+      const pending = this.inFlight.get(d);
+      if (pending) await this.settle(pending);
+    }
   }
 
   /** Removes what a redeclared entry replaces. */
@@ -285,6 +302,7 @@ class TarApplier {
         // containerd skips what the filesystem cannot store, and user xattrs
         // on symlinks, which Linux refuses; it fails on the rest.
         const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'E2BIG' || code === 'ERANGE') throw invalidArgument(`xattr ${name} of ${target.slice(this.root.length)} is larger than the filesystem takes`);
         if (!(code === 'ENOTSUP' || (code === 'EPERM' && symlink && name.startsWith('user.')))) throw err;
         this.log.warn({ xattr: name, path: target }, 'ignored xattr the filesystem cannot store');
       }
@@ -430,6 +448,19 @@ async function writeAll(file: fs.FileHandle, buffers: Buffer[], length: number):
  */
 function layerMaySet(name: string): boolean {
   return name.startsWith('user.') || name === 'security.capability' || name === 'system.posix_acl_access' || name === 'system.posix_acl_default';
+}
+
+/** Linux's limits: a longer name or link cannot be created, and would only fail deep in a syscall. */
+const PATH_MAX = 4096;
+const NAME_MAX = 255;
+
+function checkNames(header: TarHeader): void {
+  for (const [what, value] of [['name', header.name], ['link target', header.linkname ?? '']] as const) {
+    if (Buffer.byteLength(value) >= PATH_MAX) throw invalidArgument(`${what} of ${value.slice(0, 64)}... is longer than PATH_MAX (${PATH_MAX} bytes)`);
+    if (value.split('/').some((part) => Buffer.byteLength(part) > NAME_MAX)) {
+      throw invalidArgument(`${what} ${value.slice(0, 64)}... has a component longer than NAME_MAX (${NAME_MAX} bytes)`);
+    }
+  }
 }
 
 /** The name a whiteout entry removes, refused if it is not one name in its directory. */

@@ -38,7 +38,7 @@ import {
   writeBlob,
   type StrataServer,
 } from '../support/strata-grpc';
-import { dir, file, hardlink, symlink, type LayerEntry } from '../support/tar-entries';
+import { charDevice, dir, fifo, file, hardlink, symlink, type LayerEntry } from '../support/tar-entries';
 
 const BACKENDS: StrataBackend[] = ['overlayfs', 'native'];
 
@@ -99,6 +99,13 @@ function tarCase(name: string, make: (context: Context) => Pick<Built, 'inside' 
     },
   };
 }
+
+/** A case that must fail with `code`. */
+function refused(c: Case, code: number): Case {
+  return { ...c, expect: 'error', code };
+}
+
+const LONG = 64 * 1024;
 
 let bulky: Promise<{ tar: Buffer; gz: Buffer; zs: Buffer }> | undefined;
 
@@ -232,6 +239,61 @@ const CASES: Case[] = [
     entries: [file(`${path.dirname(S)}/.wh.${path.basename(S)}`, ''), file(`${S}/.wh.file`, '')],
   })),
   tarCase('opaque marker for the root, via ../', () => ({ entries: [file(`${UP}.wh..wh..opq`, '')] })),
+
+  refused(tarCase('a fifo where a directory is expected, then a file below it', ({ m }) => ({ entries: [fifo('ff'), file(`ff/${m}`, 'x\n')] })), INVALID_ARGUMENT),
+  refused(
+    tarCase('a device where a directory is expected, then a file below it', ({ m }) => ({ entries: [charDevice('cd', 1, 3), file(`cd/${m}`, 'x\n')] })),
+    INVALID_ARGUMENT,
+  ),
+  refused(
+    tarCase('a directory replaced by a file mid-layer, then a file below it', ({ m }) => ({
+      entries: [dir('d'), file('d/a', 'a\n'), file('d', 'now a file\n'), file(`d/${m}`, 'x\n')],
+    })),
+    INVALID_ARGUMENT,
+  ),
+  tarCase('a directory replaced by a symlink out mid-layer, then a file below it', ({ S, m }) => ({
+    entries: [dir('d2'), file('d2/a', 'a\n'), symlink('d2', S), file(`d2/${m}`, 'x\n')],
+    inside: [m],
+  })),
+  tarCase("the base layer's fifo where a directory is expected, and a whiteout below it", ({ m }) => ({
+    entries: [file(`lowfifo/${m}`, 'x\n'), file('lowfifo/.wh.x', '')],
+  })),
+  refused(
+    tarCase('a PAX path of 64 KiB', ({ m }) => ({
+      entries: [rawEntry({ name: 'short', type: 'file', mode: 0o644, pax: { path: `${'p/'.repeat(LONG / 2 - 40)}${m}` } }, Buffer.from('x\n'))],
+    })),
+    INVALID_ARGUMENT,
+  ),
+  refused(
+    tarCase('a PAX linkpath of 64 KiB', ({ m }) => ({
+      entries: [rawEntry({ name: m, type: 'symlink', linkname: 'x', mode: 0o777, pax: { linkpath: 'l'.repeat(LONG) } })],
+    })),
+    INVALID_ARGUMENT,
+  ),
+  refused(
+    tarCase('a name over NAME_MAX, and a path over PATH_MAX', ({ m }) => ({
+      entries: [
+        rawEntry({ name: 'n', type: 'file', mode: 0o644, pax: { path: `${m}-${'n'.repeat(300)}` } }, Buffer.from('x\n')),
+        rawEntry({ name: 'p', type: 'file', mode: 0o644, pax: { path: `${`${'d'.repeat(200)}/`.repeat(25)}${m}` } }, Buffer.from('x\n')),
+      ],
+    })),
+    INVALID_ARGUMENT,
+  ),
+  refused(
+    tarCase('a SCHILY.xattr of 1 MiB', ({ m }) => ({
+      entries: [rawEntry({ name: m, type: 'file', mode: 0o644, pax: { 'SCHILY.xattr.user.big': 'x'.repeat(1 << 20) } }, Buffer.from('x\n'))],
+    })),
+    INVALID_ARGUMENT,
+  ),
+  refused(
+    tarCase('a PAX size of 8 GiB on a 3-byte file', ({ m }) => ({
+      entries: [rawEntry({ name: m, type: 'file', mode: 0o644, pax: { size: String(8 * 2 ** 30) } }, Buffer.from('x\n'))],
+    })),
+    INVALID_ARGUMENT,
+  ),
+  tarCase('a negative PAX size', ({ m }) => ({
+    entries: [rawEntry({ name: m, type: 'file', mode: 0o644, pax: { size: '-512' } }, Buffer.from('x\n'))],
+  })),
 
   blobCase('gzip cut in half', GZIP, 'error', INVALID_ARGUMENT, ({ gz }) => truncated(gz, 0.5)),
   blobCase('gzip without its 8-byte trailer', GZIP, 'error', INVALID_ARGUMENT, ({ gz }) => gz.subarray(0, gz.length - 8)),
@@ -402,6 +464,7 @@ describe('Diff.Apply on strata with hostile and broken layers', { timeout: 150_0
       file('keep', 'keep\n'),
       symlink('lowlink', sentinel),
       symlink('lowrel', `${UP}${sentinel.slice(1)}`),
+      fifo('lowfifo'),
     ]);
     const baseBlob = gzip(baseTar);
     for (const backend of BACKENDS) {
