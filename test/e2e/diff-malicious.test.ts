@@ -7,6 +7,7 @@
 // error with the expected code; after every case the snapshot can still be
 // removed and a small valid layer still applies.
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -96,6 +97,25 @@ function tarCase(name: string, make: (context: Context) => Pick<Built, 'inside' 
       const { entries, inside, verify } = make(context);
       const tar = await rawTar(entries);
       return { mediaType: GZIP, blob: gzip(tar), tar, inside, verify };
+    },
+  };
+}
+
+/** A layer GNU tar writes in its own format (long-name and long-link records, sparse members) from a tree `make` builds. */
+function gnuTarCase(name: string, expect: Case['expect'], make: (dir: string, m: string) => { args?: string[]; verify?: Built['verify']; inside?: string[] }): Case {
+  return {
+    name,
+    expect,
+    code: expect === 'error' ? INVALID_ARGUMENT : undefined,
+    async build(context) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-gnu-tar-'));
+      try {
+        const { args = [], verify, inside } = make(dir, context.m);
+        const tar = execFileSync('tar', ['--format=gnu', ...args, '-cf', '-', '-C', dir, '.'], { maxBuffer: 64 << 20 });
+        return { mediaType: GZIP, blob: gzip(tar), tar, verify, inside };
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }
@@ -294,6 +314,24 @@ const CASES: Case[] = [
   tarCase('a negative PAX size', ({ m }) => ({
     entries: [rawEntry({ name: m, type: 'file', mode: 0o644, pax: { size: '-512' } }, Buffer.from('x\n'))],
   })),
+
+  gnuTarCase('GNU long-name and long-link records', 'either', (dir, m) => {
+    const long = `${m}-${'n'.repeat(150)}`;
+    fs.mkdirSync(path.join(dir, 'gnu'));
+    fs.writeFileSync(path.join(dir, 'gnu', long), 'long\n');
+    fs.symlinkSync(`../${'t'.repeat(150)}`, path.join(dir, 'gnu', `${m}-link`));
+    return {
+      inside: [long, `${m}-link`],
+      verify: async (snapshotDir) => assert.equal(await fs.promises.readlink(path.join(snapshotDir, 'gnu', `${m}-link`)), `../${'t'.repeat(150)}`),
+    };
+  }),
+  gnuTarCase('a GNU sparse file', 'error', (dir, m) => {
+    const sparse = path.join(dir, m);
+    fs.writeFileSync(sparse, '');
+    fs.truncateSync(sparse, 1 << 20);
+    fs.appendFileSync(sparse, 'end\n');
+    return { args: ['--sparse'] };
+  }),
 
   blobCase('gzip cut in half', GZIP, 'error', INVALID_ARGUMENT, ({ gz }) => truncated(gz, 0.5)),
   blobCase('gzip without its 8-byte trailer', GZIP, 'error', INVALID_ARGUMENT, ({ gz }) => gz.subarray(0, gz.length - 8)),
