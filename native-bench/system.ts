@@ -41,8 +41,17 @@ export function resetPeakRss(pid: number): void {
 }
 
 export function peakRssBytes(pid: number): number {
+  return statusBytes(pid, 'VmHWM');
+}
+
+/** A process's resident set now (VmRSS). */
+export function rssBytes(pid: number): number {
+  return statusBytes(pid, 'VmRSS');
+}
+
+function statusBytes(pid: number, field: string): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = /VmHWM:\s+(\d+) kB/.exec(status);
+  const kib = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
   return kib ? Number(kib[1]) * 1024 : NaN;
 }
 

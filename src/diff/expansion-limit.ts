@@ -3,7 +3,7 @@
 // layer can describe 100 GiB of zeros; the stream stages would write it all,
 // slowly and within bounded memory, until the disk filled.
 import { invalidArgument } from '../errdefs';
-import type { ByteTransform } from '../stream-stages';
+import { tap, type ByteTransform } from '../stream-stages';
 
 export interface ExpansionLimits {
   /** Uncompressed bytes a layer may have. */
@@ -23,25 +23,19 @@ export function limitExpansion(limits: ExpansionLimits): { compressed: ByteTrans
   let compressedBytes = 0;
   let uncompressedBytes = 0;
   return {
-    compressed: async function* (source) {
-      for await (const chunk of source) {
-        compressedBytes += chunk.length;
-        yield chunk;
+    compressed: tap((chunk) => {
+      compressedBytes += chunk.length;
+    }),
+    uncompressed: tap((chunk) => {
+      uncompressedBytes += chunk.length;
+      if (uncompressedBytes > limits.maxBytes) {
+        throw invalidArgument(`layer expands to more than [diff] max_uncompressed_bytes (${limits.maxBytes} bytes)`);
       }
-    },
-    uncompressed: async function* (source) {
-      for await (const chunk of source) {
-        uncompressedBytes += chunk.length;
-        if (uncompressedBytes > limits.maxBytes) {
-          throw invalidArgument(`layer expands to more than [diff] max_uncompressed_bytes (${limits.maxBytes} bytes)`);
-        }
-        if (limits.maxRatio > 0 && uncompressedBytes > RATIO_FLOOR && uncompressedBytes > limits.maxRatio * compressedBytes) {
-          throw invalidArgument(
-            `layer expands more than [diff] max_compression_ratio (${limits.maxRatio}:1): ${uncompressedBytes} bytes from ${compressedBytes}`,
-          );
-        }
-        yield chunk;
+      if (limits.maxRatio > 0 && uncompressedBytes > RATIO_FLOOR && uncompressedBytes > limits.maxRatio * compressedBytes) {
+        throw invalidArgument(
+          `layer expands more than [diff] max_compression_ratio (${limits.maxRatio}:1): ${uncompressedBytes} bytes from ${compressedBytes}`,
+        );
       }
-    },
+    }),
   };
 }

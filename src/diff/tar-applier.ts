@@ -112,8 +112,7 @@ class TarApplier {
       await this.whiteout(path.dirname(target), base, header);
       return;
     }
-    const sameTarget = this.inFlight.get(target);
-    if (sameTarget) await this.settle(sameTarget);
+    await this.settle(target);
     if (this.mayExist(target)) {
       const existing = lstatIfExists(target);
       if (existing && !(existing.isDirectory() && header.type === 'directory')) await this.remove(target, existing);
@@ -155,10 +154,7 @@ class TarApplier {
    */
   private async settleParents(dir: string): Promise<void> {
     if (this.inFlight.size === 0) return;
-    for (let d = dir; d !== this.root && !this.createdDirs.has(d) && !this.knownDirs.has(d); d = path.dirname(d)) {
-      const pending = this.inFlight.get(d);
-      if (pending) await this.settle(pending);
-    }
+    for (let d = dir; d !== this.root && !this.createdDirs.has(d) && !this.knownDirs.has(d); d = path.dirname(d)) await this.settle(d);
   }
 
   /** Removes what a redeclared entry replaces. */
@@ -175,8 +171,10 @@ class TarApplier {
     if (existing.isSymbolicLink()) this.forgetLinks();
   }
 
-  /** Waits for one buffered write in flight, surfacing the first failure. */
-  private async settle(write: Promise<void>): Promise<void> {
+  /** Waits for the buffered write to `target`, if one is in flight, surfacing the first failure. */
+  private async settle(target: string): Promise<void> {
+    const write = this.inFlight.get(target);
+    if (!write) return;
     this.batches.flush();
     await write;
     if (this.writeError !== undefined) throw this.writeError;
@@ -337,8 +335,7 @@ class TarApplier {
       return;
     }
     const marker = path.join(dir, whiteoutOf(base, header));
-    const sameTarget = this.inFlight.get(marker);
-    if (sameTarget) await this.settle(sameTarget);
+    await this.settle(marker);
     syscalls.mknod(marker, constants.S_IFCHR, 0, 0);
     this.created.add(marker);
     fsSync.lchownSync(marker, header.uid ?? 0, header.gid ?? 0);

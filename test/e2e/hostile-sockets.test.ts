@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { unaryCall } from '../../src/client/connect';
 import { readBlob, sha256, startStrataServer, writeBlob, type StrataServer } from '../support/strata-grpc';
-import { rssBytes } from '../support/rss';
+import { rssBytes } from '../../native-bench/system';
 import { tearDown } from '../support/teardown';
 
 const MiB = 1024 * 1024;

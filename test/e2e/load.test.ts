@@ -14,7 +14,7 @@ import { unaryCall } from '../../src/client/connect';
 import { gzip, rawTar } from '../support/malicious-layers';
 import { applyLayer, grpcCode, readBlob, sha256, startStrataServer, writeBlob, type StrataServer, type WireDescriptor } from '../support/strata-grpc';
 import { dir, file, symlink } from '../support/tar-entries';
-import { rssBytes } from '../support/rss';
+import { rssBytes } from '../../native-bench/system';
 import { tearDown } from '../support/teardown';
 
 const CLIENTS = 8;
