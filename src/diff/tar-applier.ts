@@ -107,8 +107,6 @@ class TarApplier {
         await this.overlayWhiteout(path.dirname(target), base, header, this.target.overlay.opaqueXattr);
         return;
       }
-      await this.barrier();
-      this.forgetResolutions();
       await this.whiteout(path.dirname(target), base, header);
       return;
     }
@@ -341,24 +339,44 @@ class TarApplier {
     fsSync.lchownSync(marker, header.uid ?? 0, header.gid ?? 0);
   }
 
-  /** Outside an overlay a whiteout removes: the caller has let every write in flight land. */
+  /**
+   * Outside an overlay a whiteout removes. Removing a file, link or device
+   * waits only for a write to its own path; a directory, or an opaque
+   * marker's, may have writes in flight beneath it, so those wait for all.
+   */
   private async whiteout(dir: string, base: string, header: TarHeader): Promise<void> {
     if (base === OPAQUE_MARKER) {
+      await this.barrier();
+      this.forgetResolutions();
       // Lower content goes; what this layer already unpacked stays.
       await this.removeExceptUnpacked(dir);
       return;
     }
-    await fs.rm(path.join(dir, whiteoutOf(base, header)), { recursive: true, force: true });
+    const target = path.join(dir, whiteoutOf(base, header));
+    await this.settle(target);
+    const existing = lstatIfExists(target);
+    if (!existing) return;
+    if (!existing.isDirectory()) {
+      fsSync.unlinkSync(target);
+      if (existing.isSymbolicLink()) this.forgetLinks();
+      return;
+    }
+    await this.barrier();
+    this.forgetResolutions();
+    await fs.rm(target, { recursive: true, force: true });
   }
 
   private async removeExceptUnpacked(dir: string): Promise<void> {
-    for (const entry of await fs.readdir(dir).catch(() => [] as string[])) {
-      const child = path.join(dir, entry);
+    const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => [] as fsSync.Dirent[]);
+    for (const entry of entries) {
+      const child = path.join(dir, entry.name);
       if (this.unpacked.has(child)) {
-        if ((await fs.lstat(child)).isDirectory()) await this.removeExceptUnpacked(child);
-        continue;
+        if (entry.isDirectory()) await this.removeExceptUnpacked(child);
+      } else if (entry.isDirectory()) {
+        await fs.rm(child, { recursive: true, force: true });
+      } else {
+        fsSync.unlinkSync(child);
       }
-      await fs.rm(child, { recursive: true, force: true });
     }
   }
 
