@@ -5,6 +5,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+int get_path(napi_env env, napi_value value, char *buf, bool *raw) {
+  size_t length;
+  napi_is_buffer(env, value, raw);
+  if (*raw) {
+    void *data;
+    napi_get_buffer_info(env, value, &data, &length);
+    if (length < PATH_BUF && memchr(data, 0, length) == NULL) {
+      memcpy(buf, data, length);
+      buf[length] = 0;
+      return 1;
+    }
+  } else if (napi_get_value_string_utf8(env, value, buf, PATH_BUF, &length) == napi_ok && length < PATH_BUF - 1 &&
+             strlen(buf) == length) {
+    return 1;
+  }
+  napi_throw_type_error(env, NULL, "expected a path (a string or a Buffer) without NUL, shorter than PATH_MAX");
+  return 0;
+}
+
 napi_value errno_error(napi_env env, int err, const char *syscall, const char *path) {
   // glibc names every errno ("ENAMETOOLONG"), as Node's own errors do.
   const char *code = strerrorname_np(err);

@@ -1,6 +1,16 @@
 #ifndef STRATA_ADDON_SUPPORT_H
 #define STRATA_ADDON_SUPPORT_H
 #include <node_api.h>
+#include <stdbool.h>
+
+// Paths as Linux takes them: any bytes but NUL, up to PATH_MAX with its NUL.
+#define PATH_BUF 4096
+
+// A path argument: a string is UTF-8 text, a Buffer raw bytes (a layer's
+// names need not be UTF-8). Copies it, NUL-terminated, into buf[PATH_BUF];
+// *raw tells which it was. 0, with a TypeError pending, when it is neither,
+// holds a NUL, or is too long.
+int get_path(napi_env env, napi_value value, char *buf, bool *raw);
 
 // An Error shaped like Node's fs errors: message "CODE: text, syscall 'path'",
 // and code, errno (negative), syscall and path properties.

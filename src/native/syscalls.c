@@ -22,7 +22,6 @@
 #include "addon-support.h"
 #include "write-file.h"
 
-#define PATH_BUF 4096
 #define NAME_BUF 256
 
 static napi_value throw_errno(napi_env env, const char *syscall, const char *path) {
@@ -53,8 +52,9 @@ static int get_args(napi_env env, napi_callback_info info, size_t want, napi_val
 static napi_value Mknod(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   char path[PATH_BUF];
+  bool raw;
   uint32_t mode, major, minor;
-  if (!get_args(env, info, 4, argv) || !get_string(env, argv[0], path, sizeof path)) return NULL;
+  if (!get_args(env, info, 4, argv) || !get_path(env, argv[0], path, &raw)) return NULL;
   napi_get_value_uint32(env, argv[1], &mode);
   napi_get_value_uint32(env, argv[2], &major);
   napi_get_value_uint32(env, argv[3], &minor);
@@ -66,9 +66,10 @@ static napi_value Mknod(napi_env env, napi_callback_info info) {
 static napi_value Lsetxattr(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   char path[PATH_BUF], name[NAME_BUF];
+  bool raw;
   void *data;
   size_t length;
-  if (!get_args(env, info, 3, argv) || !get_string(env, argv[0], path, sizeof path) ||
+  if (!get_args(env, info, 3, argv) || !get_path(env, argv[0], path, &raw) ||
       !get_string(env, argv[1], name, sizeof name))
     return NULL;
   if (napi_get_buffer_info(env, argv[2], &data, &length) != napi_ok) {
@@ -83,7 +84,8 @@ static napi_value Lsetxattr(napi_env env, napi_callback_info info) {
 static napi_value Lgetxattr(napi_env env, napi_callback_info info) {
   napi_value argv[2], result;
   char path[PATH_BUF], name[NAME_BUF];
-  if (!get_args(env, info, 2, argv) || !get_string(env, argv[0], path, sizeof path) ||
+  bool raw;
+  if (!get_args(env, info, 2, argv) || !get_path(env, argv[0], path, &raw) ||
       !get_string(env, argv[1], name, sizeof name))
     return NULL;
   for (;;) {
@@ -105,7 +107,8 @@ static napi_value Lgetxattr(napi_env env, napi_callback_info info) {
 static napi_value Llistxattr(napi_env env, napi_callback_info info) {
   napi_value argv[1], result;
   char path[PATH_BUF];
-  if (!get_args(env, info, 1, argv) || !get_string(env, argv[0], path, sizeof path)) return NULL;
+  bool raw;
+  if (!get_args(env, info, 1, argv) || !get_path(env, argv[0], path, &raw)) return NULL;
   napi_create_array(env, &result);
   for (;;) {
     ssize_t size = llistxattr(path, NULL, 0);
@@ -136,7 +139,8 @@ static napi_value Llistxattr(napi_env env, napi_callback_info info) {
 static napi_value Syncfs(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   char path[PATH_BUF];
-  if (!get_args(env, info, 1, argv) || !get_string(env, argv[0], path, sizeof path)) return NULL;
+  bool raw;
+  if (!get_args(env, info, 1, argv) || !get_path(env, argv[0], path, &raw)) return NULL;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return throw_errno(env, "open", path);
   int rc = syncfs(fd);
@@ -150,7 +154,8 @@ static napi_value Syncfs(napi_env env, napi_callback_info info) {
 static napi_value LockExclusive(napi_env env, napi_callback_info info) {
   napi_value argv[1], result;
   char path[PATH_BUF];
-  if (!get_args(env, info, 1, argv) || !get_string(env, argv[0], path, sizeof path)) return NULL;
+  bool raw;
+  if (!get_args(env, info, 1, argv) || !get_path(env, argv[0], path, &raw)) return NULL;
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return throw_errno(env, "open", path);
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -162,15 +167,21 @@ static napi_value LockExclusive(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// readlinkIfSymlink(path) -> the link's target, or undefined when path is not
+// readlinkIfSymlink(path) -> the link's target (a Buffer when path is one), or undefined when path is not
 // a symlink or cannot be read: path resolution asks this of every component.
 static napi_value ReadlinkIfSymlink(napi_env env, napi_callback_info info) {
   napi_value argv[1], result;
   char path[PATH_BUF], target[PATH_BUF];
-  if (!get_args(env, info, 1, argv) || !get_string(env, argv[0], path, sizeof path)) return NULL;
+  bool raw;
+  if (!get_args(env, info, 1, argv) || !get_path(env, argv[0], path, &raw)) return NULL;
   ssize_t length = readlink(path, target, sizeof target);
   if (length < 0 || (size_t)length >= sizeof target) return NULL;
-  napi_create_string_utf8(env, target, (size_t)length, &result);
+  // Asked with raw bytes, it answers in raw bytes.
+  if (raw) {
+    napi_create_buffer_copy(env, (size_t)length, target, NULL, &result);
+  } else {
+    napi_create_string_utf8(env, target, (size_t)length, &result);
+  }
   return result;
 }
 

@@ -5,19 +5,24 @@ import path from 'node:path';
 import { packageRoot } from '../package-root';
 
 /** path, data, mode, uid, gid, atime, mtime */
-export type WrittenFile = [string, Buffer, number, number, number, number, number];
+export type WrittenFile = [PathArg, Buffer, number, number, number, number, number];
+
+/** As in Node's fs: a string is UTF-8 text, a Buffer raw bytes (a layer's names need not be UTF-8). */
+export type PathArg = string | Buffer;
 
 export interface Syscalls {
-  mknod(path: string, mode: number, major: number, minor: number): void;
-  lsetxattr(path: string, name: string, value: Buffer): void;
+  mknod(path: PathArg, mode: number, major: number, minor: number): void;
+  lsetxattr(path: PathArg, name: string, value: Buffer): void;
   /** undefined when the attribute is not set. */
-  lgetxattr(path: string, name: string): Buffer | undefined;
-  llistxattr(path: string): string[];
+  lgetxattr(path: PathArg, name: string): Buffer | undefined;
+  llistxattr(path: PathArg): string[];
   syncfs(path: string): void;
   /** Takes an exclusive flock on path, held until the process exits; returns the fd. EAGAIN when taken. */
   lockExclusive(path: string): number;
   /** The symlink's target; undefined when path is not a symlink (or is unreadable). */
   readlinkIfSymlink(path: string): string | undefined;
+  /** The same, in raw bytes. */
+  readlinkIfSymlink(path: Buffer): Buffer | undefined;
   /**
    * Reads into buffer[offset, offset+length) from position, taking only what
    * the page cache holds, without blocking: the bytes read (0 at the end of

@@ -119,15 +119,15 @@ static int read_job(napi_env env, napi_value file, write_job *job) {
   for (uint32_t i = 0; i < 7; i++) {
     if (napi_get_element(env, file, i, &argv[i]) != napi_ok) return 0;
   }
-  size_t path_length;
+  char path[PATH_BUF];
+  bool raw;
   void *data;
-  if (napi_get_value_string_utf8(env, argv[0], NULL, 0, &path_length) != napi_ok ||
-      napi_get_buffer_info(env, argv[1], &data, &job->length) != napi_ok) {
-    napi_throw_type_error(env, NULL, "each file is [path: string, data: Buffer, mode, uid, gid, atime, mtime]");
+  if (!get_path(env, argv[0], path, &raw)) return 0;
+  if (napi_get_buffer_info(env, argv[1], &data, &job->length) != napi_ok) {
+    napi_throw_type_error(env, NULL, "each file is [path: string | Buffer, data: Buffer, mode, uid, gid, atime, mtime]");
     return 0;
   }
-  job->path = malloc(path_length + 1);
-  napi_get_value_string_utf8(env, argv[0], job->path, path_length + 1, &path_length);
+  job->path = strdup(path);
   job->data = data;
   double atime, mtime;
   napi_get_value_uint32(env, argv[2], &job->mode);

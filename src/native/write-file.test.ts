@@ -77,3 +77,19 @@ test('a batch writes every file it can, in order, and says which failed and why'
     assert.deepEqual(await syscalls.writeFiles([]), []);
     assert.throws(() => syscalls.writeFiles([['x', 'not a buffer' as unknown as Buffer, 0, 0, 0, 0, 0]]), TypeError);
   }));
+
+test('a Buffer path is taken as raw bytes, by writeFiles and the synchronous calls alike', () =>
+  withDir(async (dir) => {
+    const name = Buffer.from([0xff, 0xfe, 0x0a, 0x80]);
+    const at = (suffix: string) => Buffer.concat([Buffer.from(`${dir}/`), name, Buffer.from(suffix)]);
+    const [error] = await syscalls.writeFiles([[at('-file'), Buffer.from('x'), 0o600, 0, 0, 0, 0]]);
+    assert.equal(error, undefined);
+    syscalls.mknod(at('-fifo'), fs.constants.S_IFIFO | 0o600, 0, 0);
+    syscalls.lsetxattr(at('-file'), 'user.t', Buffer.from('v'));
+    assert.deepEqual(syscalls.lgetxattr(at('-file'), 'user.t'), Buffer.from('v'));
+    fs.symlinkSync(name, at('-link'));
+    assert.deepEqual(syscalls.readlinkIfSymlink(at('-link')), name);
+    const names = fs.readdirSync(dir, { encoding: 'buffer' }).map((n) => n.toString('latin1')).sort();
+    assert.deepEqual(names, ['-fifo', '-file', '-link'].map((s) => Buffer.concat([name, Buffer.from(s)]).toString('latin1')).sort());
+    assert.throws(() => syscalls.mknod(Buffer.from(`${dir}/a\0b`), fs.constants.S_IFIFO, 0, 0), /without NUL/);
+  }));
