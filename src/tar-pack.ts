@@ -1,12 +1,27 @@
 // Adding one entry to a tar-stream pack and waiting until it is written: the
 // pack takes entries one at a time, and a body streams in with backpressure.
+// Names and link names are byte strings (src/diff/byte-paths.ts).
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type * as tar from 'tar-stream';
+import './diff/pax-records';
 
 export type EntryHeader = Partial<tar.Header> & Pick<tar.Header, 'name'>;
 
-export function addEntry(pack: tar.Pack, header: EntryHeader, body?: Readable): Promise<void> {
+const NOT_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * tar-stream writes a ustar name or link name as UTF-8, so one with bytes
+ * past ASCII goes in a PAX record instead, which pax-records.ts writes as
+ * the bytes themselves.
+ */
+export function withByteNames<T extends EntryHeader>(header: T): T {
+  if (header.pax || !NOT_ASCII.test(header.name + (header.linkname ?? ''))) return header;
+  return { ...header, pax: {} };
+}
+
+export function addEntry(pack: tar.Pack, entryHeader: EntryHeader, body?: Readable): Promise<void> {
+  const header = withByteNames(entryHeader);
   return new Promise((resolve, reject) => {
     const done = (err?: Error | null) => (err ? reject(err) : resolve());
     if (!body) {

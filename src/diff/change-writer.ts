@@ -7,8 +7,9 @@ import path from 'node:path';
 import type * as tar from 'tar-stream';
 import { addEntry, type EntryHeader } from '../tar-pack';
 import { XATTR_PREFIX, xattrRecord } from './pax-records';
+import { bytePath, fsPath, type BytePath } from './byte-paths';
 import { fileXattrs } from './file-xattrs';
-import type { Change } from './tree-changes';
+import { readLink, type Change } from './tree-changes';
 
 const WHITEOUT_PREFIX = '.wh.';
 
@@ -35,10 +36,14 @@ export class ChangeWriter {
   /** Directories already in the layer. */
   private readonly writtenDirs = new Set<string>();
 
+  private readonly upperRoot: BytePath;
+
   constructor(
     private readonly pack: tar.Pack,
-    private readonly upperRoot: string,
-  ) {}
+    upperRoot: string,
+  ) {
+    this.upperRoot = bytePath(upperRoot);
+  }
 
   async write(change: Change): Promise<void> {
     await this.writeParents(change.path);
@@ -48,7 +53,7 @@ export class ChangeWriter {
       return;
     }
     const stat = change.stat as BigIntStats;
-    const source = change.source as string;
+    const source = change.source as BytePath;
     if (stat.isSocket()) return;
     const header: EntryHeader = {
       name: change.path,
@@ -74,14 +79,14 @@ export class ChangeWriter {
       await addEntry(this.pack, { ...header, type: 'directory' });
     }
     else if (stat.isSymbolicLink()) {
-      await addEntry(this.pack, { ...header, type: 'symlink', linkname: await fs.promises.readlink(source) });
+      await addEntry(this.pack, { ...header, type: 'symlink', linkname: await readLink(source) });
     } else if (stat.isCharacterDevice()) {
       await addEntry(this.pack, { ...header, type: 'character-device', ...deviceNumbers(stat.rdev) });
     } else if (stat.isBlockDevice()) {
       await addEntry(this.pack, { ...header, type: 'block-device', ...deviceNumbers(stat.rdev) });
     } else if (stat.isFIFO()) await addEntry(this.pack, { ...header, type: 'fifo' });
     else {
-      await addEntry(this.pack, { ...header, type: 'file', size: Number(stat.size) }, fs.createReadStream(source));
+      await addEntry(this.pack, { ...header, type: 'file', size: Number(stat.size) }, fs.createReadStream(fsPath(source)));
     }
   }
 
@@ -89,7 +94,7 @@ export class ChangeWriter {
     for (const dir of ancestors(relative)) {
       if (this.writtenDirs.has(dir)) continue;
       const source = path.join(this.upperRoot, dir);
-      await this.write({ kind: 'modify', path: dir, source, stat: await fs.promises.lstat(source, { bigint: true }) });
+      await this.write({ kind: 'modify', path: dir, source, stat: await fs.promises.lstat(fsPath(source), { bigint: true }) });
     }
   }
 }

@@ -5,10 +5,20 @@ import { decodePaxRecords, encodePaxRecords, xattrRecord, xattrValue } from './p
 
 const CAPABILITY = Buffer.from([0x01, 0x00, 0x00, 0x02, 0x00, 0x20, 0x00, 0x00, 0xff, 0xfe, 0x80]);
 
-test('PAX records keep binary xattr values and UTF-8 names', () => {
-  const encoded = encodePaxRecords({ path: 'dïr/名前', 'SCHILY.xattr.security.capability': xattrRecord(CAPABILITY) });
+// A UTF-8 name and one that is not UTF-8 at all, as the bytes a tar holds.
+const NAMES = [Buffer.from('dïr/名前'), Buffer.from([0x64, 0x2f, 0xff, 0xfe, 0x0a, 0x80])];
+
+test('PAX records keep binary xattr values, and names byte for byte', () => {
+  for (const name of NAMES) {
+    const encoded = encodePaxRecords({ path: name.toString('latin1'), linkpath: name.toString('latin1'), comment: 'ü' });
+    assert.ok(encoded.includes(Buffer.concat([Buffer.from(' path='), name, Buffer.from('\n')])));
+    const decoded = decodePaxRecords(encoded);
+    assert.deepEqual(Buffer.from(decoded.path, 'latin1'), name);
+    assert.deepEqual(Buffer.from(decoded.linkpath, 'latin1'), name);
+    assert.equal(decoded.comment, 'ü');
+  }
+  const encoded = encodePaxRecords({ path: 'a', 'SCHILY.xattr.security.capability': xattrRecord(CAPABILITY) });
   const decoded = decodePaxRecords(encoded);
-  assert.equal(decoded.path, 'dïr/名前');
   assert.deepEqual(xattrValue(decoded['SCHILY.xattr.security.capability']), CAPABILITY);
   // Each record's length prefix counts the whole record, itself included.
   const first = encoded.toString('latin1').split(' ')[0];

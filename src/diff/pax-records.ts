@@ -2,11 +2,17 @@
 // values such as security.capability. Go's archive/tar, and so containerd,
 // keeps record values as raw bytes. This replaces tar-stream's PAX decoder
 // and encoder (its extractor and packer call them through the shared headers
-// module) with ones that keep SCHILY.xattr.* values byte for byte, carried
-// as one latin1 character per byte.
+// module) with ones that keep SCHILY.xattr.* values, and the path and
+// linkpath (names need not be UTF-8), byte for byte, carried as one latin1
+// character per byte.
 import path from 'node:path';
 
 export const XATTR_PREFIX = 'SCHILY.xattr.';
+
+/** Records whose values are bytes, not text. */
+function isBinary(key: string): boolean {
+  return key.startsWith(XATTR_PREFIX) || key === 'path' || key === 'linkpath';
+}
 
 export function decodePaxRecords(buf: Buffer): Record<string, string> {
   const records: Record<string, string> = {};
@@ -20,7 +26,7 @@ export function decodePaxRecords(buf: Buffer): Record<string, string> {
     const equals = record.indexOf(0x3d);
     if (equals < 0) break;
     const key = record.toString('utf8', 0, equals);
-    records[key] = record.toString(key.startsWith(XATTR_PREFIX) ? 'latin1' : 'utf8', equals + 1);
+    records[key] = record.toString(isBinary(key) ? 'latin1' : 'utf8', equals + 1);
     at += length;
   }
   return records;
@@ -32,7 +38,7 @@ export function encodePaxRecords(records: Record<string, string | undefined>): B
     if (value === undefined) continue;
     const body = Buffer.concat([
       Buffer.from(` ${key}=`, 'utf8'),
-      Buffer.from(value, key.startsWith(XATTR_PREFIX) ? 'latin1' : 'utf8'),
+      Buffer.from(value, isBinary(key) ? 'latin1' : 'utf8'),
       Buffer.from('\n'),
     ]);
     // The length prefix counts its own digits.

@@ -1,10 +1,12 @@
 // Resolves a path inside a root as if the root were "/", following symlinks
 // with that same rule, the way containerd's continuity fs.RootPath does. No
 // name in a layer, however crafted (.., absolute paths, symlinks pointing
-// out), can resolve outside the root.
+// out), can resolve outside the root. Roots, names and results are byte
+// strings (see byte-paths.ts).
 import path from 'node:path';
 import { invalidArgument } from '../errdefs';
 import { syscalls } from '../native/syscalls';
+import { fromFs, fsPath, shown } from './byte-paths';
 
 const MAX_SYMLINKS = 255;
 
@@ -27,12 +29,13 @@ function walk(root: string, resolved: string, pending: string[], unsafe: string)
     }
     const candidate = path.posix.join(resolved, component);
     // Not a symlink, or not there yet: either way it is taken as a name.
-    const target = syscalls.readlinkIfSymlink(path.join(root, candidate));
-    if (target === undefined) {
+    const link = syscalls.readlinkIfSymlink(fsPath(path.join(root, candidate)));
+    if (link === undefined) {
       resolved = candidate;
       continue;
     }
-    if (++links > MAX_SYMLINKS) throw invalidArgument(`too many symlinks resolving ${unsafe}`);
+    if (++links > MAX_SYMLINKS) throw invalidArgument(`too many symlinks resolving ${shown(unsafe)}`);
+    const target = fromFs(link);
     if (target.startsWith('/')) resolved = '/';
     pending.unshift(...components(target));
   }

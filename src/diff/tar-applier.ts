@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { invalidArgument } from '../errdefs';
 import { syscalls } from '../native/syscalls';
+import { bytePath, fromFs, fsPath, shown, type BytePath } from './byte-paths';
 import { FileBatches } from './file-batches';
 import { fileXattrs } from './file-xattrs';
 import { XATTR_PREFIX, xattrValue } from './pax-records';
@@ -63,7 +64,9 @@ const MAX_IN_FLIGHT = 64;
 const MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024;
 
 class TarApplier {
-  private readonly root: string;
+  private readonly root: BytePath;
+  /** The overlay's lower dirs, nearest first. */
+  private readonly lowers: BytePath[];
   private readonly unpacked = new Set<string>();
   /** Directory entries, by name: their times are set last, re-resolved inside the root. */
   private readonly directories: { name: string; times: EntryTimes }[] = [];
@@ -84,7 +87,8 @@ class TarApplier {
     private readonly target: ApplyTarget,
     private readonly log: Logger,
   ) {
-    this.root = path.resolve(target.root);
+    this.root = bytePath(path.resolve(target.root));
+    this.lowers = (target.overlay?.parents ?? []).map(bytePath);
     this.resolver = new RootResolver(this.root);
   }
 
@@ -161,11 +165,11 @@ class TarApplier {
       // Writes in flight may be beneath it, and what this apply made there goes with it.
       await this.barrier();
       this.forgetResolutions();
-      await fs.rm(target, { recursive: true, force: true });
+      await fs.rm(fsPath(target), { recursive: true, force: true });
       return;
     }
     // Nothing lies beneath a file, link or device: no other write waits.
-    fsSync.unlinkSync(target);
+    fsSync.unlinkSync(fsPath(target));
     if (existing.isSymbolicLink()) this.forgetLinks();
   }
 
@@ -214,12 +218,12 @@ class TarApplier {
     if (Object.keys(pax).some((key) => key.startsWith(XATTR_PREFIX))) return this.writeFile(target, header, [body]);
     const { atime, mtime } = entryTimes(header);
     const { uid, gid } = entryOwner(header);
-    return this.batches.write([target, body, entryMode(header), uid, gid, atime, mtime]);
+    return this.batches.write([fsPath(target), body, entryMode(header), uid, gid, atime, mtime]);
   }
 
   private async writeFile(target: string, header: TarHeader, body: AsyncIterable<unknown> | Buffer[]): Promise<void> {
     const mode = entryMode(header);
-    const file = await fs.open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+    const file = await fs.open(fsPath(target), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
     try {
       await writeBatched(file, body);
       const pax = header.pax ?? {};
@@ -240,7 +244,7 @@ class TarApplier {
     switch (header.type) {
       case 'directory':
         if (!this.mayExist(target) || !lstatIfExists(target)?.isDirectory()) {
-          fsSync.mkdirSync(target, mode);
+          fsSync.mkdirSync(fsPath(target), mode);
           this.createdDirs.add(target);
         }
         this.directories.push({ name: target.slice(this.root.length), times: entryTimes(header) });
@@ -252,29 +256,29 @@ class TarApplier {
       case 'symlink':
         // What this apply created is unchanged, since nothing was removed.
         this.forgetLinks();
-        fsSync.symlinkSync(header.linkname ?? '', target);
+        fsSync.symlinkSync(fsPath(header.linkname ?? ''), fsPath(target));
         return;
       case 'link':
         try {
-          fsSync.linkSync(this.hardlinkTarget(header.linkname ?? ''), target);
+          fsSync.linkSync(fsPath(this.hardlinkTarget(header.linkname ?? '')), fsPath(target));
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT') throw invalidArgument(`hardlink ${header.name}: target ${header.linkname} is not in the snapshot`);
-          if (code === 'EPERM') throw invalidArgument(`hardlink ${header.name}: target ${header.linkname} is a directory`);
+          if (code === 'ENOENT') throw invalidArgument(`hardlink ${shown(header.name)}: target ${shown(header.linkname ?? '')} is not in the snapshot`);
+          if (code === 'EPERM') throw invalidArgument(`hardlink ${shown(header.name)}: target ${shown(header.linkname ?? '')} is a directory`);
           throw err;
         }
         return;
       case 'character-device':
-        syscalls.mknod(target, constants.S_IFCHR | mode, header.devmajor ?? 0, header.devminor ?? 0);
+        syscalls.mknod(fsPath(target), constants.S_IFCHR | mode, header.devmajor ?? 0, header.devminor ?? 0);
         return;
       case 'block-device':
-        syscalls.mknod(target, constants.S_IFBLK | mode, header.devmajor ?? 0, header.devminor ?? 0);
+        syscalls.mknod(fsPath(target), constants.S_IFBLK | mode, header.devmajor ?? 0, header.devminor ?? 0);
         return;
       case 'fifo':
-        syscalls.mknod(target, constants.S_IFIFO | mode, 0, 0);
+        syscalls.mknod(fsPath(target), constants.S_IFIFO | mode, 0, 0);
         return;
       default:
-        throw invalidArgument(`unhandled tar entry type ${header.type} for ${header.name}`);
+        throw invalidArgument(`unhandled tar entry type ${header.type} for ${shown(header.name)}`);
     }
   }
 
@@ -289,18 +293,18 @@ class TarApplier {
       if (!key.startsWith(XATTR_PREFIX)) continue;
       const name = key.slice(XATTR_PREFIX.length);
       if (!layerMaySet(name)) {
-        this.log.warn({ xattr: name, path: target }, 'ignored an xattr a layer may not set');
+        this.log.warn({ xattr: name, path: shown(target) }, 'ignored an xattr a layer may not set');
         continue;
       }
       try {
-        syscalls.lsetxattr(target, name, xattrValue(value));
+        syscalls.lsetxattr(fsPath(target), name, xattrValue(value));
       } catch (err) {
         // containerd skips what the filesystem cannot store, and user xattrs
         // on symlinks, which Linux refuses; it fails on the rest.
         const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'E2BIG' || code === 'ERANGE') throw invalidArgument(`xattr ${name} of ${target.slice(this.root.length)} is larger than the filesystem takes`);
+        if (code === 'E2BIG' || code === 'ERANGE') throw invalidArgument(`xattr ${name} of ${shown(target.slice(this.root.length))} is larger than the filesystem takes`);
         if (!(code === 'ENOTSUP' || (code === 'EPERM' && symlink && name.startsWith('user.')))) throw err;
-        this.log.warn({ xattr: name, path: target }, 'ignored xattr the filesystem cannot store');
+        this.log.warn({ xattr: name, path: shown(target) }, 'ignored xattr the filesystem cannot store');
       }
     }
   }
@@ -308,16 +312,16 @@ class TarApplier {
   private setAttributes(target: string, header: TarHeader): void {
     const pax = header.pax ?? {};
     const { uid, gid } = entryOwner(header);
-    fsSync.lchownSync(target, uid, gid);
+    fsSync.lchownSync(fsPath(target), uid, gid);
     // A symlink has no mode of its own, and chmod would follow it out of the
     // snapshot; a hardlink can name a symlink too.
-    const isSymlink = header.type === 'symlink' || (header.type === 'link' && fsSync.lstatSync(target).isSymbolicLink());
+    const isSymlink = header.type === 'symlink' || (header.type === 'link' && fsSync.lstatSync(fsPath(target)).isSymbolicLink());
     this.setXattrs(target, pax, isSymlink);
     // After lchown, which may clear setuid and setgid bits.
-    if (!isSymlink) fsSync.chmodSync(target, entryMode(header));
+    if (!isSymlink) fsSync.chmodSync(fsPath(target), entryMode(header));
     if (header.type !== 'directory') {
       const { atime, mtime } = entryTimes(header);
-      fsSync.lutimesSync(target, atime, mtime);
+      fsSync.lutimesSync(fsPath(target), atime, mtime);
     }
   }
 
@@ -329,14 +333,14 @@ class TarApplier {
    */
   private async overlayWhiteout(dir: string, base: string, header: TarHeader, opaqueXattr: string): Promise<void> {
     if (base === OPAQUE_MARKER) {
-      syscalls.lsetxattr(dir, opaqueXattr, Buffer.from('y'));
+      syscalls.lsetxattr(fsPath(dir), opaqueXattr, Buffer.from('y'));
       return;
     }
     const marker = path.join(dir, whiteoutOf(base, header));
     await this.settle(marker);
-    syscalls.mknod(marker, constants.S_IFCHR, 0, 0);
+    syscalls.mknod(fsPath(marker), constants.S_IFCHR, 0, 0);
     this.created.add(marker);
-    fsSync.lchownSync(marker, header.uid ?? 0, header.gid ?? 0);
+    fsSync.lchownSync(fsPath(marker), header.uid ?? 0, header.gid ?? 0);
   }
 
   /**
@@ -357,25 +361,25 @@ class TarApplier {
     const existing = lstatIfExists(target);
     if (!existing) return;
     if (!existing.isDirectory()) {
-      fsSync.unlinkSync(target);
+      fsSync.unlinkSync(fsPath(target));
       if (existing.isSymbolicLink()) this.forgetLinks();
       return;
     }
     await this.barrier();
     this.forgetResolutions();
-    await fs.rm(target, { recursive: true, force: true });
+    await fs.rm(fsPath(target), { recursive: true, force: true });
   }
 
   private async removeExceptUnpacked(dir: string): Promise<void> {
-    const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => [] as fsSync.Dirent[]);
+    const entries = await fs.readdir(fsPath(dir), { withFileTypes: true, encoding: 'buffer' }).catch(() => [] as fsSync.Dirent<Buffer>[]);
     for (const entry of entries) {
-      const child = path.join(dir, entry.name);
+      const child = path.join(dir, fromFs(entry.name));
       if (this.unpacked.has(child)) {
         if (entry.isDirectory()) await this.removeExceptUnpacked(child);
       } else if (entry.isDirectory()) {
-        await fs.rm(child, { recursive: true, force: true });
+        await fs.rm(fsPath(child), { recursive: true, force: true });
       } else {
-        fsSync.unlinkSync(child);
+        fsSync.unlinkSync(fsPath(child));
       }
     }
   }
@@ -389,21 +393,22 @@ class TarApplier {
         this.knownDirs.add(dir);
         return;
       }
-      throw invalidArgument(`cannot create ${dir.slice(this.root.length)}: a parent is not a directory`);
+      throw invalidArgument(`cannot create ${shown(dir.slice(this.root.length))}: a parent is not a directory`);
     }
     if (path.dirname(dir) !== this.root) this.makeParent(path.dirname(dir));
-    fsSync.mkdirSync(dir, 0o755);
+    fsSync.mkdirSync(fsPath(dir), 0o755);
     this.createdDirs.add(dir);
     this.created.add(dir);
-    for (const lower of this.target.overlay?.parents ?? []) {
+    for (const lower of this.lowers) {
       const source = rootPath(lower, dir.slice(this.root.length));
       const st = lstatIfExists(source);
       if (!st) continue;
       if (!st.isDirectory()) return;
-      fsSync.chmodSync(dir, st.mode & 0o7777);
-      fsSync.lchownSync(dir, st.uid, st.gid);
-      for (const [name, value] of fileXattrs(source)) syscalls.lsetxattr(dir, name, value);
-      fsSync.utimesSync(dir, st.atime, st.mtime);
+      const made = fsPath(dir);
+      fsSync.chmodSync(made, st.mode & 0o7777);
+      fsSync.lchownSync(made, st.uid, st.gid);
+      for (const [name, value] of fileXattrs(source)) syscalls.lsetxattr(made, name, value);
+      fsSync.utimesSync(made, st.atime, st.mtime);
       return;
     }
   }
@@ -417,7 +422,7 @@ class TarApplier {
     for (const { name, times } of this.directories) {
       const dir = final.resolve(name);
       // Synchronous, like the other metadata calls: a pool trip costs more than the call.
-      if (lstatIfExists(dir)?.isDirectory()) fsSync.lutimesSync(dir, times.atime, times.mtime);
+      if (lstatIfExists(dir)?.isDirectory()) fsSync.lutimesSync(fsPath(dir), times.atime, times.mtime);
     }
   }
 
@@ -471,9 +476,9 @@ const NAME_MAX = 255;
 
 function checkNames(header: TarHeader): void {
   for (const [what, value] of [['name', header.name], ['link target', header.linkname ?? '']] as const) {
-    if (Buffer.byteLength(value) >= PATH_MAX) throw invalidArgument(`${what} of ${value.slice(0, 64)}... is longer than PATH_MAX (${PATH_MAX} bytes)`);
-    if (value.split('/').some((part) => Buffer.byteLength(part) > NAME_MAX)) {
-      throw invalidArgument(`${what} ${value.slice(0, 64)}... has a component longer than NAME_MAX (${NAME_MAX} bytes)`);
+    if (value.length >= PATH_MAX) throw invalidArgument(`${what} of ${shown(value.slice(0, 64))}... is longer than PATH_MAX (${PATH_MAX} bytes)`);
+    if (value.split('/').some((part) => part.length > NAME_MAX)) {
+      throw invalidArgument(`${what} ${shown(value.slice(0, 64))}... has a component longer than NAME_MAX (${NAME_MAX} bytes)`);
     }
   }
 }
@@ -482,14 +487,14 @@ function checkNames(header: TarHeader): void {
 function whiteoutOf(base: string, header: TarHeader): string {
   const original = base.slice(WHITEOUT_PREFIX.length);
   if (original === '' || original === '.' || original === '..' || original.includes('/')) {
-    throw invalidArgument(`invalid whiteout name ${header.name}`);
+    throw invalidArgument(`invalid whiteout name ${shown(header.name)}`);
   }
   return original;
 }
 
-function lstatIfExists(target: string): fsSync.Stats | undefined {
+function lstatIfExists(target: BytePath): fsSync.Stats | undefined {
   try {
-    return fsSync.lstatSync(target, { throwIfNoEntry: false });
+    return fsSync.lstatSync(fsPath(target), { throwIfNoEntry: false });
   } catch {
     return undefined;
   }

@@ -7,6 +7,7 @@ import * as tar from 'tar-stream';
 import { StrataError } from '../errdefs';
 import { markLayerFault } from './layer-format-error';
 
+/** `name` and `linkname` are byte strings (see byte-paths.ts): a name need not be UTF-8. */
 export type TarHeader = tar.Header & { pax?: Record<string, string> };
 
 export type EntryVisitor = (header: TarHeader, body: Readable) => Promise<void>;
@@ -28,7 +29,8 @@ function blame(err: unknown): unknown {
  * recognises; visit's own errors stop the parse and are thrown as they are.
  */
 export async function forEachTarEntry(source: AsyncIterable<Buffer>, visit: EntryVisitor): Promise<void> {
-  const extract = tar.extract();
+  // Names as bytes (one latin1 character each); tar-stream's types lack the option.
+  const extract = tar.extract({ filenameEncoding: 'latin1' } as Parameters<typeof tar.extract>[0]);
   let parseError: NodeJS.ErrnoException | undefined;
   const parsing = pipeline(source, extract).catch((err: NodeJS.ErrnoException) => {
     parseError = err;

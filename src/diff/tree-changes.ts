@@ -1,10 +1,11 @@
 // The changes that turn one directory tree into another, found by walking
 // both in name order, as containerd's continuity fs.Changes does. A deleted
 // directory is one change (its children go with it), and so is a directory
-// replaced by a file.
+// replaced by a file. Roots and paths are byte strings (see byte-paths.ts).
 import fs from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
+import { bytePath, fromFs, fsPath, type BytePath } from './byte-paths';
 import { fileXattrs } from './file-xattrs';
 
 export type ChangeKind = 'add' | 'modify' | 'delete';
@@ -12,9 +13,9 @@ export type ChangeKind = 'add' | 'modify' | 'delete';
 export interface Change {
   kind: ChangeKind;
   /** Path relative to the roots, without a leading slash. */
-  path: string;
+  path: BytePath;
   /** Absolute path in the upper tree (absent for deletions). */
-  source?: string;
+  source?: BytePath;
   stat?: BigIntStats;
 }
 
@@ -25,17 +26,29 @@ function ifMissing<T>(fallback: T): (err: NodeJS.ErrnoException) => T {
   };
 }
 
-async function sortedEntries(dir: string): Promise<string[]> {
-  const names = await fs.readdir(dir).catch(ifMissing([] as string[]));
-  // Byte order, as Go sorts names.
-  return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+/** Byte order, as Go sorts names; a byte string's characters are its bytes. */
+function byteOrder(a: BytePath, b: BytePath): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
-async function sameFile(a: string, sa: BigIntStats, b: string, sb: BigIntStats): Promise<boolean> {
+async function sortedEntries(dir: BytePath): Promise<BytePath[]> {
+  const names = await fs.readdir(fsPath(dir), { encoding: 'buffer' }).catch(ifMissing([] as Buffer[]));
+  return names.map(fromFs).sort(byteOrder);
+}
+
+function lstat(file: BytePath): Promise<BigIntStats | undefined> {
+  return fs.lstat(fsPath(file), { bigint: true }).catch(ifMissing(undefined));
+}
+
+export function readLink(file: BytePath): Promise<BytePath> {
+  return fs.readlink(fsPath(file), { encoding: 'buffer' }).then(fromFs);
+}
+
+async function sameFile(a: BytePath, sa: BigIntStats, b: BytePath, sb: BigIntStats): Promise<boolean> {
   if (sa.dev === sb.dev && sa.ino === sb.ino) return true;
   if (sa.mode !== sb.mode || sa.uid !== sb.uid || sa.gid !== sb.gid || sa.rdev !== sb.rdev) return false;
   if (!sa.isDirectory() && (sa.size !== sb.size || sa.mtimeNs !== sb.mtimeNs)) return false;
-  if (sa.isSymbolicLink() && (await fs.readlink(a)) !== (await fs.readlink(b))) return false;
+  if (sa.isSymbolicLink() && (await readLink(a)) !== (await readLink(b))) return false;
   const xa = fileXattrs(a);
   const xb = fileXattrs(b);
   if (xa.size !== xb.size) return false;
@@ -43,16 +56,21 @@ async function sameFile(a: string, sa: BigIntStats, b: string, sb: BigIntStats):
   return true;
 }
 
-export async function* treeChanges(lower: string, upper: string, rel = ''): AsyncGenerator<Change> {
+/** The changes from the tree at lower to the one at upper (both given as text). */
+export function treeChanges(lower: string, upper: string): AsyncGenerator<Change> {
+  return changesBelow(bytePath(lower), bytePath(upper), '');
+}
+
+async function* changesBelow(lower: BytePath, upper: BytePath, rel: BytePath): AsyncGenerator<Change> {
   const lowerNames = await sortedEntries(path.join(lower, rel));
   const upperNames = await sortedEntries(path.join(upper, rel));
-  const names = [...new Set([...lowerNames, ...upperNames])].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const names = [...new Set([...lowerNames, ...upperNames])].sort(byteOrder);
   for (const name of names) {
     const child = rel === '' ? name : `${rel}/${name}`;
     const a = path.join(lower, child);
     const b = path.join(upper, child);
-    const sa = await fs.lstat(a, { bigint: true }).catch(ifMissing(undefined));
-    const sb = await fs.lstat(b, { bigint: true }).catch(ifMissing(undefined));
+    const sa = await lstat(a);
+    const sb = await lstat(b);
     if (!sb) {
       if (sa) yield { kind: 'delete', path: child };
       continue;
@@ -68,16 +86,16 @@ export async function* treeChanges(lower: string, upper: string, rel = ''): Asyn
       continue;
     }
     if (!(await sameFile(a, sa, b, sb))) yield { kind: 'modify', path: child, source: b, stat: sb };
-    if (sb.isDirectory()) yield* treeChanges(lower, upper, child);
+    if (sb.isDirectory()) yield* changesBelow(lower, upper, child);
   }
 }
 
-async function* added(upper: string, child: string, stat: BigIntStats): AsyncGenerator<Change> {
+async function* added(upper: BytePath, child: BytePath, stat: BigIntStats): AsyncGenerator<Change> {
   const source = path.join(upper, child);
   yield { kind: 'add', path: child, source, stat };
   if (!stat.isDirectory()) return;
   for (const name of await sortedEntries(source)) {
     const grandchild = `${child}/${name}`;
-    yield* added(upper, grandchild, await fs.lstat(path.join(upper, grandchild), { bigint: true }));
+    yield* added(upper, grandchild, await fs.lstat(fsPath(path.join(upper, grandchild)), { bigint: true }));
   }
 }

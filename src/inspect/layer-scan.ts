@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { shown } from '../diff/byte-paths';
 import { compressionOf, decompression, detectCompression, SNIFF_BYTES, type Compression } from '../diff/compression';
 import { forEachTarEntry, type TarHeader } from '../diff/tar-entries';
 import { runPipeline, tap } from '../stream-stages';
@@ -123,8 +124,9 @@ export async function scanLayer(blob: Readable, mediaType: string, onEntry: (ent
   };
 }
 
+// The parser gives names as bytes; inspect shows them as text.
 function toEntry(header: TarHeader): LayerEntry | undefined {
-  const full = entryPath(header.name);
+  const full = entryPath(shown(header.name));
   const type = KINDS[header.type ?? 'file'];
   if (full === '' || !type) return undefined;
   const base = path.posix.basename(full);
@@ -135,7 +137,7 @@ function toEntry(header: TarHeader): LayerEntry | undefined {
     mode: (header.mode ?? 0) & 0o7777,
     uid: header.uid ?? 0,
     gid: header.gid ?? 0,
-    ...(header.linkname ? { linkname: type === 'hardlink' ? entryPath(header.linkname) : header.linkname } : {}),
+    ...(header.linkname ? { linkname: type === 'hardlink' ? entryPath(shown(header.linkname)) : shown(header.linkname) } : {}),
   };
   if (base === OPAQUE_MARKER) return { ...facts, path: dir === '.' ? '' : dir, whiteout: 'opaque' };
   if (base.startsWith(WHITEOUT_PREFIX)) {

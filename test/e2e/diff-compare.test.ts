@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { extract } from 'tar-stream';
+import '../../src/diff/pax-records';
 import { unaryCall } from '../../src/client/connect';
 import { tearDown } from '../support/teardown';
 import { startContainerd, NAMESPACE } from '../../native-bench/harness/containerd';
@@ -103,6 +104,21 @@ async function writeLower(root: string): Promise<void> {
   await write('mode-dir/x', 'x\n');
   await mkdir('owner-dir');
   await fs.promises.chmod(path.join(root, 'file-to-dir'), 0o644);
+  const raw = rawPaths(root);
+  await fs.promises.writeFile(raw(`raw-${bytes(0xff, 0xfe)}`), 'not UTF-8, version 1\n');
+  await fs.promises.writeFile(raw(`raw-doomed${bytes(0xfc)}`), 'not UTF-8, doomed\n');
+  await fs.promises.mkdir(raw(`raw-dir${bytes(0x80)}`));
+  await fs.promises.writeFile(raw(`raw-dir${bytes(0x80)}/${bytes(0xc3, 0x28)}`), 'left alone\n');
+}
+
+/** Raw bytes as a byte string, the form names take in trees (one latin1 character per byte). */
+function bytes(...values: number[]): string {
+  return Buffer.from(values).toString('latin1');
+}
+
+/** A byte-string path under root as the bytes the kernel takes. */
+function rawPaths(root: string): (relative: string) => Buffer {
+  return (relative) => Buffer.from(path.join(root, relative), 'latin1');
 }
 
 /** The upper snapshot's changes on top of the lower, made through its mount (so overlay makes its own whiteouts and opaque dirs). */
@@ -144,6 +160,15 @@ async function changeUpper(root: string): Promise<void> {
   await fs.promises.writeFile(at('hard-a'), 'changed through one of two names\n');
   await fs.promises.chmod(at('mode-dir'), 0o700);
   await fs.promises.chown(at('owner-dir'), 1000, 42);
+  // Names that are not UTF-8 (and one with a newline) go through byte for byte.
+  const raw = rawPaths(root);
+  await fs.promises.writeFile(raw(`raw-${bytes(0xff, 0xfe)}`), 'not UTF-8, version 2\n');
+  await fs.promises.rm(raw(`raw-doomed${bytes(0xfc)}`));
+  await fs.promises.writeFile(raw(`raw-new${bytes(0xfd)}\nline`), 'added\n');
+  await fs.promises.symlink(Buffer.from(`raw-target${bytes(0xfe)}`, 'latin1'), raw(`raw-link${bytes(0xff)}`));
+  await fs.promises.writeFile(raw(`raw-hard${bytes(0xfa)}`), 'two raw names\n');
+  await fs.promises.link(raw(`raw-hard${bytes(0xfa)}`), raw(`raw-hard${bytes(0xfb)}`));
+  await fs.promises.writeFile(raw(`raw-dir${bytes(0x80)}/new${bytes(0xf9)}`), 'added beside\n');
 }
 
 function setXattr(file: string, name: string, value: string): Promise<unknown> {
@@ -166,7 +191,7 @@ function formatDifferences(differences: string[]): string {
 
 /** Member names and types of a tar, in order. */
 async function members(tar: Buffer): Promise<{ name: string; type: string }[]> {
-  const extractor = extract();
+  const extractor = extract({ filenameEncoding: 'latin1' } as Parameters<typeof extract>[0]);
   const found: { name: string; type: string }[] = [];
   const done = (async () => {
     for await (const entry of extractor) {
@@ -185,7 +210,7 @@ async function members(tar: Buffer): Promise<{ name: string; type: string }[]> {
  * diff), as are user and group names (appliers use the numeric ids).
  */
 async function describeMembers(tar: Buffer): Promise<string[]> {
-  const extractor = extract();
+  const extractor = extract({ filenameEncoding: 'latin1' } as Parameters<typeof extract>[0]);
   const described: string[] = [];
   const done = (async () => {
     for await (const entry of extractor) {

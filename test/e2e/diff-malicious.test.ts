@@ -82,8 +82,8 @@ interface Built {
 
 interface Case {
   name: string;
-  /** 'error': Apply must fail (with `code`, when given); 'either': failing or succeeding are both fine. */
-  expect: 'error' | 'either';
+  /** 'error': Apply must fail (with `code`, when given); 'applied': it must succeed; 'either': both are fine. */
+  expect: 'error' | 'applied' | 'either';
   code?: number;
   build(context: Context): Promise<Built>;
 }
@@ -323,6 +323,24 @@ const CASES: Case[] = [
     return {
       inside: [long, `${m}-link`],
       verify: async (snapshotDir) => assert.equal(await fs.promises.readlink(path.join(snapshotDir, 'gnu', `${m}-link`)), `../${'t'.repeat(150)}`),
+    };
+  }),
+  gnuTarCase('names that are not UTF-8, raw in GNU tar headers', 'applied', (dir, m) => {
+    // GNU tar writes the name's bytes into the header itself (and a long one
+    // into a long-name record); both must arrive byte for byte.
+    const raw = (name: string): Buffer => Buffer.concat([Buffer.from(`${dir}/${m}-`), Buffer.from(name, 'latin1')]);
+    const short = '\xff\xfe\n';
+    const long = '\xf0\x28'.repeat(80);
+    fs.writeFileSync(raw(short), 'short\n');
+    fs.writeFileSync(raw(long), 'long\n');
+    fs.symlinkSync(Buffer.from('\xfd\xfc', 'latin1'), raw('link'));
+    return {
+      verify: async (snapshotDir) => {
+        const names = (await fs.promises.readdir(snapshotDir, { encoding: 'buffer' })).map((name) => name.toString('latin1'));
+        for (const name of [short, long, 'link']) assert.ok(names.includes(`${m}-${name}`), `${JSON.stringify(name)} is missing from ${JSON.stringify(names)}`);
+        const target = await fs.promises.readlink(Buffer.from(`${snapshotDir}/${m}-link`, 'latin1'), { encoding: 'buffer' });
+        assert.deepEqual(target, Buffer.from('\xfd\xfc', 'latin1'));
+      },
     };
   }),
   gnuTarCase('a GNU sparse file', 'error', (dir, m) => {
@@ -601,6 +619,8 @@ describe('Diff.Apply on strata with hostile and broken layers', { timeout: 150_0
               );
             }
             await layer.verify?.(snapshotDir);
+          } else if (c.expect === 'applied') {
+            assert.fail(`${c.name}: Apply failed (${outcome.message}); it should have applied`);
           } else if (c.code !== undefined) {
             assert.equal(outcome.code, c.code, `${c.name}: gRPC code (message: ${outcome.message})\n${logTail(server.logFile, 10)}`);
           }

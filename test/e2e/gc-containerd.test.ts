@@ -26,10 +26,12 @@ import { tearDown } from '../support/teardown';
 async function rootUsage(root: string): Promise<{ files: number; bytes: number }> {
   let files = 0;
   let bytes = 0;
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await fs.promises.readdir(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (dir === root && (entry.name.startsWith('metadata.db') || entry.name === 'lock')) continue;
+  // Names as bytes: the edge-case image has names that are not UTF-8.
+  const walk = async (dir: Buffer): Promise<void> => {
+    for (const entry of await fs.promises.readdir(dir, { withFileTypes: true, encoding: 'buffer' })) {
+      const name = entry.name.toString('latin1');
+      const full = Buffer.concat([dir, Buffer.from('/'), entry.name]);
+      if (dir.equals(Buffer.from(root)) && (name.startsWith('metadata.db') || name === 'lock')) continue;
       if (entry.isDirectory()) await walk(full);
       else {
         files++;
@@ -37,7 +39,7 @@ async function rootUsage(root: string): Promise<{ files: number; bytes: number }
       }
     }
   };
-  await walk(root);
+  await walk(Buffer.from(root));
   return { files, bytes };
 }
 

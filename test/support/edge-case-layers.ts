@@ -39,6 +39,23 @@ const CAP_NET_RAW = Buffer.from([
 /** Spans many 512-byte tar blocks and ends mid-block. */
 const MULTI_BLOCK_CONTENT = Buffer.from(Array.from({ length: 70_001 }, (_, i) => (i * 31) % 251));
 
+/** Raw bytes as a byte string, the form names take in layers and trees (one latin1 character per byte). */
+function bytes(...values: number[]): string {
+  return Buffer.from(values).toString('latin1');
+}
+
+/** A name that is UTF-8 text, as its bytes. */
+function utf8(text: string): string {
+  return Buffer.from(text, 'utf8').toString('latin1');
+}
+
+/** Names that are not UTF-8, or hold newlines, tabs, escapes: they must come through byte for byte. */
+const NOT_UTF8 = `names/${bytes(0xff, 0xfe)}`;
+const NOT_UTF8_DIR = `names/${bytes(0x80)}dir`;
+const NOT_UTF8_LONG = `names/${bytes(0xf0, 0x28, 0x8c, 0x28).repeat(40)}`;
+const NOT_UTF8_LINK_TARGET = `target${bytes(0xfe)}`;
+const NOT_UTF8_DOOMED = `names/doomed${bytes(0xfc)}`;
+
 const USER = { uid: 1000, gid: 1000 };
 const THREE_NAMES = { mode: 0o640, ...USER };
 
@@ -118,6 +135,19 @@ const baseLayer: LayerEntry[] = [
   dir('doomed-dir/nested'),
   file('doomed-dir/nested/deeper', 'y\n'),
 
+  dir('names'),
+  file(NOT_UTF8, 'not UTF-8\n'),
+  file('names/new\nline', 'a newline in the name\n'),
+  file('names/tab\tand space ', 'a tab and a trailing space\n'),
+  file('names/back\\x00slash\\n', 'backslash escapes, literally\n'),
+  file(`names/${utf8('é名')}`, 'UTF-8 beyond ASCII\n'),
+  dir(NOT_UTF8_DIR),
+  file(`${NOT_UTF8_DIR}/${bytes(0xc3, 0x28)}`, 'in a directory whose name is not UTF-8\n'),
+  file(NOT_UTF8_LONG, 'a long name that is not UTF-8\n'),
+  symlink(`names/link${bytes(0xff)}`, NOT_UTF8_LINK_TARGET),
+  hardlink(`names/hard${bytes(0xfd)}`, NOT_UTF8),
+  file(NOT_UTF8_DOOMED, 'whited out later\n'),
+
   dir('swap'),
   file('swap/file-becomes-dir', 'a file for now\n'),
   dir('swap/dir-becomes-file'),
@@ -147,6 +177,7 @@ const deletingLayer: LayerEntry[] = [
   whiteout('doomed-dir'),
   whiteout('var/doomed-empty-dir'),
   whiteout('data/three-b'),
+  whiteout(NOT_UTF8_DOOMED),
   dir('xattrs/redeclared', { mode: 0o750, gid: 42 }),
   file('swap/link-becomes-file', 'was a symlink\n'),
   symlink('swap/file-becomes-link', '/etc/hostname'),
@@ -174,6 +205,7 @@ const REMOVED = [
   'doomed-dir/nested',
   'var/doomed-empty-dir',
   'data/three-b',
+  NOT_UTF8_DOOMED,
   'opaque/a',
   'opaque/b',
   'opaque/sub',
@@ -218,6 +250,11 @@ export function landmarkProblems(tree: Tree): string[] {
   check('swap/link-becomes-file', 'a file', (e) => e.type === 'file');
   check('swap/file-becomes-link', 'a symlink', (e) => e.type === 'symlink');
   check('etc/removed-then-restored', 'its second life', (e) => e.size === 'second life\n'.length);
+  check(NOT_UTF8, 'a file, hardlinked to its other non-UTF-8 name', (e) => e.size === 'not UTF-8\n'.length && e.hardlinks.join() === `names/hard${bytes(0xfd)}`);
+  check(`${NOT_UTF8_DIR}/${bytes(0xc3, 0x28)}`, 'a file', (e) => e.type === 'file');
+  check(NOT_UTF8_LONG, 'a file', (e) => e.type === 'file');
+  check(`names/link${bytes(0xff)}`, 'its non-UTF-8 target', (e) => e.linkTarget === NOT_UTF8_LINK_TARGET);
+  check('names/new\nline', 'a file', (e) => e.type === 'file');
   check('etc/hostname', 'owner 1000 and mode 0600', (e) => e.uid === 1000 && e.mode === 0o600);
   for (const removed of REMOVED) {
     if (tree.has(removed)) problems.push(`${removed}: should have been removed`);

@@ -42,7 +42,11 @@ export interface TreeEntry {
   hardlinks: string[];
 }
 
-/** Entries keyed by path relative to the root ('.' is the root itself). */
+/**
+ * Entries keyed by path relative to the root ('.' is the root itself). Paths
+ * and link targets are byte strings (one latin1 character per byte), so
+ * names that are not UTF-8 compare byte for byte.
+ */
 export type Tree = Map<string, TreeEntry>;
 
 function entryType(stat: fs.BigIntStats): EntryType {
@@ -62,18 +66,22 @@ function splitDevice(rdev: bigint): { major: number; minor: number } {
   return { major: Number(major), minor: Number(minor) };
 }
 
+/** A byte-string path as the bytes the kernel takes. */
+function bytes(name: string): Buffer {
+  return Buffer.from(name, 'latin1');
+}
+
 async function sha256OfFile(file: string): Promise<string> {
   const hash = createHash('sha256');
-  await pipeline(fs.createReadStream(file), hash);
+  await pipeline(fs.createReadStream(bytes(file)), hash);
   return hash.digest('hex');
 }
 
-/** getfattr writes unusual bytes in names as backslash + three octal digits. */
+/** getfattr writes unusual bytes in names as backslash + three octal digits; the result is a byte string. */
 function unescapeGetfattrName(name: string): string {
-  return Buffer.from(
-    name.replace(/\\([0-7]{3})/g, (_match, octal: string) => String.fromCharCode(parseInt(octal, 8))),
-    'latin1',
-  ).toString('utf8');
+  return Buffer.from(name, 'utf8')
+    .toString('latin1')
+    .replace(/\\([0-7]{3})/g, (_match, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 }
 
 /**
@@ -84,7 +92,8 @@ async function readXattrs(root: string): Promise<Map<string, Record<string, stri
   const { stdout } = await execFileAsync(
     'getfattr',
     ['-R', '-d', '-m', '-', '-h', '-e', 'hex', '--absolute-names', root],
-    { maxBuffer: 64 * 1024 * 1024 },
+    // In the C locale getfattr escapes every byte past ASCII, so its output is ASCII.
+    { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C' } },
   );
   const result = new Map<string, Record<string, string>>();
   let current: Record<string, string> | undefined;
@@ -107,7 +116,7 @@ export async function readTree(root: string): Promise<Tree> {
 
   async function visit(relative: string): Promise<void> {
     const absolute = path.join(root, relative);
-    const stat = await fs.promises.lstat(absolute, { bigint: true });
+    const stat = await fs.promises.lstat(bytes(absolute), { bigint: true });
     const type = entryType(stat);
     const entry: TreeEntry = {
       type,
@@ -120,7 +129,7 @@ export async function readTree(root: string): Promise<Tree> {
     tree.set(relative, entry);
 
     if (type === 'directory') {
-      const names = await fs.promises.readdir(absolute);
+      const names = (await fs.promises.readdir(bytes(absolute), { encoding: 'buffer' })).map((name) => name.toString('latin1'));
       for (const name of names.sort()) await visit(relative === '.' ? name : path.join(relative, name));
       return;
     }
@@ -130,7 +139,7 @@ export async function readTree(root: string): Promise<Tree> {
     const inode = `${stat.dev}:${stat.ino}`;
     pathsByInode.set(inode, [...(pathsByInode.get(inode) ?? []), relative]);
     if (type === 'file') entry.sha256 = await sha256OfFile(absolute);
-    if (type === 'symlink') entry.linkTarget = await fs.promises.readlink(absolute);
+    if (type === 'symlink') entry.linkTarget = (await fs.promises.readlink(bytes(absolute), { encoding: 'buffer' })).toString('latin1');
     if (type === 'char-device' || type === 'block-device') entry.device = splitDevice(stat.rdev);
   }
 
