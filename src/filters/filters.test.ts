@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isKind } from '../errdefs';
-import { parseFilters, type FieldLookup } from './index';
+import { labelField, parseFilters, type FieldLookup } from './index';
 import { unquote } from './unquote';
 
 /** The corpus of containerd's filters/filter_test.go. */
@@ -249,6 +249,14 @@ test('unquote: Go escapes, and the quote character escaped', () => {
   assert.equal(unquote('"\\ud800"'), '\ufffd');
   assert.equal(unquote('"\\U00110000"'), undefined);
   assert.equal(unquote('"\\/"'), undefined);
+});
+
+test('labelField: only the labels themselves, not what every object inherits', () => {
+  const labels = { 'a.b': '1' };
+  assert.equal(labelField(labels, ['labels', 'a', 'b']), '1');
+  assert.equal(labelField(labels, ['labels', 'constructor']), undefined);
+  assert.equal(labelField(labels, ['labels', '__proto__']), undefined);
+  assert.equal(parseFilters(['labels.toString']).match((fieldpath) => labelField(labels, fieldpath)), false);
 });
 
 /** Snapshots as containerd's snapshotter test suite (checkWalk) creates them. */
