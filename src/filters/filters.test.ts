@@ -248,6 +248,9 @@ test('unquote: Go escapes, and the quote character escaped', () => {
   assert.equal(unquote('"\\U0001F600\\u00e9\\101"'), '😀éA');
   assert.equal(unquote('"\\ud800"'), '\ufffd');
   assert.equal(unquote('"\\U00110000"'), undefined);
+  // Go gathers the digits in an int32: from \U80000000 on it wraps, passes the range check, and encodes U+FFFD.
+  assert.equal(unquote('"\\U7fffffff"'), undefined);
+  assert.equal(unquote('"\\Ua0000065"'), '\ufffd');
   assert.equal(unquote('"\\/"'), undefined);
 });
 
