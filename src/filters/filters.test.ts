@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isKind } from '../errdefs';
-import { parseFilters, type FieldLookup } from './index';
+import { labelField, parseFilters, type FieldLookup } from './index';
 import { unquote } from './unquote';
 
 /** The corpus of containerd's filters/filter_test.go. */
@@ -248,7 +248,18 @@ test('unquote: Go escapes, and the quote character escaped', () => {
   assert.equal(unquote('"\\U0001F600\\u00e9\\101"'), '😀éA');
   assert.equal(unquote('"\\ud800"'), '\ufffd');
   assert.equal(unquote('"\\U00110000"'), undefined);
+  // Go gathers the digits in an int32: from \U80000000 on it wraps, passes the range check, and encodes U+FFFD.
+  assert.equal(unquote('"\\U7fffffff"'), undefined);
+  assert.equal(unquote('"\\Ua0000065"'), '\ufffd');
   assert.equal(unquote('"\\/"'), undefined);
+});
+
+test('labelField: only the labels themselves, not what every object inherits', () => {
+  const labels = { 'a.b': '1' };
+  assert.equal(labelField(labels, ['labels', 'a', 'b']), '1');
+  assert.equal(labelField(labels, ['labels', 'constructor']), undefined);
+  assert.equal(labelField(labels, ['labels', '__proto__']), undefined);
+  assert.equal(parseFilters(['labels.toString']).match((fieldpath) => labelField(labels, fieldpath)), false);
 });
 
 /** Snapshots as containerd's snapshotter test suite (checkWalk) creates them. */

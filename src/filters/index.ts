@@ -15,8 +15,11 @@ export function parseFilters(filters: readonly string[]): Filter {
 
 /**
  * The labels.KEY field of containerd's adaptors. A key may itself contain
- * dots: labels.a.b is the label "a.b".
+ * dots: labels.a.b is the label "a.b". Only the object's own keys count, or
+ * labels.constructor would find Object.prototype's.
  */
 export function labelField(labels: Record<string, string>, fieldpath: string[]): string | undefined {
-  return fieldpath.length > 1 ? labels[fieldpath.slice(1).join('.')] : undefined;
+  if (fieldpath.length < 2) return undefined;
+  const key = fieldpath.slice(1).join('.');
+  return Object.hasOwn(labels, key) ? labels[key] : undefined;
 }

@@ -12,8 +12,9 @@ import { unquote } from './unquote';
 //   operator  := "==" | "!=" | "~="
 //   value     := quoted | [^\s,]+
 //   quoted    := Go string syntax in "..."; after ~= also /.../ or |...|
-// Whitespace is skipped only before a token, which is why containerd rejects
-// `name==a ` and `name ==a`; this parser keeps that.
+// Whitespace is skipped only before a token the parser reads, not where it
+// peeks for `.` or `,`, which is why containerd takes `name == a` but rejects
+// `name==a ` and `name==a ,b`; this parser keeps that.
 
 const COMMA = 0x2c;
 const DOT = 0x2e;

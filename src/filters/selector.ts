@@ -1,4 +1,5 @@
 import type { Filter } from './filter';
+import { compileRegexp } from './regexp';
 
 export type Operator = '==' | '!=' | '~=';
 
@@ -26,15 +27,5 @@ function valueTest(operator: Operator, value: string): (field: string | undefine
       const regexp = compileRegexp(value);
       return (field) => regexp !== undefined && regexp.test(field ?? '');
     }
-  }
-}
-
-// containerd compiles Go (RE2) patterns; JavaScript's engine agrees on the
-// patterns filters use in practice (anchors, classes, alternation, repeats).
-function compileRegexp(pattern: string): RegExp | undefined {
-  try {
-    return new RegExp(pattern, 'u');
-  } catch {
-    return undefined;
   }
 }

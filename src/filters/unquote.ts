@@ -49,11 +49,9 @@ export function unquote(quoted: string): string | undefined {
       const count = CODE_POINT_ESCAPE_DIGITS[kind];
       const digits = body.slice(i, (i += count));
       if (!new RegExp(`^[0-9a-f]{${count}}$`, 'i').test(digits)) return undefined;
-      const codePoint = parseInt(digits, 16);
-      if (codePoint > 0x10ffff) return undefined;
-      // Go encodes a surrogate code point as U+FFFD.
-      const encodable = codePoint >= 0xd800 && codePoint <= 0xdfff ? 0xfffd : codePoint;
-      bytes.push(...Buffer.from(String.fromCodePoint(encodable), 'utf8'));
+      const codePoint = escapedCodePoint(parseInt(digits, 16));
+      if (codePoint === undefined) return undefined;
+      bytes.push(...Buffer.from(String.fromCodePoint(codePoint), 'utf8'));
     } else if (/^[0-7]$/.test(kind)) {
       const digits = kind + body.slice(i, (i += 2));
       if (!/^[0-7]{3}$/.test(digits) || parseInt(digits, 8) > 0xff) return undefined;
@@ -63,6 +61,16 @@ export function unquote(quoted: string): string | undefined {
     }
   }
   return decodeUtf8(Buffer.from(bytes));
+}
+
+/**
+ * What Go makes of \u and \U escapes: it refuses one beyond U+10FFFF, but
+ * collects the digits in a signed 32-bit rune, so \U80000000 and above wrap
+ * to negative and pass that check; it encodes those, like surrogates, as U+FFFD.
+ */
+function escapedCodePoint(value: number): number | undefined {
+  if (value >= 0x80000000 || (value >= 0xd800 && value <= 0xdfff)) return 0xfffd;
+  return value <= 0x10ffff ? value : undefined;
 }
 
 /**
