@@ -27,7 +27,8 @@ export class LabelTable<Owner extends string | number> {
     }[];
     for (const { owner, key, value } of rows) {
       const labels = all.get(owner) ?? {};
-      labels[key] = value;
+      // Defined, not assigned: a label named __proto__ is a label like any other.
+      Object.defineProperty(labels, key, { value, enumerable: true, writable: true, configurable: true });
       all.set(owner, labels);
     }
     return all;

@@ -51,7 +51,8 @@ test('labels on snapshots and blobs survive a reopen byte for byte, at the 4096-
     fc.asyncProperty(labelSets, labelSets, async (snapshotLabels, blobLabels) => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-labels-'));
       try {
-        const extra = { ...atLimit('containerd.io/gc.ref.content.l', 'é', 4096), ...atLimit('日本', '語', 4096) };
+        // A computed key makes __proto__ a label like any other, as it is to containerd.
+        const extra = { ...atLimit('containerd.io/gc.ref.content.l', 'é', 4096), ...atLimit('日本', '語', 4096), ['__proto__']: 'a label' };
         const wantSnapshot = { ...snapshotLabels, ...extra };
         const wantBlob = { ...blobLabels, ...extra };
         let store = open(dir);
@@ -69,6 +70,7 @@ test('labels on snapshots and blobs survive a reopen byte for byte, at the 4096-
         store = open(dir);
         await store.content.open();
         assert.deepEqual((await store.snapshots.stat('s')).labels, wantSnapshot);
+        assert.deepEqual((await store.snapshots.list([])).find((info) => info.name === 's')?.labels, wantSnapshot);
         assert.deepEqual((await store.content.info(digest)).labels, wantBlob);
         await store.close();
       } finally {
