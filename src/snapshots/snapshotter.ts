@@ -156,12 +156,13 @@ export class StoreSnapshotter implements Snapshotter {
     });
     for (const entry of orphans) {
       this.log.info({ dir: entry }, 'cleanup: removing directory that no snapshot owns');
-      await fs.rm(path.join(this.layout.dir, entry), { recursive: true, force: true });
+      this.removals.add(path.join(this.layout.dir, entry));
     }
+    await this.removals.drain();
   }
 
   async close(): Promise<void> {
     await this.writes.exclusive(async () => undefined);
-    await this.removals.drain();
+    await this.removals.close();
   }
 }
