@@ -12,6 +12,7 @@ import { invalidArgument } from '../errdefs';
 import { syscalls } from '../native/syscalls';
 import { bytePath, fromFs, fsPath, shown, type BytePath } from './byte-paths';
 import { FileBatches } from './file-batches';
+import { PathHashes } from './path-hashes';
 import { fileXattrs } from './file-xattrs';
 import { XATTR_PREFIX, xattrValue } from './pax-records';
 import { RootResolver, rootPath } from './root-path';
@@ -67,15 +68,26 @@ class TarApplier {
   private readonly root: BytePath;
   /** The overlay's lower dirs, nearest first. */
   private readonly lowers: BytePath[];
+  /**
+   * Entries this layer unpacked into directories that predate it: an opaque
+   * marker that comes after them must keep them. What lands in a directory
+   * of ownDirs needs no record, so a layer unpacked into an empty snapshot
+   * records almost nothing.
+   */
   private readonly unpacked = new Set<string>();
   /** Directory entries, by name: their times are set last, re-resolved inside the root. */
   private readonly directories: { name: string; times: EntryTimes }[] = [];
   /** Resolves parents inside the root; anything that can change a resolution clears it. */
   private readonly resolver: RootResolver;
-  /** Directories this apply created empty: nothing inside them predates it. */
+  /** Directories this apply created empty, and that are still there: nothing inside them predates it. */
   private readonly createdDirs = new Set<string>();
+  /**
+   * Every directory this apply created, never forgotten: whatever is inside
+   * one now came from this layer, even after a removal cleared createdDirs.
+   */
+  private readonly ownDirs = new Set<string>();
   /** Every path this apply created, entries and the parents made for them. */
-  private readonly created = new Set<string>();
+  private readonly created = new PathHashes();
   /** Parents found to be directories already, so each is looked at once. */
   private readonly knownDirs = new Set<string>();
   private readonly inFlight = new Map<string, Promise<void>>();
@@ -119,7 +131,7 @@ class TarApplier {
       const existing = lstatIfExists(target);
       if (existing && !(existing.isDirectory() && header.type === 'directory')) await this.remove(target, existing);
     }
-    this.unpacked.add(target);
+    if (!this.ownDirs.has(path.dirname(target))) this.unpacked.add(target);
     this.created.add(target);
     if ((header.type === 'file' || header.type === 'contiguous-file') && (header.size ?? 0) <= BUFFERED_FILE) {
       await this.bufferAndWrite(target, header, data);
@@ -146,7 +158,7 @@ class TarApplier {
   }
 
   private mayExist(target: string): boolean {
-    return !this.createdDirs.has(path.dirname(target)) || this.created.has(target);
+    return !this.createdDirs.has(path.dirname(target)) || this.created.mayHave(target);
   }
 
   /**
@@ -246,6 +258,7 @@ class TarApplier {
         if (!this.mayExist(target) || !lstatIfExists(target)?.isDirectory()) {
           fsSync.mkdirSync(fsPath(target), mode);
           this.createdDirs.add(target);
+          this.ownDirs.add(target);
         }
         this.directories.push({ name: target.slice(this.root.length), times: entryTimes(header) });
         return;
@@ -371,10 +384,12 @@ class TarApplier {
   }
 
   private async removeExceptUnpacked(dir: string): Promise<void> {
+    // What is in a directory this apply made is all this layer's.
+    if (this.ownDirs.has(dir)) return;
     const entries = await fs.readdir(fsPath(dir), { withFileTypes: true, encoding: 'buffer' }).catch(() => [] as fsSync.Dirent<Buffer>[]);
     for (const entry of entries) {
       const child = path.join(dir, fromFs(entry.name));
-      if (this.unpacked.has(child)) {
+      if (this.unpacked.has(child) || this.ownDirs.has(child)) {
         if (entry.isDirectory()) await this.removeExceptUnpacked(child);
       } else if (entry.isDirectory()) {
         await fs.rm(fsPath(child), { recursive: true, force: true });
@@ -398,6 +413,7 @@ class TarApplier {
     if (path.dirname(dir) !== this.root) this.makeParent(path.dirname(dir));
     fsSync.mkdirSync(fsPath(dir), 0o755);
     this.createdDirs.add(dir);
+    this.ownDirs.add(dir);
     this.created.add(dir);
     for (const lower of this.lowers) {
       const source = rootPath(lower, dir.slice(this.root.length));
