@@ -6,7 +6,7 @@ import type { Pack } from 'tar-stream';
 import type { Compression } from '../../src/diff/compression';
 import { LayoutWriter, packLayout, writeTarLayer } from '../../src/images/layout-writer';
 import { chainIds } from '../../src/images/resolve';
-import { withByteNames } from '../../src/tar-pack';
+import { ustarSafe } from '../../src/tar-pack';
 import { CONTAINERD_NAME_ANNOTATION, MEDIA_TYPES, REF_NAME_ANNOTATION, type Descriptor } from '../../src/images/types';
 import type { LayerEntry } from './tar-entries';
 
@@ -39,7 +39,7 @@ const FIXED_MTIME = new Date('2020-01-02T03:04:05Z');
 async function addEntries(packer: Pack, entries: LayerEntry[]): Promise<void> {
   for (const { header, content } of entries) {
     // tar-stream fills in defaults on the header it is given, so hand it a copy.
-    const copy = withByteNames({ ...header, mtime: header.mtime ?? FIXED_MTIME });
+    const copy = ustarSafe({ ...header, mtime: header.mtime ?? FIXED_MTIME });
     await new Promise<void>((resolve, reject) => {
       const done = (error?: Error | null): void => (error ? reject(error) : resolve());
       if (header.type === 'file') packer.entry(copy, content ?? Buffer.alloc(0), done);
