@@ -4,7 +4,8 @@
 // and removed, times set. Each operation names a path of the small name space
 // in layer-model.ts and does something sensible whatever is there now; none
 // ever follows a symlink (a snapshot's symlinks may point anywhere on the
-// host), and one whose parent is not a real directory is skipped.
+// host), and one whose parent is not a real directory is skipped. Hard links
+// can be kept to files the same run wrote (see MutationOptions).
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -84,68 +85,103 @@ async function setfattr(args: string[]): Promise<void> {
   await execFileAsync('setfattr', ['-h', ...args]);
 }
 
-/** Applies one change under `root`; returns a word for the log of what it did ('skip' when nothing). */
-export async function mutate(root: string, m: Mutation): Promise<string> {
-  if (!parentsReady(root, m.path, CREATING.has(m.op))) return 'skip';
-  const at = path.join(root, m.path);
-  const stat = lstat(at);
-  switch (m.op) {
-    case 'write':
-      // Over a directory or a symlink, replaces it; over a file, rewrites it in place (its hard links see the change).
-      if (stat && !stat.isFile()) removeAny(at);
-      fs.writeFileSync(at, Buffer.from(m.bytes));
-      return 'done';
-    case 'append':
-      if (!stat?.isFile()) return 'skip';
-      fs.appendFileSync(at, Buffer.from(m.bytes));
-      return 'done';
-    case 'mkdir':
-      if (stat?.isDirectory()) return 'skip';
-      if (stat) removeAny(at);
-      fs.mkdirSync(at);
-      fs.chmodSync(at, m.mode);
-      return 'done';
-    case 'rm':
-      if (!stat) return 'skip';
-      removeAny(at);
-      return 'done';
-    case 'symlink':
-      if (stat) removeAny(at);
-      fs.symlinkSync(m.target, at);
-      return 'done';
-    case 'chmod':
-      // chmod follows symlinks; Linux has no lchmod.
-      if (!stat || stat.isSymbolicLink()) return 'skip';
-      fs.chmodSync(at, m.mode);
-      return 'done';
-    case 'chown':
-      if (!stat) return 'skip';
-      fs.lchownSync(at, m.uid, m.gid);
-      return 'done';
-    case 'hardlink': {
-      const from = path.join(root, m.from);
-      if (m.from === m.path || m.from.startsWith(`${m.path}/`)) return 'skip';
-      if (!parentsReady(root, m.from, false) || !lstat(from)?.isFile()) return 'skip';
-      if (stat) removeAny(at);
-      fs.linkSync(from, at);
-      return 'done';
-    }
-    case 'setxattr':
-      // Linux refuses user xattrs on symlinks.
-      if (!stat || stat.isSymbolicLink()) return 'skip';
-      await setfattr(['-n', m.name, '-v', m.value === '' ? '""' : m.value, at]);
-      return 'done';
-    case 'rmxattr':
-      if (!stat || stat.isSymbolicLink()) return 'skip';
-      try {
-        await setfattr(['-x', m.name, at]);
-      } catch {
-        return 'skip';
+export interface MutationOptions {
+  /**
+   * Allow a hard link to a file this run has not written: a new name for a
+   * file the layer below holds unchanged. Off, `hardlink` only links files
+   * written (or appended to) by an earlier change of the same run.
+   */
+  linkToUnchanged: boolean;
+}
+
+/** Applies changes under one root, one at a time. */
+export class Mutator {
+  /** Paths this run wrote a file at (and has not removed or replaced since). */
+  private readonly written = new Set<string>();
+
+  constructor(
+    private readonly root: string,
+    private readonly options: MutationOptions,
+  ) {}
+
+  /** Applies one change; returns a word for the log of what it did ('skip' when nothing). */
+  async apply(m: Mutation): Promise<string> {
+    const result = await this.change(m);
+    if (result === 'skip') return result;
+    // What was at the path (a whole directory, maybe) is gone, but for attribute changes.
+    if (m.op === 'write' || m.op === 'rm' || m.op === 'mkdir' || m.op === 'symlink' || m.op === 'hardlink') this.forget(m.path);
+    if (m.op === 'write' || m.op === 'append' || (m.op === 'hardlink' && this.written.has(m.from))) this.written.add(m.path);
+    return result;
+  }
+
+  private forget(relative: string): void {
+    for (const p of [...this.written]) if (p === relative || p.startsWith(`${relative}/`)) this.written.delete(p);
+  }
+
+  private async change(m: Mutation): Promise<string> {
+    const root = this.root;
+    if (!parentsReady(root, m.path, CREATING.has(m.op))) return 'skip';
+    const at = path.join(root, m.path);
+    const stat = lstat(at);
+    switch (m.op) {
+      case 'write':
+        // Over a directory or a symlink, replaces it; over a file, rewrites it in place (its hard links see the change).
+        if (stat && !stat.isFile()) removeAny(at);
+        fs.writeFileSync(at, Buffer.from(m.bytes));
+        return 'done';
+      case 'append':
+        if (!stat?.isFile()) return 'skip';
+        fs.appendFileSync(at, Buffer.from(m.bytes));
+        return 'done';
+      case 'mkdir':
+        if (stat?.isDirectory()) return 'skip';
+        if (stat) removeAny(at);
+        fs.mkdirSync(at);
+        fs.chmodSync(at, m.mode);
+        return 'done';
+      case 'rm':
+        if (!stat) return 'skip';
+        removeAny(at);
+        return 'done';
+      case 'symlink':
+        if (stat) removeAny(at);
+        fs.symlinkSync(m.target, at);
+        return 'done';
+      case 'chmod':
+        // chmod follows symlinks; Linux has no lchmod.
+        if (!stat || stat.isSymbolicLink()) return 'skip';
+        fs.chmodSync(at, m.mode);
+        return 'done';
+      case 'chown':
+        if (!stat) return 'skip';
+        fs.lchownSync(at, m.uid, m.gid);
+        return 'done';
+      case 'hardlink': {
+        const from = path.join(root, m.from);
+        if (m.from === m.path || m.from.startsWith(`${m.path}/`)) return 'skip';
+        if (!this.options.linkToUnchanged && !this.written.has(m.from)) return 'skip';
+        if (!parentsReady(root, m.from, false) || !lstat(from)?.isFile()) return 'skip';
+        if (stat) removeAny(at);
+        fs.linkSync(from, at);
+        return 'done';
       }
-      return 'done';
-    case 'touch':
-      if (!stat) return 'skip';
-      fs.lutimesSync(at, m.mtime, m.mtime);
-      return 'done';
+      case 'setxattr':
+        // Linux refuses user xattrs on symlinks.
+        if (!stat || stat.isSymbolicLink()) return 'skip';
+        await setfattr(['-n', m.name, '-v', m.value === '' ? '""' : m.value, at]);
+        return 'done';
+      case 'rmxattr':
+        if (!stat || stat.isSymbolicLink()) return 'skip';
+        try {
+          await setfattr(['-x', m.name, at]);
+        } catch {
+          return 'skip';
+        }
+        return 'done';
+      case 'touch':
+        if (!stat) return 'skip';
+        fs.lutimesSync(at, m.mtime, m.mtime);
+        return 'done';
+    }
   }
 }
