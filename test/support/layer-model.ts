@@ -322,8 +322,15 @@ export function canonicalLayer(ops: RawLayer, lower: ModelTree): CanonEntry[] {
       }
       const decl = decls.get(p) as Decl;
       // An opaque marker hides the lower tree below: nothing this layer put
-      // below may rely on a lower directory there.
-      if (op.opaque && [...used].every((q) => !isBelow(q, p) || decls.get(q)?.kind === 'dir')) decl.opaque = true;
+      // below may rely on a lower directory there. Nor may a whiteout of this
+      // layer lie below: an overlay upper dir then holds a whiteout device in
+      // a directory overlayfs does not merge, and readdir of the view lists
+      // it while lstat finds nothing (containerd 1.6 unpacks such a layer
+      // with its overlayfs snapshotter the same way).
+      const canBeOpaque =
+        [...used].every((q) => !isBelow(q, p) || decls.get(q)?.kind === 'dir') &&
+        [...decls].every(([q, d]) => d.kind !== 'whiteout' || !isBelow(q, p));
+      if (op.opaque && canBeOpaque) decl.opaque = true;
       continue;
     }
     if (existing || used.has(p)) continue;
