@@ -23,7 +23,8 @@ export type Mutation =
   | { op: 'symlink'; path: string; target: string }
   | { op: 'chmod'; path: string; mode: number }
   | { op: 'chown'; path: string; uid: number; gid: number }
-  | { op: 'hardlink'; path: string; from: string }
+  /** From `from`; or, when only files the run wrote may be linked, from the `pick`-th (modulo) of those. */
+  | { op: 'hardlink'; path: string; from: string; pick: number }
   | { op: 'setxattr'; path: string; name: string; value: string }
   | { op: 'rmxattr'; path: string; name: string }
   | { op: 'touch'; path: string; mtime: number };
@@ -45,12 +46,12 @@ export function mutationArb(wideValues: boolean): fc.Arbitrary<Mutation> {
     },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('chmod' as const), path: pathArb, mode: fc.constantFrom(0o644, 0o600, 0o755, 0o4755, 0o2711, 0o1777, 0o500) }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('chown' as const), path: pathArb, uid: idArb, gid: idArb }) },
-    { weight: 2, arbitrary: fc.record({ op: fc.constant('hardlink' as const), path: pathArb, from: pathArb }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('hardlink' as const), path: pathArb, from: pathArb, pick: fc.nat({ max: 7 }) }) },
     {
       weight: 2,
       arbitrary: fc.record({ op: fc.constant('setxattr' as const), path: pathArb, name: fc.constantFrom(...XATTR_NAMES), value: fc.constantFrom('v', 'other', '') }),
     },
-    { weight: 2, arbitrary: fc.record({ op: fc.constant('rmxattr' as const), path: pathArb, name: fc.constantFrom(...XATTR_NAMES) }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('rmxattr' as const), path: pathArb, name: fc.constantFrom(...XATTR_NAMES) }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('touch' as const), path: pathArb, mtime: mtimeArb(wideValues) }) },
   );
 }
@@ -89,7 +90,8 @@ export interface MutationOptions {
   /**
    * Allow a hard link to a file this run has not written: a new name for a
    * file the layer below holds unchanged. Off, `hardlink` only links files
-   * written (or appended to) by an earlier change of the same run.
+   * written (or appended to) by an earlier change of the same run, picking
+   * one of those by its `pick`.
    */
   linkToUnchanged: boolean;
 }
@@ -104,21 +106,30 @@ export class Mutator {
     private readonly options: MutationOptions,
   ) {}
 
-  /** Applies one change; returns a word for the log of what it did ('skip' when nothing). */
-  async apply(m: Mutation): Promise<string> {
+  /** Applies one change; returns a line for the log: 'done' or 'skip', and the change as made. */
+  async apply(change: Mutation): Promise<string> {
+    const m = change.op === 'hardlink' && !this.options.linkToUnchanged ? this.linkToWritten(change) : change;
+    if (m === undefined) return `skip ${JSON.stringify(change)}`;
     const result = await this.change(m);
-    if (result === 'skip') return result;
+    if (result === 'skip') return `skip ${JSON.stringify(m)}`;
     // What was at the path (a whole directory, maybe) is gone, but for attribute changes.
     if (m.op === 'write' || m.op === 'rm' || m.op === 'mkdir' || m.op === 'symlink' || m.op === 'hardlink') this.forget(m.path);
     if (m.op === 'write' || m.op === 'append' || (m.op === 'hardlink' && this.written.has(m.from))) this.written.add(m.path);
-    return result;
+    return `done ${JSON.stringify(m)}`;
+  }
+
+  /** A hard link from one of the files this run wrote, or nothing when there is none. */
+  private linkToWritten(m: Extract<Mutation, { op: 'hardlink' }>): Mutation | undefined {
+    const written = [...this.written].sort();
+    if (written.length === 0) return undefined;
+    return { ...m, from: written[m.pick % written.length] };
   }
 
   private forget(relative: string): void {
     for (const p of [...this.written]) if (p === relative || p.startsWith(`${relative}/`)) this.written.delete(p);
   }
 
-  private async change(m: Mutation): Promise<string> {
+  private async change(m: Mutation): Promise<'done' | 'skip'> {
     const root = this.root;
     if (!parentsReady(root, m.path, CREATING.has(m.op))) return 'skip';
     const at = path.join(root, m.path);
@@ -159,7 +170,6 @@ export class Mutator {
       case 'hardlink': {
         const from = path.join(root, m.from);
         if (m.from === m.path || m.from.startsWith(`${m.path}/`)) return 'skip';
-        if (!this.options.linkToUnchanged && !this.written.has(m.from)) return 'skip';
         if (!parentsReady(root, m.from, false) || !lstat(from)?.isFile()) return 'skip';
         if (stat) removeAny(at);
         fs.linkSync(from, at);
