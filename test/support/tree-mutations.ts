@@ -32,9 +32,24 @@ export type Mutation =
 const bytesArb = fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 40 });
 const XATTR_NAMES = ['user.a', 'user.b', 'user.m'];
 
-/** `wideValues`: also times from 2038 on and ids above 0o777777, as in layer-model's LayerArbOptions. */
-export function mutationArb(wideValues: boolean): fc.Arbitrary<Mutation> {
+export interface MutationArbOptions {
+  /** Also times from 2038 on and ids above 0o777777, as in layer-model's LayerArbOptions. */
+  wideValues: boolean;
+  /**
+   * `touch` may set the times layer-model gives layers' files (MTIMES), so a
+   * file rewritten with as many bytes can get its lower time back. Off, it
+   * sets other whole seconds (TOUCH_MTIMES), which no file below has.
+   */
+  layerTimes: boolean;
+}
+
+/** Whole seconds no layer of layer-model's gives a file. */
+export const TOUCH_MTIMES = [new Date('2010-05-06T07:08:09Z'), new Date('1985-10-26T01:21:00Z')];
+
+export function mutationArb(options: MutationArbOptions): fc.Arbitrary<Mutation> {
+  const { wideValues, layerTimes } = options;
   const idArb = fc.constantFrom(0, 42, 65534, 262_143, ...(wideValues ? [ID_ABOVE_SIX_DIGITS] : []));
+  const touchArb = layerTimes ? mtimeArb(wideValues) : fc.constantFrom(...TOUCH_MTIMES.map((d) => d.getTime() / 1000));
   return fc.oneof(
     { weight: 4, arbitrary: fc.record({ op: fc.constant('write' as const), path: pathArb, bytes: bytesArb }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('append' as const), path: pathArb, bytes: bytesArb }) },
@@ -52,7 +67,7 @@ export function mutationArb(wideValues: boolean): fc.Arbitrary<Mutation> {
       arbitrary: fc.record({ op: fc.constant('setxattr' as const), path: pathArb, name: fc.constantFrom(...XATTR_NAMES), value: fc.constantFrom('v', 'other', '') }),
     },
     { weight: 3, arbitrary: fc.record({ op: fc.constant('rmxattr' as const), path: pathArb, name: fc.constantFrom(...XATTR_NAMES) }) },
-    { weight: 1, arbitrary: fc.record({ op: fc.constant('touch' as const), path: pathArb, mtime: mtimeArb(wideValues) }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('touch' as const), path: pathArb, mtime: touchArb }) },
   );
 }
 
