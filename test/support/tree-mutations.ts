@@ -52,7 +52,8 @@ export function mutationArb(options: MutationArbOptions): fc.Arbitrary<Mutation>
   const touchArb = layerTimes ? mtimeArb(wideValues) : fc.constantFrom(...TOUCH_MTIMES.map((d) => d.getTime() / 1000));
   return fc.oneof(
     { weight: 4, arbitrary: fc.record({ op: fc.constant('write' as const), path: pathArb, bytes: bytesArb }) },
-    { weight: 1, arbitrary: fc.record({ op: fc.constant('append' as const), path: pathArb, bytes: bytesArb }) },
+    // At least a byte: appending none changes nothing, not even the time, and the file would count as written.
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('append' as const), path: pathArb, bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 40 }) }) },
     { weight: 3, arbitrary: fc.record({ op: fc.constant('mkdir' as const), path: pathArb, mode: fc.constantFrom(0o755, 0o700, 0o1777, 0o2750) }) },
     { weight: 3, arbitrary: fc.record({ op: fc.constant('rm' as const), path: pathArb }) },
     {
