@@ -30,9 +30,16 @@ function deviceNumbers(rdev: bigint): { devmajor: number; devminor: number } {
   };
 }
 
+/** The inode of a file with other names, as a map key; undefined for a directory or a single name. */
+function inodeOf(stat: BigIntStats): string | undefined {
+  return stat.nlink > 1n && !stat.isDirectory() ? `${stat.dev}:${stat.ino}` : undefined;
+}
+
 export class ChangeWriter {
   /** First name written for each hardlinked inode. */
   private readonly inodes = new Map<string, string>();
+  /** Unchanged names of linked inodes no changed name has brought in yet. */
+  private readonly unmodifiedNames = new Map<string, Change[]>();
   /** Directories already in the layer. */
   private readonly writtenDirs = new Set<string>();
 
@@ -46,6 +53,10 @@ export class ChangeWriter {
   }
 
   async write(change: Change): Promise<void> {
+    if (change.kind === 'unmodified') {
+      await this.linkUnmodified(change);
+      return;
+    }
     await this.writeParents(change.path);
     if (change.kind === 'delete') {
       const name = path.posix.join(path.posix.dirname(change.path), WHITEOUT_PREFIX + path.posix.basename(change.path));
@@ -55,24 +66,15 @@ export class ChangeWriter {
     const stat = change.stat as BigIntStats;
     const source = change.source as BytePath;
     if (stat.isSocket()) return;
-    const header: EntryHeader = {
-      name: change.path,
-      mode: Number(stat.mode & 0o7777n),
-      uid: Number(stat.uid),
-      gid: Number(stat.gid),
-      mtime: new Date(Number(stat.mtimeMs / 1000n) * 1000),
-    };
-    const pax: Record<string, string> = {};
-    for (const [name, value] of fileXattrs(source)) pax[XATTR_PREFIX + name] = xattrRecord(value);
-    if (Object.keys(pax).length > 0) header.pax = pax;
+    const header = this.headerOf(change);
 
-    const inode = `${stat.dev}:${stat.ino}`;
-    const firstName = stat.nlink > 1n && !stat.isDirectory() ? this.inodes.get(inode) : undefined;
+    const inode = inodeOf(stat);
+    const firstName = inode ? this.inodes.get(inode) : undefined;
     if (firstName !== undefined) {
       await addEntry(this.pack, { ...header, type: 'link', linkname: firstName, size: 0 });
       return;
     }
-    if (stat.nlink > 1n && !stat.isDirectory()) this.inodes.set(inode, change.path);
+    if (inode) this.inodes.set(inode, change.path);
 
     if (stat.isDirectory()) {
       this.writtenDirs.add(change.path);
@@ -88,6 +90,37 @@ export class ChangeWriter {
     else {
       await addEntry(this.pack, { ...header, type: 'file', size: Number(stat.size) }, fs.createReadStream(fsPath(source)));
     }
+    if (!inode) return;
+    // Unchanged names of the inode seen before it: links to this one now.
+    for (const waiting of this.unmodifiedNames.get(inode) ?? []) await this.linkUnmodified(waiting);
+    this.unmodifiedNames.delete(inode);
+  }
+
+  private headerOf(change: Change): EntryHeader {
+    const stat = change.stat as BigIntStats;
+    const header: EntryHeader = {
+      name: change.path,
+      mode: Number(stat.mode & 0o7777n),
+      uid: Number(stat.uid),
+      gid: Number(stat.gid),
+      mtime: new Date(Number(stat.mtimeMs / 1000n) * 1000),
+    };
+    const pax: Record<string, string> = {};
+    for (const [name, value] of fileXattrs(change.source as BytePath)) pax[XATTR_PREFIX + name] = xattrRecord(value);
+    if (Object.keys(pax).length > 0) header.pax = pax;
+    return header;
+  }
+
+  /** An unchanged name goes in only as a link to a changed name of its inode, once there is one. */
+  private async linkUnmodified(change: Change): Promise<void> {
+    const inode = inodeOf(change.stat as BigIntStats) as string;
+    const firstName = this.inodes.get(inode);
+    if (firstName === undefined) {
+      this.unmodifiedNames.set(inode, [...(this.unmodifiedNames.get(inode) ?? []), change]);
+      return;
+    }
+    await this.writeParents(change.path);
+    await addEntry(this.pack, { ...this.headerOf(change), type: 'link', linkname: firstName, size: 0 });
   }
 
   private async writeParents(relative: string): Promise<void> {

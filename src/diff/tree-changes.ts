@@ -8,7 +8,12 @@ import path from 'node:path';
 import { bytePath, fromFs, fsPath, type BytePath } from './byte-paths';
 import { fileXattrs } from './file-xattrs';
 
-export type ChangeKind = 'add' | 'modify' | 'delete';
+/**
+ * 'unmodified' is an unchanged file that has other names: a changed name of
+ * its inode brings it into the layer as a hard link, as containerd's
+ * change writer does, so that the link survives.
+ */
+export type ChangeKind = 'add' | 'modify' | 'delete' | 'unmodified';
 
 export interface Change {
   kind: ChangeKind;
@@ -106,6 +111,7 @@ async function* changesBelow(lower: BytePath, upper: BytePath, rel: BytePath): A
       continue;
     }
     if (!(await sameFile(a, sa, b, sb))) yield { kind: 'modify', path: child, source: b, stat: sb };
+    else if (!sb.isDirectory() && sb.nlink > 1n) yield { kind: 'unmodified', path: child, source: b, stat: sb };
     if (sb.isDirectory()) yield* changesBelow(lower, upper, child);
   }
 }
