@@ -10,9 +10,7 @@
 // mounts included, so a run depends only on its input and fast-check can
 // shrink a failure. STRATA_FUZZ_RUNS sets the runs per property (and
 // backend, 20 by default); STRATA_FUZZ_SEED (with STRATA_FUZZ_PATH) replays a
-// failure fast-check reported (pick its test with --test-name-pattern);
-// STRATA_FUZZ_KNOWN_BUGS lets the compare property generate what shows the
-// strata bugs listed at KNOWN_BUGS.
+// failure fast-check reported (pick its test with --test-name-pattern).
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -318,7 +316,6 @@ async function assertRoundTrip(
   compressions: Compression[],
   mutations: Mutation[],
   mediaType: string,
-  options: { linkToUnchanged?: boolean } = {},
 ): Promise<void> {
   const s = run.server;
   const { top: lower } = await applyStack(run, layers, compressions);
@@ -327,7 +324,7 @@ async function assertRoundTrip(
   const changedAt = run.mountPoint('changed');
   await mountAll(right, changedAt);
   const done: string[] = [];
-  const mutator = new Mutator(changedAt, { linkToUnchanged: KNOWN_BUGS || options.linkToUnchanged === true });
+  const mutator = new Mutator(changedAt);
   let changed: Tree;
   try {
     for (const m of mutations) done.push(await mutator.apply(m));
@@ -366,42 +363,19 @@ const stackCase = (dirXattrs: boolean) =>
   });
 
 /**
- * Strata bugs the compare property found; it leaves out what shows them
- * unless STRATA_FUZZ_KNOWN_BUGS is set, and a reproduction of each below
- * (marked todo) shows it until it is fixed.
- *
- * 1. src/diff/change-writer.ts gives tar-stream a header's time and ids as
- *    they are, and tar-stream writes a time as a 32-bit int and an id in six
- *    octal digits, with no PAX record: a changed file with a time from
- *    2038-01-19T03:14:08Z on comes back dated 2242-03-16T12:56:31Z
- *    (077777777777), and a uid or gid above 262143 comes back as 262143.
- *    Left out: such times and ids (wideValues) in the lower layers and the
- *    changes.
- * 2. src/diff/tree-changes.ts reports nothing for a file that is unchanged,
- *    even when it is hard-linked, so change-writer.ts cannot write its name as
- *    a link: a new hard link to a file of the lower snapshot comes out as a
- *    copy, and the rebuilt tree has two files where the changed one has one
- *    file with two names. containerd 1.6 (continuity's ChangeKindUnmodified
- *    for linked files) writes `file b` then `link a -> b`; checked on its
- *    native and overlayfs snapshotters with `ctr snapshots diff`. Left out:
- *    hard links to files the run did not write (linkToUnchanged).
- * 3. src/diff/tree-changes.ts's sameFile takes two regular files with the
- *    same mode, owner, size, mtime and xattrs for the same file. continuity's
- *    sameFile, which containerd 1.6 diffs with, also compares their content
- *    when both times are whole seconds (as a layer's times are, so a file
- *    rewritten and its time set back is not missed): a file of the lower
- *    snapshot rewritten with as many bytes, its whole-second time set back,
- *    is left out of strata's layer (containerd's holds `file b`; checked on
- *    both of its snapshotters with `ctr snapshots diff`), and the rebuilt
- *    tree has the old content. Left out: `touch` to the times layers give
- *    their files (layerTimes).
+ * The compare property found three strata bugs, each now fixed and kept
+ * below as a test of its own: a changed file's time from 2038 on and ids
+ * above 262143 (tar-stream's ustar fields; now PAX records, src/tar-pack.ts),
+ * a new hard link to an unchanged file written as a copy (now a link, as
+ * containerd's change writer does), and a same-size rewrite whose
+ * whole-second time was set back, missed (now compared by content, as
+ * continuity does).
  */
-const KNOWN_BUGS = process.env.STRATA_FUZZ_KNOWN_BUGS !== undefined;
 
 const compareCase = fc.record({
-  raw: rawStackArb({ dirXattrs: true, wideValues: KNOWN_BUGS, minLayers: 1, maxLayers: 2 }),
+  raw: rawStackArb({ dirXattrs: true, wideValues: true, minLayers: 1, maxLayers: 2 }),
   compressions: fc.array(compressionArb, { minLength: 1, maxLength: 2 }),
-  mutations: fc.array(mutationArb({ wideValues: KNOWN_BUGS, layerTimes: KNOWN_BUGS }), { minLength: 1, maxLength: 14 }),
+  mutations: fc.array(mutationArb(), { minLength: 1, maxLength: 14 }),
   mediaType: fc.constantFrom(...Object.values(MEDIA_TYPES)),
 });
 
@@ -500,8 +474,7 @@ describe('fuzz: random layers through strata, against a model, GNU tar, and Diff
     });
 
     it(
-      `${backend}: Diff carries a changed file's time from 2038 on and ids above 262143 (strata bug 1, see KNOWN_BUGS)`,
-      { todo: 'src/diff/change-writer.ts writes them through tar-stream without PAX records' },
+      `${backend}: Diff carries a changed file's time from 2038 on and ids above 262143`,
       async () => {
         const s = await server(backend);
         const meta = { mode: 0o644, uid: ID_ABOVE_SIX_DIGITS, gid: ID_ABOVE_SIX_DIGITS, mtime: MTIME_2038.getTime() / 1000, xattrs: {} };
@@ -514,22 +487,20 @@ describe('fuzz: random layers through strata, against a model, GNU tar, and Diff
     );
 
     it(
-      `${backend}: Diff keeps a new hard link to an unchanged file a hard link (strata bug 2, see KNOWN_BUGS)`,
-      { todo: 'src/diff/tree-changes.ts reports no unchanged linked files, so the layer holds the new name as a copy' },
+      `${backend}: Diff keeps a new hard link to an unchanged file a hard link`,
       async () => {
         const s = await server(backend);
         const meta = { mode: 0o644, uid: 0, gid: 0, mtime: MTIMES[0].getTime() / 1000, xattrs: {} };
         const lower: CanonEntry[] = [{ kind: 'file', path: 'a', meta, content: Buffer.from('shared\n') }];
         await inRun(s, workDir, (run) =>
-          assertRoundTrip(run, backend, [lower], ['none'], [{ op: 'hardlink', path: 'b', from: 'a', pick: 0 }], MEDIA_TYPES.none, { linkToUnchanged: true }),
+          assertRoundTrip(run, backend, [lower], ['none'], [{ op: 'hardlink', path: 'b', from: 'a' }], MEDIA_TYPES.none),
         );
         await assertNothingLeft(s);
       },
     );
 
     it(
-      `${backend}: Diff notices a file rewritten with as many bytes and its whole-second time set back (strata bug 3, see KNOWN_BUGS)`,
-      { todo: 'src/diff/tree-changes.ts compares no content when size and mtime match' },
+      `${backend}: Diff notices a file rewritten with as many bytes and its whole-second time set back`,
       async () => {
         const s = await server(backend);
         const mtime = MTIMES[1].getTime() / 1000;

@@ -23,8 +23,7 @@ export type Mutation =
   | { op: 'symlink'; path: string; target: string }
   | { op: 'chmod'; path: string; mode: number }
   | { op: 'chown'; path: string; uid: number; gid: number }
-  /** From `from`; or, when only files the run wrote may be linked, from the `pick`-th (modulo) of those. */
-  | { op: 'hardlink'; path: string; from: string; pick: number }
+  | { op: 'hardlink'; path: string; from: string }
   | { op: 'setxattr'; path: string; name: string; value: string }
   | { op: 'rmxattr'; path: string; name: string }
   | { op: 'touch'; path: string; mtime: number };
@@ -32,24 +31,10 @@ export type Mutation =
 const bytesArb = fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 40 });
 const XATTR_NAMES = ['user.a', 'user.b', 'user.m'];
 
-export interface MutationArbOptions {
-  /** Also times from 2038 on and ids above 0o777777, as in layer-model's LayerArbOptions. */
-  wideValues: boolean;
-  /**
-   * `touch` may set the times layer-model gives layers' files (MTIMES), so a
-   * file rewritten with as many bytes can get its lower time back. Off, it
-   * sets other whole seconds (TOUCH_MTIMES), which no file below has.
-   */
-  layerTimes: boolean;
-}
-
-/** Whole seconds no layer of layer-model's gives a file. */
-export const TOUCH_MTIMES = [new Date('2010-05-06T07:08:09Z'), new Date('1985-10-26T01:21:00Z')];
-
-export function mutationArb(options: MutationArbOptions): fc.Arbitrary<Mutation> {
-  const { wideValues, layerTimes } = options;
-  const idArb = fc.constantFrom(0, 42, 65534, 262_143, ...(wideValues ? [ID_ABOVE_SIX_DIGITS] : []));
-  const touchArb = layerTimes ? mtimeArb(wideValues) : fc.constantFrom(...TOUCH_MTIMES.map((d) => d.getTime() / 1000));
+export function mutationArb(): fc.Arbitrary<Mutation> {
+  const idArb = fc.constantFrom(0, 42, 65534, 262_143, ID_ABOVE_SIX_DIGITS);
+  // The times layer-model gives layers' files too, so a file rewritten with as many bytes can get its lower time back.
+  const touchArb = mtimeArb(true);
   return fc.oneof(
     { weight: 4, arbitrary: fc.record({ op: fc.constant('write' as const), path: pathArb, bytes: bytesArb }) },
     // At least a byte: appending none changes nothing, not even the time, and the file would count as written.
@@ -62,7 +47,7 @@ export function mutationArb(options: MutationArbOptions): fc.Arbitrary<Mutation>
     },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('chmod' as const), path: pathArb, mode: fc.constantFrom(0o644, 0o600, 0o755, 0o4755, 0o2711, 0o1777, 0o500) }) },
     { weight: 2, arbitrary: fc.record({ op: fc.constant('chown' as const), path: pathArb, uid: idArb, gid: idArb }) },
-    { weight: 3, arbitrary: fc.record({ op: fc.constant('hardlink' as const), path: pathArb, from: pathArb, pick: fc.nat({ max: 7 }) }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('hardlink' as const), path: pathArb, from: pathArb }) },
     {
       weight: 2,
       arbitrary: fc.record({ op: fc.constant('setxattr' as const), path: pathArb, name: fc.constantFrom(...XATTR_NAMES), value: fc.constantFrom('v', 'other', '') }),
@@ -102,47 +87,14 @@ async function setfattr(args: string[]): Promise<void> {
   await execFileAsync('setfattr', ['-h', ...args]);
 }
 
-export interface MutationOptions {
-  /**
-   * Allow a hard link to a file this run has not written: a new name for a
-   * file the layer below holds unchanged. Off, `hardlink` only links files
-   * written (or appended to) by an earlier change of the same run, picking
-   * one of those by its `pick`.
-   */
-  linkToUnchanged: boolean;
-}
-
 /** Applies changes under one root, one at a time. */
 export class Mutator {
-  /** Paths this run wrote a file at (and has not removed or replaced since). */
-  private readonly written = new Set<string>();
-
-  constructor(
-    private readonly root: string,
-    private readonly options: MutationOptions,
-  ) {}
+  constructor(private readonly root: string) {}
 
   /** Applies one change; returns a line for the log: 'done' or 'skip', and the change as made. */
-  async apply(change: Mutation): Promise<string> {
-    const m = change.op === 'hardlink' && !this.options.linkToUnchanged ? this.linkToWritten(change) : change;
-    if (m === undefined) return `skip ${JSON.stringify(change)}`;
+  async apply(m: Mutation): Promise<string> {
     const result = await this.change(m);
-    if (result === 'skip') return `skip ${JSON.stringify(m)}`;
-    // What was at the path (a whole directory, maybe) is gone, but for attribute changes.
-    if (m.op === 'write' || m.op === 'rm' || m.op === 'mkdir' || m.op === 'symlink' || m.op === 'hardlink') this.forget(m.path);
-    if (m.op === 'write' || m.op === 'append' || (m.op === 'hardlink' && this.written.has(m.from))) this.written.add(m.path);
-    return `done ${JSON.stringify(m)}`;
-  }
-
-  /** A hard link from one of the files this run wrote, or nothing when there is none. */
-  private linkToWritten(m: Extract<Mutation, { op: 'hardlink' }>): Mutation | undefined {
-    const written = [...this.written].sort();
-    if (written.length === 0) return undefined;
-    return { ...m, from: written[m.pick % written.length] };
-  }
-
-  private forget(relative: string): void {
-    for (const p of [...this.written]) if (p === relative || p.startsWith(`${relative}/`)) this.written.delete(p);
+    return `${result} ${JSON.stringify(m)}`;
   }
 
   private async change(m: Mutation): Promise<'done' | 'skip'> {
