@@ -21,14 +21,13 @@ import type { StrataBackend } from '../../native-bench/harness/strata';
 import {
   applyLayer,
   Cleanup,
-  logTail,
   mountAll,
   startStrataServer,
+  withLog,
   writableDirOf,
   writeBlob,
-  type StrataServer,
 } from '../support/strata-grpc';
-import { diffTrees, readTree, type Tree } from '../support/tree';
+import { diffTrees, formatDifferences, readTree, type Tree } from '../support/tree';
 
 const execFileAsync = promisify(execFile);
 
@@ -54,20 +53,7 @@ interface Image {
   layers: ArchiveLayer[];
 }
 
-function formatDifferences(differences: string[]): string {
-  return `${differences.length} difference(s):\n  ${differences.slice(0, 60).join('\n  ')}`;
-}
 
-/** Runs a strata call; a failure carries the end of the server's log. */
-async function withLog<T>(server: StrataServer, what: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const wrapped = new Error(`${what} failed: ${message}\n--- strata log ---\n${logTail(server.logFile)}`);
-    throw Object.assign(wrapped, { code: (error as { code?: unknown }).code });
-  }
-}
 
 describe('Diff.Apply on strata against containerd 1.6 unpacking the same image', { timeout: 150_000 }, () => {
   let workDir = '';

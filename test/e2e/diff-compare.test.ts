@@ -36,7 +36,7 @@ import {
   type WireDescriptor,
   type WireMount,
 } from '../support/strata-grpc';
-import { diffTrees, readTree, type Tree } from '../support/tree';
+import { diffTrees, formatDifferences, readTree, type Tree } from '../support/tree';
 
 const execFileAsync = promisify(execFile);
 
@@ -185,9 +185,6 @@ function toSeconds(tree: Tree): Tree {
   );
 }
 
-function formatDifferences(differences: string[]): string {
-  return `${differences.length} difference(s):\n  ${differences.slice(0, 60).join('\n  ')}`;
-}
 
 /** Member names and types of a tar, in order. */
 async function members(tar: Buffer): Promise<{ name: string; type: string }[]> {

@@ -43,18 +43,18 @@ import {
   Cleanup,
   grpcCode,
   listAll,
-  logTail,
   mountAll,
   readBlob,
   sha256,
   startStrataServer,
+  withLog,
   writeBlob,
   type StrataServer,
   type WireDescriptor,
   type WireMount,
 } from '../support/strata-grpc';
 import { tearDown } from '../support/teardown';
-import { diffTrees, readTree, type Tree, type TreeEntry } from '../support/tree';
+import { diffTrees, formatDifferences, readTree, type Tree, type TreeEntry } from '../support/tree';
 import { Mutator, mutationArb, type Mutation } from '../support/tree-mutations';
 
 const BACKENDS: StrataBackend[] = ['overlayfs', 'native'];
@@ -91,19 +91,7 @@ function formatLayers(layers: CanonEntry[][]): string {
   return layers.map((layer, i) => `  layer ${i}:\n${describeLayer(layer).map((line) => `    ${line}`).join('\n') || '    (empty)'}`).join('\n');
 }
 
-function formatDifferences(differences: string[]): string {
-  return `${differences.length} difference(s):\n  ${differences.slice(0, 40).join('\n  ')}`;
-}
 
-/** Runs a strata call; a failure carries the end of the server's log. */
-async function withLog<T>(server: StrataServer, what: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw Object.assign(new Error(`${what} failed: ${message}\n--- strata log ---\n${logTail(server.logFile, 15)}`), { code: grpcCode(error) });
-  }
-}
 
 /** Member names and types of a tar, for failure messages. */
 async function memberLines(tar: Buffer): Promise<string[]> {
@@ -352,7 +340,7 @@ async function assertRoundTrip(
   assert.deepEqual(
     differences,
     [],
-    `${formatDifferences(differences)}\nlower layers:\n${formatLayers(layers)}\nchanges:\n  ${done.join('\n  ')}\nDiff's layer:\n  ${(await memberLines(tar)).join('\n  ')}`,
+    `${formatDifferences(differences, 40)}\nlower layers:\n${formatLayers(layers)}\nchanges:\n  ${done.join('\n  ')}\nDiff's layer:\n  ${(await memberLines(tar)).join('\n  ')}`,
   );
 }
 
@@ -421,7 +409,7 @@ describe('fuzz: random layers through strata, against a model, GNU tar, and Diff
             const actual = await viewTree(run, top, 'top');
             const expected = modelToTree(models[models.length - 1]);
             const differences = diffTrees(expected, actual, ['model', 'strata']);
-            assert.deepEqual(differences, [], `${formatDifferences(differences)}\nlayers:\n${formatLayers(layers)}`);
+            assert.deepEqual(differences, [], `${formatDifferences(differences, 40)}\nlayers:\n${formatLayers(layers)}`);
           });
         }),
         fcParameters(),
@@ -452,7 +440,7 @@ describe('fuzz: random layers through strata, against a model, GNU tar, and Diff
             assert.deepEqual(
               differences,
               [],
-              `${formatDifferences(differences)}\n(GNU tar against the model: ${formatDifferences(model)})\nlayers:\n${formatLayers(layers)}`,
+              `${formatDifferences(differences, 40)}\n(GNU tar against the model: ${formatDifferences(model, 40)})\nlayers:\n${formatLayers(layers)}`,
             );
           });
         }),

@@ -268,6 +268,17 @@ export function logTail(logFile: string, lines = 30): string {
   }
 }
 
+/** Runs a strata call; a failure carries the end of the server's log, and the call's code. */
+export async function withLog<T>(server: StrataServer, what: string, call: () => Promise<T>, logLines = 30): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const wrapped = new Error(`${what} failed: ${message}\n--- strata log ---\n${logTail(server.logFile, logLines)}`);
+    throw Object.assign(wrapped, { code: (error as { code?: unknown }).code });
+  }
+}
+
 /**
  * Cleanup steps, run last-registered first; every step runs even when an
  * earlier one fails, and the first failure is thrown at the end.

@@ -180,6 +180,11 @@ function properties(entry: TreeEntry): Record<string, string> {
   };
 }
 
+/** diffTrees' result for an assertion message: the count, then at most `shown` of them. */
+export function formatDifferences(differences: string[], shown = 60): string {
+  return `${differences.length} difference(s):\n  ${differences.slice(0, shown).join('\n  ')}`;
+}
+
 /** Human-readable differences between two trees; empty when they are identical. */
 export function diffTrees(a: Tree, b: Tree, names: [string, string] = ['first', 'second']): string[] {
   const differences: string[] = [];
