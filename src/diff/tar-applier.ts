@@ -171,7 +171,7 @@ class TarApplier {
     for (let d = dir; d !== this.root && !this.createdDirs.has(d) && !this.knownDirs.has(d); d = path.dirname(d)) await this.settle(d);
   }
 
-  /** Removes what a redeclared entry replaces. */
+  /** Removes what a redeclared entry replaces, or a whiteout names. */
   private async remove(target: string, existing: fsSync.Stats): Promise<void> {
     if (existing.isDirectory()) {
       // Writes in flight may be beneath it, and what this apply made there goes with it.
@@ -372,15 +372,7 @@ class TarApplier {
     const target = path.join(dir, whiteoutOf(base, header));
     await this.settle(target);
     const existing = lstatIfExists(target);
-    if (!existing) return;
-    if (!existing.isDirectory()) {
-      fsSync.unlinkSync(fsPath(target));
-      if (existing.isSymbolicLink()) this.forgetLinks();
-      return;
-    }
-    await this.barrier();
-    this.forgetResolutions();
-    await fs.rm(fsPath(target), { recursive: true, force: true });
+    if (existing) await this.remove(target, existing);
   }
 
   private async removeExceptUnpacked(dir: string): Promise<void> {
