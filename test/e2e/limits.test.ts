@@ -7,15 +7,14 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { status as Code } from '@grpc/grpc-js';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { unaryCall } from '../../src/client/connect';
 import { gzip, rawTar, zstdZeroBomb } from '../support/malicious-layers';
 import { applyLayer, grpcCode, startApply, startStrataServer, writeBlob, type StrataServer, type WireDescriptor } from '../support/strata-grpc';
 import { file } from '../support/tar-entries';
-import { tearDown } from '../support/teardown';
+import { suiteServer } from '../support/suite-server';
 
 const GZIP_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const ZSTD_LAYER = 'application/vnd.oci.image.layer.v1.tar+zstd';
@@ -27,17 +26,8 @@ async function layer(s: StrataServer, entries: Parameters<typeof rawTar>[0]): Pr
 }
 
 describe('configured limits', { timeout: 120_000 }, () => {
-  let workDir = '';
-  let server: StrataServer | undefined;
-  const s = () => server as StrataServer;
-
-  before(async () => {
-    workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'strata-e2e-limits-'));
-    const config = '[diff]\nmax_concurrent_applies = 1\n[grpc]\nmax_streams_per_connection = 8\nmax_message_bytes = 1048576\n';
-    server = await startStrataServer(workDir, 'strata', 'overlayfs', config);
-  });
-
-  after(() => tearDown(workDir, [() => server?.stop()]));
+  const config = '[diff]\nmax_concurrent_applies = 1\n[grpc]\nmax_streams_per_connection = 8\nmax_message_bytes = 1048576\n';
+  const { server: s, workDir } = suiteServer('limits', { config });
 
   it('a second Apply waits for the first; one cancelled while it waits leaves the queue', async () => {
     // 200 files of 1 MiB: long enough to still run when the others arrive.
@@ -55,7 +45,7 @@ describe('configured limits', { timeout: 120_000 }, () => {
   });
 
   it('a 3 MB zstd layer of 100 GiB is refused at max_uncompressed_bytes; the snapshot is removable and nothing is left', async () => {
-    const b = await startStrataServer(workDir, 'bombed', 'overlayfs', '[diff]\nmax_uncompressed_bytes = 67108864\n');
+    const b = await startStrataServer(workDir(), 'bombed', 'overlayfs', '[diff]\nmax_uncompressed_bytes = 67108864\n');
     try {
       const bomb = await zstdZeroBomb('zeros', 100 * 2 ** 30);
       assert.ok(bomb.length < 4 * MiB, `the bomb is ${bomb.length} bytes`);

@@ -4,18 +4,15 @@
 // and nothing else. At the end the server's whole state must equal the
 // models', and its resident size must have stayed flat.
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { status as Code } from '@grpc/grpc-js';
 import type * as grpc from '@grpc/grpc-js';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { unaryCall } from '../../src/client/connect';
 import { gzip, rawTar } from '../support/malicious-layers';
-import { applyLayer, grpcCode, readBlob, sha256, startStrataServer, writeBlob, type StrataServer, type WireDescriptor } from '../support/strata-grpc';
+import { applyLayer, grpcCode, readBlob, sha256, writeBlob, type StrataServer, type WireDescriptor } from '../support/strata-grpc';
 import { dir, file, symlink } from '../support/tar-entries';
 import { rssBytes } from '../../native-bench/system';
-import { tearDown } from '../support/teardown';
+import { suiteServer } from '../support/suite-server';
 
 const CLIENTS = 8;
 const OPERATIONS = Number(process.env.STRATA_LOAD_OPERATIONS ?? 1000);
@@ -196,18 +193,7 @@ class Client {
 }
 
 describe('load: 8 clients, mixed operations, checked against a model', { timeout: 600_000 }, () => {
-  let workDir = '';
-  let server: StrataServer | undefined;
-  const s = () => server as StrataServer;
-
-  before(async () => {
-    workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'strata-e2e-load-'));
-    server = await startStrataServer(workDir, 'strata', 'overlayfs');
-    await s().snapshots.prepare('base-active');
-    await s().snapshots.commit('base', 'base-active');
-  });
-
-  after(() => tearDown(workDir, [() => server?.stop()]));
+  const { server: s } = suiteServer('load', { base: true });
 
   it(`${CLIENTS} clients × ${OPERATIONS} operations`, async (t) => {
     const layers: Layer[] = [];

@@ -5,17 +5,16 @@
 import * as assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { status as Code } from '@grpc/grpc-js';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { unaryCall } from '../../src/client/connect';
 import type { ReadResponse } from '../../src/client/content-messages';
 import { gzip, rawTar } from '../support/malicious-layers';
-import { applyLayer, grpcCode, readBlob, sha256, startStrataServer, writeBlob, type StrataServer } from '../support/strata-grpc';
+import { applyLayer, grpcCode, readBlob, sha256, writeBlob } from '../support/strata-grpc';
 import { file } from '../support/tar-entries';
-import { tearDown } from '../support/teardown';
+import { suiteServer } from '../support/suite-server';
 
 const MiB = 1024 * 1024;
 const GZIP_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
@@ -36,22 +35,11 @@ function count(codes: Code[], code: Code): number {
 }
 
 describe('races between clients', { timeout: 180_000 }, () => {
-  let workDir = '';
-  let server: StrataServer | undefined;
-  const s = () => server as StrataServer;
+  const { server: s } = suiteServer('races', { base: true });
   const snapshotsDir = () => path.join(s().root, 'snapshots');
   /** Snapshot directories on disk: one per snapshot the server knows, nothing else. */
   const snapshotDirs = () => fs.readdirSync(snapshotsDir()).sort();
   const stat = (key: string) => unaryCall<object, { info: { kind: string; parent: string } }>(s().client.snapshots, 'Stat', { snapshotter: 'strata', key });
-
-  before(async () => {
-    workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'strata-e2e-races-'));
-    server = await startStrataServer(workDir, 'strata', 'overlayfs');
-    await s().snapshots.prepare('base-active');
-    await s().snapshots.commit('base', 'base-active');
-  });
-
-  after(() => tearDown(workDir, [() => server?.stop()]));
 
   it('16 clients Prepare one key: one wins, the others get AlreadyExists', async () => {
     const dirsBefore = snapshotDirs().length;
