@@ -2,44 +2,13 @@
 // strata's command line: one program, one subcommand per job. Success exits
 // 0, a failure 1 and bad usage 2, each failure with one line on stderr.
 import { Command, CommanderError, Option } from 'commander';
-import { checkBackend, checkGcMode, DEFAULTS, loadConfigFile, type Config } from './config';
-import { createLogger } from './log';
+import { DEFAULTS } from './config/config';
+import { resolveConfig, type ConfigFlags } from './config/config-file';
+import { createServerLog } from './log';
 import type { BenchFlags } from './commands/bench';
 import type { GcFlags } from './commands/gc';
 import type { InspectFlags } from './commands/inspect';
 import { UsageError } from './usage-error';
-
-interface ServeFlags {
-  root?: string;
-  address?: string;
-  backend?: string;
-  config?: string;
-  logLevel?: string;
-  gcMode?: string;
-}
-
-function resolveConfig(flags: ServeFlags): Config {
-  const file = flags.config ? loadConfigFile(flags.config) : {};
-  return {
-    root: flags.root ?? file.root ?? DEFAULTS.root,
-    address: flags.address ?? file.address ?? DEFAULTS.address,
-    backend: flags.backend ? checkBackend(flags.backend, '--backend') : (file.backend ?? DEFAULTS.backend),
-    logLevel: flags.logLevel ?? file.logLevel ?? DEFAULTS.logLevel,
-    syncFs: file.syncFs ?? DEFAULTS.syncFs,
-    foreignMounts: file.foreignMounts ?? DEFAULTS.foreignMounts,
-    socketMode: file.socketMode ?? DEFAULTS.socketMode,
-    socketGid: file.socketGid ?? DEFAULTS.socketGid,
-    maxMessageBytes: file.maxMessageBytes ?? DEFAULTS.maxMessageBytes,
-    maxStreamsPerConnection: file.maxStreamsPerConnection ?? DEFAULTS.maxStreamsPerConnection,
-    maxConcurrentApplies: file.maxConcurrentApplies ?? DEFAULTS.maxConcurrentApplies,
-    maxUncompressedBytes: file.maxUncompressedBytes ?? DEFAULTS.maxUncompressedBytes,
-    maxCompressionRatio: file.maxCompressionRatio ?? DEFAULTS.maxCompressionRatio,
-    gcMode: flags.gcMode ? checkGcMode(flags.gcMode, '--gc-mode') : (file.gcMode ?? DEFAULTS.gcMode),
-    snapshotterName: file.snapshotterName ?? DEFAULTS.snapshotterName,
-    gcIntervalMs: file.gcIntervalMs ?? DEFAULTS.gcIntervalMs,
-    gcIngestMaxAgeMs: file.gcIngestMaxAgeMs ?? DEFAULTS.gcIngestMaxAgeMs,
-  };
-}
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -58,11 +27,11 @@ program
   .option('--config <file>', 'TOML configuration file; flags override it')
   .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error']))
   .addOption(new Option('--gc-mode <mode>', `who deletes: containerd, or strata by containerd's gc labels (default ${DEFAULTS.gcMode})`).choices(['containerd', 'labels']))
-  .action(async (flags: ServeFlags) => {
+  .action(async (flags: ConfigFlags) => {
     const config = resolveConfig(flags);
     // Each subcommand loads only what it needs: inspect has no use for SQLite or the chart renderer.
     const { serve } = await import('./commands/serve');
-    await serve(config, createLogger(config.logLevel));
+    await serve(config, createServerLog({ level: config.logLevel, format: config.logFormat, file: config.logFile }));
   });
 
 program
@@ -113,6 +82,27 @@ program
   .action(async (flags: GcFlags) => {
     const { gc } = await import('./commands/gc');
     await gc(flags);
+  });
+
+const config = program.command('config').description("check a config file, or print the default one");
+
+config
+  .command('check')
+  .description('validate a TOML config file without starting; exits 2 naming the line and key of the first mistake')
+  .argument('<file>', 'the config file')
+  .option('--json', 'print the settings it gives, defaults included, as JSON')
+  .action(async (file: string, flags: { json?: boolean }) => {
+    const { checkConfig } = await import('./commands/config');
+    checkConfig(file, flags);
+  });
+
+config
+  .command('default')
+  .description('print the default config, every key commented (config/strata.toml)')
+  .option('--json', 'print the default settings as JSON')
+  .action(async (flags: { json?: boolean }) => {
+    const { printDefaultConfig } = await import('./commands/config');
+    printDefaultConfig(flags);
   });
 
 // A reader that goes away (`| head`) is not a failure.

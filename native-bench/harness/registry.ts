@@ -15,8 +15,8 @@ const execFileAsync = promisify(execFile);
 export interface Registry {
   /** host:port, for references such as 127.0.0.1:PORT/name:tag. */
   host: string;
-  /** Copies an OCI layout directory (one image in it) to name:tag in the registry. */
-  push(layoutDir: string, name: string): Promise<void>;
+  /** Copies an OCI layout directory, or an OCI archive, with one image in it to name:tag in the registry. */
+  push(layout: string, name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -85,8 +85,9 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
   }
   return {
     host,
-    async push(layoutDir, name) {
-      await execFileAsync('skopeo', ['copy', '--insecure-policy', '--dest-tls-verify=false', '--quiet', '--preserve-digests', ...login, `oci:${layoutDir}`, `docker://${host}/${name}`], {
+    async push(layout, name) {
+      const transport = (await fs.promises.stat(layout)).isFile() ? 'oci-archive' : 'oci';
+      await execFileAsync('skopeo', ['copy', '--insecure-policy', '--dest-tls-verify=false', '--quiet', '--preserve-digests', ...login, `${transport}:${layout}`, `docker://${host}/${name}`], {
         maxBuffer: 16 << 20,
       });
     },

@@ -2,8 +2,18 @@
 // until SIGTERM or SIGINT.
 import fs from 'fs-extra';
 import path from 'node:path';
+import { constants as fsConstants } from 'node:fs';
+import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
-import type { Config } from '../config';
+import type { Config } from '../config/config';
+import type { ServerLog } from '../log';
+import { Metrics } from '../metrics/metrics';
+import { serveHttpEndpoint, type Health } from '../metrics/http-endpoint';
+import { storeFigures } from '../metadata/store-figures';
+import { rpcObserver } from '../server/rpc-observer';
+import { serviceManager } from '../service-manager';
+import type { MetadataDatabase } from '../metadata/database';
+import type { ServiceBinding } from '../server/grpc-server';
 import { ContentStore } from '../content/store';
 import { openMetadataDatabase } from '../metadata/database';
 import { Transactor } from '../metadata/transactor';
@@ -15,7 +25,7 @@ import { LayerApplier, scratchDir } from '../diff/layer-applier';
 import { LayerDiffer } from '../diff/layer-differ';
 import { anyMounts, ownMountsOnly } from '../diff/own-mounts';
 import { Collector } from '../gc/collector';
-import { adminHandlers } from '../server/admin-service';
+import { adminHandlers, type Collect } from '../server/admin-service';
 import { contentHandlers } from '../server/content-service';
 import { diffHandlers } from '../server/diff-service';
 import { listen } from '../server/grpc-server';
@@ -68,11 +78,11 @@ async function releaseScratchMounts(scratch: string, log: Logger): Promise<void>
 }
 
 /** Runs the collector every `intervalMs`, skipping a tick while a run is still going; stop() waits for that run. */
-function collectEvery(collector: Collector, intervalMs: number, log: Logger): { stop(): Promise<void> } {
+function collectEvery(collect: Collect, intervalMs: number, log: Logger): { stop(): Promise<void> } {
   let running: Promise<void> | undefined;
   const collectOnce = async () => {
     try {
-      const report = await collector.collect({ dryRun: false });
+      const report = await collect({ dryRun: false });
       log.info({ removed: { snapshots: report.snapshots.length, blobs: report.blobs.length, ingests: report.ingests.length }, bytes: report.bytes }, 'gc: scheduled collection');
     } catch (err) {
       log.error({ err }, 'gc: scheduled collection failed');
@@ -91,15 +101,62 @@ function collectEvery(collector: Collector, intervalMs: number, log: Logger): { 
   };
 }
 
-export async function serve(config: Config, log: Logger): Promise<void> {
+/** The collector, counted in the metrics when it removes anything. */
+function meteredCollect(collector: Collector, metrics: Metrics): Collect {
+  return async (options) => {
+    const report = await collector.collect(options);
+    if (!options.dryRun) {
+      metrics.gcRuns.inc();
+      metrics.gcFreedBytes.inc(report.bytes.snapshots + report.bytes.blobs + report.bytes.ingests);
+    }
+    return report;
+  };
+}
+
+/** The standard grpc.health.v1 service, as its library builds it, for listen(). */
+function healthService(health: HealthImplementation): ServiceBinding[] {
+  const bindings: ServiceBinding[] = [];
+  health.addToServer({ addService: (definition, implementation) => bindings.push({ definition, implementation }) } as Parameters<HealthImplementation['addToServer']>[0]);
+  return bindings;
+}
+
+/** /healthz: the database answers and the root is writable with space left. */
+function healthCheck(db: MetadataDatabase, root: string): () => Promise<Health> {
+  return async () => {
+    const checks: Record<string, string> = {};
+    try {
+      db.reader.prepare('SELECT count(*) FROM snapshots WHERE id = 0').get();
+      checks.database = 'ok';
+    } catch (err) {
+      checks.database = (err as Error).message;
+    }
+    try {
+      await fs.access(root, fsConstants.W_OK);
+      const space = await fs.promises.statfs(root);
+      checks.root = space.bavail > 0 ? 'ok' : `no space left on ${root}`;
+    } catch (err) {
+      checks.root = (err as Error).message;
+    }
+    return { ok: Object.values(checks).every((c) => c === 'ok'), checks };
+  };
+}
+
+export async function serve(config: Config, { log, reopen }: ServerLog): Promise<void> {
   const stopped = stopSignal(log);
+  // SIGHUP would end the process; to a daemon it means "reopen your log".
+  process.on('SIGHUP', () => {
+    reopen();
+    log.info('log reopened');
+  });
+  const manager = serviceManager();
   const root = path.resolve(config.root);
   const address = path.resolve(config.address);
   await prepareRoot(root);
   lockRoot(root);
   await releaseScratchMounts(scratchDir(root), log);
   const backend = await openBackend({ ...config, root });
-  const db = openMetadataDatabase(path.join(root, 'metadata.db'));
+  const dbFile = path.join(root, 'metadata.db');
+  const db = openMetadataDatabase(dbFile);
   const writes = new Transactor(db);
   const snapshotter = new StoreSnapshotter(root, db, writes, backend, log);
   // What a crash left half-built goes now, not only when containerd calls Cleanup.
@@ -110,28 +167,38 @@ export async function serve(config: Config, log: Logger): Promise<void> {
   const limits = { maxBytes: config.maxUncompressedBytes, maxRatio: config.maxCompressionRatio };
   const applier = new LayerApplier(content, scratchDir(root), config.syncFs, checkMounts, new Slots(config.maxConcurrentApplies), limits, log);
   const differ = new LayerDiffer(content, scratchDir(root), checkMounts);
-  const collector =
+  const metrics = new Metrics(() => storeFigures(db, dbFile));
+  const collect =
     config.gcMode === 'labels'
-      ? new Collector(db, writes, snapshotter, content, { snapshotterName: config.snapshotterName, ingestMaxAgeMs: config.gcIngestMaxAgeMs }, log)
+      ? meteredCollect(new Collector(db, writes, snapshotter, content, { snapshotterName: config.snapshotterName, ingestMaxAgeMs: config.gcIngestMaxAgeMs }, log), metrics)
       : undefined;
   const services = loadServices();
-  const server = await listen(address, [
-    { definition: services.snapshots, implementation: snapshotsHandlers(snapshotter, log) },
-    { definition: services.content, implementation: contentHandlers(content, log) },
-    { definition: services.diff, implementation: diffHandlers(applier, differ, log) },
-    { definition: services.admin, implementation: adminHandlers(collector, log) },
-  ], {
+  const served = {
+    'containerd.services.snapshots.v1.Snapshots': { definition: services.snapshots, implementation: snapshotsHandlers(snapshotter) },
+    'containerd.services.content.v1.Content': { definition: services.content, implementation: contentHandlers(content, metrics) },
+    'containerd.services.diff.v1.Diff': { definition: services.diff, implementation: diffHandlers(applier, differ, metrics) },
+    'strata.admin.v1.Admin': { definition: services.admin, implementation: adminHandlers(collect) },
+  };
+  const health = new HealthImplementation({ '': 'NOT_SERVING', ...Object.fromEntries(Object.keys(served).map((name) => [name, 'NOT_SERVING'])) });
+  const server = await listen(address, [...Object.values(served), ...healthService(health)], {
     mode: config.socketMode,
     gid: config.socketGid,
     maxMessageBytes: config.maxMessageBytes,
     maxStreamsPerConnection: config.maxStreamsPerConnection,
+    interceptors: [rpcObserver(log, metrics)],
   });
-  log.info({ root, address, backend: backend.name, gcMode: config.gcMode }, 'strata serving');
-  const schedule = collector && config.gcIntervalMs > 0 ? collectEvery(collector, config.gcIntervalMs, log) : undefined;
+  for (const name of ['', ...Object.keys(served)]) health.setStatus(name, 'SERVING');
+  const endpoint = config.metricsAddress ? await serveHttpEndpoint(config.metricsAddress, metrics, healthCheck(db, root), log) : undefined;
+  log.info({ root, address, backend: backend.name, gcMode: config.gcMode, metrics: endpoint?.address }, 'strata serving');
+  manager.ready();
+  const schedule = collect && config.gcIntervalMs > 0 ? collectEvery(collect, config.gcIntervalMs, log) : undefined;
 
   await stopped;
+  manager.stopping();
+  for (const name of ['', ...Object.keys(served)]) health.setStatus(name, 'NOT_SERVING');
   await schedule?.stop();
-  await server.stop();
+  await server.stop(config.shutdownGraceMs);
+  await endpoint?.close();
   await content.close();
   await snapshotter.close();
   db.close();

@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { packageRoot } from './package-root';
-import { loadConfigFile } from './config';
+import { packageRoot } from '../package-root';
+import { CONFIG_KEYS, DEFAULTS } from './config';
+import { ConfigError, keyLine, loadConfigFile, resolveConfig } from './config-file';
+import { UsageError } from '../usage-error';
 
 function withConfig(text: string, fn: (file: string) => void): void {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-config-'));
@@ -16,26 +18,45 @@ function withConfig(text: string, fn: (file: string) => void): void {
   }
 }
 
-test('the shipped default config loads', () => {
-  const config = loadConfigFile(path.join(packageRoot(), 'config/strata.toml'));
-  assert.deepEqual(config, {
-    root: '/var/lib/strata',
-    address: '/run/strata/strata.sock',
-    backend: 'overlayfs',
-    logLevel: 'info',
-    syncFs: false,
-    foreignMounts: false,
-    socketMode: 0o660,
-    socketGid: 0,
-    maxMessageBytes: 16 << 20,
-    maxStreamsPerConnection: 1000,
-    maxUncompressedBytes: 64 * 2 ** 30,
-    maxCompressionRatio: 10_000,
-    snapshotterName: 'strata',
-    gcMode: 'containerd',
-    gcIntervalMs: 0,
-    gcIngestMaxAgeMs: 24 * 3600_000,
+test('the shipped config sets every key to its default (max_concurrent_applies, which follows the CPUs, is commented out)', () => {
+  const file = path.join(packageRoot(), 'config/strata.toml');
+  const { maxConcurrentApplies, ...fixed } = DEFAULTS;
+  assert.deepEqual(loadConfigFile(file), fixed);
+  assert.ok(maxConcurrentApplies >= 2);
+  // `strata config default` prints this file: every key is documented in it.
+  const text = fs.readFileSync(file, 'utf8');
+  for (const key of CONFIG_KEYS) assert.ok(keyLine(text.replace(/^# (\w+ =)/gm, '$1'), key.name), `${key.name} is not in config/strata.toml`);
+});
+
+test('errors name the file, the line and the key, and are usage errors (exit 2)', () => {
+  withConfig('root = "/x"\n\n[gc]\nmode = "labels"\nperiod = "1h"\n', (f) =>
+    assert.throws(() => loadConfigFile(f), (err: Error) => err instanceof ConfigError && err instanceof UsageError && err.message === `config ${f}:5: unknown key gc.period ([gc] takes mode, interval, ingest_max_age)`),
+  );
+  withConfig('[log]\nlevel = "info"\nformat = "xml"\n', (f) => assert.throws(() => loadConfigFile(f), new RegExp(`config ${f}:3: log.format must be one of auto, json, text, not "xml"$`)));
+  withConfig('shutdown_grace = 10\n', (f) => assert.throws(() => loadConfigFile(f), /:1: shutdown_grace must be a duration/));
+  withConfig('gc = 3\n', (f) => assert.throws(() => loadConfigFile(f), /:1: \[gc\] must be a table/));
+  withConfig('a = 1\nroot = \n', (f) => assert.throws(() => loadConfigFile(f), (err: Error) => err instanceof ConfigError && /strata\.toml:2: Invalid TOML document/.test(err.message)));
+  withConfig('metrics.address = "nowhere"\n', (f) => assert.throws(() => loadConfigFile(f), /:1: metrics\.address must be host:port or an absolute unix socket path/));
+  assert.throws(() => loadConfigFile('/nonexistent/strata.toml'), ConfigError);
+});
+
+test('keyLine follows tables, dotted and quoted keys', () => {
+  const text = '# c\nroot = "/r"\n[diff]\n  sync_fs = true\n[ "gc" ]\n"mode" = "labels"\nlog.level = "debug"\n';
+  assert.equal(keyLine(text, 'root'), 2);
+  assert.equal(keyLine(text, 'diff'), 3);
+  assert.equal(keyLine(text, 'diff.sync_fs'), 4);
+  assert.equal(keyLine(text, 'gc.mode'), 6);
+  assert.equal(keyLine(text, 'gc.log.level'), 7);
+  assert.equal(keyLine(text, 'backend'), undefined);
+});
+
+test('flags override the file, the file overrides defaults, and /etc/strata/config.toml is read only when it exists', () => {
+  withConfig('backend = "native"\nroot = "/from-file"\n[metrics]\naddress = "127.0.0.1:9400"\n', (f) => {
+    const config = resolveConfig({ config: f, root: '/from-flag' });
+    assert.deepEqual([config.root, config.backend, config.metricsAddress, config.address], ['/from-flag', 'native', '127.0.0.1:9400', DEFAULTS.address]);
+    assert.equal(resolveConfig({}, f).backend, 'native');
   });
+  assert.deepEqual(resolveConfig({}, '/nonexistent/config.toml'), DEFAULTS);
 });
 
 test('bad configs are refused with the key named', () => {

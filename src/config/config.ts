@@ -1,15 +1,28 @@
-// strata's TOML configuration file. Command-line flags override it.
-import { readFileSync } from 'node:fs';
+// What `strata serve` runs with, and every key of its TOML file: one table
+// that the file loader, `strata config check` and the flags all read.
 import { availableParallelism } from 'node:os';
 import ms from 'ms';
-import { parse } from 'smol-toml';
-import { BACKEND_NAMES, type BackendName } from './snapshots/backend';
+import { BACKEND_NAMES, type BackendName } from '../snapshots/backend';
+
+export const GC_MODES = ['containerd', 'labels'] as const;
+export type GcMode = (typeof GC_MODES)[number];
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+/** auto: JSON lines, or human-readable text when the log goes to a terminal. */
+export const LOG_FORMATS = ['auto', 'json', 'text'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface Config {
   root: string;
   address: string;
   backend: BackendName;
   logLevel: string;
+  logFormat: LogFormat;
+  /** Logs go to this file instead of stderr; SIGHUP reopens it, for logrotate. */
+  logFile: string;
+  /** How long in-flight calls may run on after SIGTERM before they are cancelled. */
+  shutdownGraceMs: number;
+  /** Where Prometheus metrics and /healthz are served: host:port, or a unix socket path; empty is off. */
+  metricsAddress: string;
   /** syncfs once after every applied layer, even when the client does not ask. */
   syncFs: boolean;
   /** Diff may mount what other snapshotters made, not only strata's own snapshots. */
@@ -37,14 +50,15 @@ export interface Config {
   gcIngestMaxAgeMs: number;
 }
 
-export const GC_MODES = ['containerd', 'labels'] as const;
-export type GcMode = (typeof GC_MODES)[number];
-
 export const DEFAULTS: Config = {
   root: '/var/lib/strata',
   address: '/run/strata/strata.sock',
   backend: 'overlayfs',
   logLevel: 'info',
+  logFormat: 'auto',
+  logFile: '',
+  shutdownGraceMs: 10_000,
+  metricsAddress: '',
   syncFs: false,
   foreignMounts: false,
   socketMode: 0o660,
@@ -62,148 +76,120 @@ export const DEFAULTS: Config = {
   gcIngestMaxAgeMs: 24 * 3600_000,
 };
 
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+/** Reads one TOML value, or throws what it must be ("must be true or false"). */
+type Parse = (value: unknown) => Config[keyof Config];
 
-export function loadConfigFile(file: string): Partial<Config> {
-  let doc: Record<string, unknown>;
-  try {
-    doc = parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`config ${file}: ${(err as Error).message}`);
-  }
-  const config: Partial<Config> = {};
-  for (const [key, value] of Object.entries(doc)) {
-    switch (key) {
-      case 'root':
-      case 'address':
-        config[key] = expectString(file, key, value);
-        break;
-      case 'snapshotter_name':
-        config.snapshotterName = expectString(file, key, value);
-        break;
-      case 'gc': {
-        const gc = expectTable(file, key, value);
-        for (const [gcKey, gcValue] of Object.entries(gc)) {
-          if (gcKey === 'mode') config.gcMode = checkGcMode(expectString(file, 'gc.mode', gcValue), `config ${file}`);
-          else if (gcKey === 'interval') config.gcIntervalMs = expectDuration(file, 'gc.interval', gcValue);
-          else if (gcKey === 'ingest_max_age') config.gcIngestMaxAgeMs = expectDuration(file, 'gc.ingest_max_age', gcValue);
-          else throw new Error(`config ${file}: unknown key gc.${gcKey} ([gc] takes mode, interval and ingest_max_age)`);
-        }
-        break;
-      }
-      case 'grpc': {
-        const grpc = expectTable(file, key, value);
-        for (const [grpcKey, grpcValue] of Object.entries(grpc)) {
-          if (grpcKey === 'max_message_bytes') config.maxMessageBytes = expectCount(file, 'grpc.max_message_bytes', grpcValue, 4096);
-          else if (grpcKey === 'max_streams_per_connection') config.maxStreamsPerConnection = expectCount(file, 'grpc.max_streams_per_connection', grpcValue, 1);
-          else throw new Error(`config ${file}: unknown key grpc.${grpcKey} ([grpc] takes max_message_bytes and max_streams_per_connection)`);
-        }
-        break;
-      }
-      case 'socket': {
-        const socket = expectTable(file, key, value);
-        for (const [socketKey, socketValue] of Object.entries(socket)) {
-          if (socketKey === 'mode') config.socketMode = expectMode(file, socketValue);
-          else if (socketKey === 'gid') config.socketGid = expectId(file, 'socket.gid', socketValue);
-          else throw new Error(`config ${file}: unknown key socket.${socketKey} ([socket] takes mode and gid)`);
-        }
-        break;
-      }
-      case 'backend':
-        config.backend = checkBackend(expectString(file, key, value), `config ${file}`);
-        break;
-      case 'log': {
-        const log = expectTable(file, key, value);
-        if (log.level !== undefined) config.logLevel = checkLogLevel(expectString(file, 'log.level', log.level), file);
-        break;
-      }
-      case 'diff': {
-        const diff = expectTable(file, key, value);
-        for (const [diffKey, diffValue] of Object.entries(diff)) {
-          if (diffKey === 'sync_fs') config.syncFs = expectBoolean(file, 'diff.sync_fs', diffValue);
-          else if (diffKey === 'foreign_mounts') config.foreignMounts = expectBoolean(file, 'diff.foreign_mounts', diffValue);
-          else if (diffKey === 'max_concurrent_applies') config.maxConcurrentApplies = expectCount(file, 'diff.max_concurrent_applies', diffValue, 1);
-          else if (diffKey === 'max_uncompressed_bytes') config.maxUncompressedBytes = expectCount(file, 'diff.max_uncompressed_bytes', diffValue, 1);
-          else if (diffKey === 'max_compression_ratio') config.maxCompressionRatio = expectCount(file, 'diff.max_compression_ratio', diffValue, 0);
-          else {
-            throw new Error(
-              `config ${file}: unknown key diff.${diffKey} ([diff] takes sync_fs, foreign_mounts, max_concurrent_applies, max_uncompressed_bytes and max_compression_ratio)`,
-            );
-          }
-        }
-        break;
-      }
-      default:
-        throw new Error(`config ${file}: unknown key ${JSON.stringify(key)}`);
+class ValueError extends Error {}
+
+const describe = (value: unknown) => JSON.stringify(value) ?? String(value);
+
+const nonEmptyString: Parse = (value) => {
+  if (typeof value !== 'string' || value === '') throw new ValueError('must be a non-empty string');
+  return value;
+};
+
+const anyString: Parse = (value) => {
+  if (typeof value !== 'string') throw new ValueError(`must be a string, not ${describe(value)}`);
+  return value;
+};
+
+const oneOf =
+  (choices: readonly string[]): Parse =>
+  (value) => {
+    if (typeof value !== 'string' || !choices.includes(value)) throw new ValueError(`must be one of ${choices.join(', ')}, not ${describe(value)}`);
+    return value as Config[keyof Config];
+  };
+
+const boolean: Parse = (value) => {
+  if (typeof value !== 'boolean') throw new ValueError(`must be true or false, not ${describe(value)}`);
+  return value;
+};
+
+const count =
+  (least: number): Parse =>
+  (value) => {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < least) {
+      throw new ValueError(`must be a whole number of at least ${least}, not ${describe(value)}`);
     }
-  }
-  return config;
-}
-
-function expectTable(file: string, key: string, value: unknown): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new Error(`config ${file}: [${key}] must be a table`);
-  }
-  return value as Record<string, unknown>;
-}
+    return value;
+  };
 
 /** "30m", "24h", "0" (off): a duration as the ms package reads it. */
-function expectDuration(file: string, key: string, value: unknown): number {
-  const duration = typeof value === 'string' ? ms(value as ms.StringValue) : undefined;
-  if (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0) {
-    throw new Error(`config ${file}: ${key} must be a duration such as "30m" or "24h", not ${JSON.stringify(value)}`);
+const duration: Parse = (value) => {
+  const parsed = typeof value === 'string' ? ms(value as ms.StringValue) : undefined;
+  if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed < 0) {
+    throw new ValueError(`must be a duration such as "30m" or "24h", not ${describe(value)}`);
   }
-  return duration;
-}
+  return parsed;
+};
 
 /** 0o660 in TOML, or "0660". Nobody but root and the group may connect: no bits for others. */
-function expectMode(file: string, value: unknown): number {
+const socketMode: Parse = (value) => {
   const mode = typeof value === 'string' && /^0?[0-7]{3}$/.test(value) ? parseInt(value, 8) : value;
   if (typeof mode !== 'number' || !Number.isInteger(mode) || mode < 0 || mode > 0o770 || (mode & 0o7) !== 0) {
-    throw new Error(`config ${file}: socket.mode must be an octal mode with no bits for others, such as "0660", not ${JSON.stringify(value)}`);
+    throw new ValueError(`must be an octal mode with no bits for others, such as "0660", not ${describe(value)}`);
   }
   return mode;
-}
+};
 
-function expectBoolean(file: string, key: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new Error(`config ${file}: ${key} must be true or false, not ${JSON.stringify(value)}`);
-  return value;
-}
-
-function expectCount(file: string, key: string, value: unknown, least: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < least) {
-    throw new Error(`config ${file}: ${key} must be a whole number of at least ${least}, not ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-function expectId(file: string, key: string, value: unknown): number {
+const numericId: Parse = (value) => {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xfffffffe) {
-    throw new Error(`config ${file}: ${key} must be a numeric id, not ${JSON.stringify(value)}`);
+    throw new ValueError(`must be a numeric id, not ${describe(value)}`);
   }
   return value;
-}
+};
 
-function expectString(file: string, key: string, value: unknown): string {
-  if (typeof value !== 'string' || value === '') throw new Error(`config ${file}: ${key} must be a non-empty string`);
-  return value;
-}
-
-export function checkBackend(value: string, where: string): BackendName {
-  if (!(BACKEND_NAMES as readonly string[]).includes(value)) {
-    throw new Error(`${where}: backend must be one of ${BACKEND_NAMES.join(', ')}, not ${JSON.stringify(value)}`);
+/** host:port (a TCP listener) or an absolute path (a unix socket); empty is off. */
+const listenAddress: Parse = (value) => {
+  if (typeof value !== 'string' || !(value === '' || value.startsWith('/') || /^[^/]*:\d{1,5}$/.test(value))) {
+    throw new ValueError(`must be host:port or an absolute unix socket path, not ${describe(value)}`);
   }
-  return value as BackendName;
-}
-
-export function checkGcMode(value: string, where: string): GcMode {
-  if (!(GC_MODES as readonly string[]).includes(value)) {
-    throw new Error(`${where}: gc.mode must be one of ${GC_MODES.join(', ')}, not ${JSON.stringify(value)}`);
-  }
-  return value as GcMode;
-}
-
-function checkLogLevel(value: string, file: string): string {
-  if (!LOG_LEVELS.includes(value)) throw new Error(`config ${file}: log.level must be one of ${LOG_LEVELS.join(', ')}`);
   return value;
+};
+
+export interface ConfigKey {
+  /** As written in the file: a top-level key, or table.key. */
+  name: string;
+  field: keyof Config;
+  parse: Parse;
+}
+
+export const CONFIG_KEYS: readonly ConfigKey[] = [
+  { name: 'root', field: 'root', parse: nonEmptyString },
+  { name: 'address', field: 'address', parse: nonEmptyString },
+  { name: 'backend', field: 'backend', parse: oneOf(BACKEND_NAMES) },
+  { name: 'snapshotter_name', field: 'snapshotterName', parse: nonEmptyString },
+  { name: 'shutdown_grace', field: 'shutdownGraceMs', parse: duration },
+  { name: 'log.level', field: 'logLevel', parse: oneOf(LOG_LEVELS) },
+  { name: 'log.format', field: 'logFormat', parse: oneOf(LOG_FORMATS) },
+  { name: 'log.file', field: 'logFile', parse: anyString },
+  { name: 'metrics.address', field: 'metricsAddress', parse: listenAddress },
+  { name: 'socket.mode', field: 'socketMode', parse: socketMode },
+  { name: 'socket.gid', field: 'socketGid', parse: numericId },
+  { name: 'grpc.max_message_bytes', field: 'maxMessageBytes', parse: count(4096) },
+  { name: 'grpc.max_streams_per_connection', field: 'maxStreamsPerConnection', parse: count(1) },
+  { name: 'diff.sync_fs', field: 'syncFs', parse: boolean },
+  { name: 'diff.foreign_mounts', field: 'foreignMounts', parse: boolean },
+  { name: 'diff.max_concurrent_applies', field: 'maxConcurrentApplies', parse: count(1) },
+  { name: 'diff.max_uncompressed_bytes', field: 'maxUncompressedBytes', parse: count(1) },
+  { name: 'diff.max_compression_ratio', field: 'maxCompressionRatio', parse: count(0) },
+  { name: 'gc.mode', field: 'gcMode', parse: oneOf(GC_MODES) },
+  { name: 'gc.interval', field: 'gcIntervalMs', parse: duration },
+  { name: 'gc.ingest_max_age', field: 'gcIngestMaxAgeMs', parse: duration },
+];
+
+/** Reads one key's value; a bad one throws "KEY must be ...". */
+export function parseKey(key: ConfigKey, value: unknown): Config[keyof Config] {
+  try {
+    return key.parse(value);
+  } catch (err) {
+    if (err instanceof ValueError) throw new Error(`${key.name} ${err.message}`);
+    throw err;
+  }
+}
+
+export function configKey(name: string): ConfigKey {
+  const key = CONFIG_KEYS.find((k) => k.name === name);
+  if (!key) throw new Error(`no config key ${name}`);
+  return key;
 }

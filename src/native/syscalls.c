@@ -12,10 +12,13 @@
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 #include "disk-usage.h"
@@ -234,6 +237,38 @@ static napi_value TrimMallocAbove(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// notifySocket(address, message): one datagram to systemd's $NOTIFY_SOCKET
+// (sd_notify(3)'s protocol: "READY=1", "STOPPING=1"). Node's dgram has no
+// unix datagram sockets. An address starting with "@" is in the abstract
+// namespace, as systemd documents.
+static napi_value NotifySocket(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  char address[sizeof(((struct sockaddr_un *)0)->sun_path) + 1], message[4096];
+  size_t address_length, message_length;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  if (napi_get_value_string_utf8(env, argv[0], address, sizeof address, &address_length) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[1], message, sizeof message, &message_length) != napi_ok) {
+    napi_throw_type_error(env, NULL, "address and message must be strings");
+    return NULL;
+  }
+  struct sockaddr_un target = {.sun_family = AF_UNIX};
+  if (address_length == 0 || address_length > sizeof target.sun_path || (address[0] != '/' && address[0] != '@')) {
+    napi_throw_range_error(env, NULL, "NOTIFY_SOCKET must be an absolute path or start with @");
+    return NULL;
+  }
+  memcpy(target.sun_path, address, address_length);
+  if (address[0] == '@') target.sun_path[0] = '\0';
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", address);
+  socklen_t length = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + address_length);
+  ssize_t sent = sendto(fd, message, message_length, MSG_NOSIGNAL, (struct sockaddr *)&target, length);
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  if (sent < 0) return throw_errno(env, "sendto", address);
+  return NULL;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"mknod", NULL, Mknod, NULL, NULL, NULL, napi_default, NULL},
@@ -245,6 +280,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"readlinkIfSymlink", NULL, ReadlinkIfSymlink, NULL, NULL, NULL, napi_default, NULL},
     {"preadCached", NULL, PreadCached, NULL, NULL, NULL, napi_default, NULL},
     {"trimMallocAbove", NULL, TrimMallocAbove, NULL, NULL, NULL, napi_default, NULL},
+    {"notifySocket", NULL, NotifySocket, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   register_write_file(env, exports);

@@ -31,6 +31,8 @@ export interface Syscalls {
   preadCached(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
   /** Makes glibc's malloc return free memory to the system once `bytes` of it gather at the top of a heap. */
   trimMallocAbove(bytes: number): void;
+  /** Sends one datagram to a unix socket: sd_notify's protocol; "@name" is in the abstract namespace. */
+  notifySocket(address: string, message: string): void;
   /** Allocated bytes and inodes under root, hardlinks once (continuity's fs.DiskUsage), in one thread-pool job. */
   diskUsage(root: string): Promise<{ size: number; inodes: number }>;
   /**

@@ -19,7 +19,7 @@ import { Transactor } from '../metadata/transactor';
 import { withoutFdLeaks } from '../testing/fds';
 import { pause, PROPERTY_OPTIONS, seededBytes, STALL_DEADLINE_MS, withDeadline, type Delay } from '../testing/streams';
 import { contentHandlers } from './content-service';
-import { TEST_LISTEN } from '../testing/listen';
+import { TEST_GRACE_MS, TEST_LISTEN, testMetrics } from '../testing/listen';
 import { listen, type RunningServer } from './grpc-server';
 import { loadServices } from './proto';
 
@@ -31,6 +31,7 @@ let db: MetadataDatabase;
 let store: ContentStore;
 let server: RunningServer;
 let client: StrataClient;
+let metrics: ReturnType<typeof testMetrics>;
 
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-content-grpc-'));
@@ -38,14 +39,15 @@ beforeEach(async () => {
   db = openMetadataDatabase(path.join(dir, 'metadata.db'));
   store = new ContentStore(dir, db, new Transactor(db), log);
   await store.open();
+  metrics = testMetrics();
   const address = path.join(dir, 'strata.sock');
-  server = await listen(address, [{ definition: loadServices().content, implementation: contentHandlers(store, log) }], TEST_LISTEN);
+  server = await listen(address, [{ definition: loadServices().content, implementation: contentHandlers(store, metrics) }], TEST_LISTEN);
   client = connect(address);
 });
 
 afterEach(async () => {
   client.close();
-  await server.stop();
+  await server.stop(TEST_GRACE_MS);
   await store.close();
   db.close();
   fs.rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 // gRPC wiring for containerd.services.content.v1.Content. The Write loop
 // follows containerd's content server message for message.
 import type * as grpc from '@grpc/grpc-js';
-import type { Logger } from 'pino';
+import type { Metrics } from '../metrics/metrics';
 import { readInChunks } from '../content/range-chunks';
 import { ReadBudget } from '../content/read-budget';
 import { READ_CHUNK, type ContentStore } from '../content/store';
@@ -75,7 +75,7 @@ function toWireStatus(status: IngestStatus): WireStatus {
   };
 }
 
-async function write(store: ContentStore, requests: AsyncIterator<WriteRequest>, send: Send<WriteResponse>) {
+async function write(store: ContentStore, requests: AsyncIterator<WriteRequest>, send: Send<WriteResponse>, metrics: Metrics) {
   let next = await requests.next();
   if (next.done) return;
   let req = next.value;
@@ -114,6 +114,7 @@ async function write(store: ContentStore, requests: AsyncIterator<WriteRequest>,
         }
         if (req.data.length > 0) {
           await writer.write(req.data);
+          metrics.ingestedBytes.inc(req.data.length);
           response.offset += req.data.length;
         }
         response.digest = req.action === 'COMMIT' ? await writer.commit(total, expected, req.labels) : writer.digest();
@@ -133,42 +134,47 @@ async function write(store: ContentStore, requests: AsyncIterator<WriteRequest>,
   }
 }
 
-export function contentHandlers(store: ContentStore, log: Logger): grpc.UntypedServiceImplementation {
+export function contentHandlers(store: ContentStore, metrics: Metrics): grpc.UntypedServiceImplementation {
   const method = (name: string) => `/containerd.services.content.v1.Content/${name}`;
   const largeReads = new ReadBudget(LARGE_READ_BYTES);
   return {
-    Info: unary(method('Info'), log, async (req: { digest: string }) => ({
+    Info: unary(method('Info'), async (req: { digest: string }) => ({
       info: toWireInfo(await store.info(req.digest)),
     })),
-    Update: unary(method('Update'), log, async (req: { info: WireInfo | null; update_mask: FieldMask | null }) => {
+    Update: unary(method('Update'), async (req: { info: WireInfo | null; update_mask: FieldMask | null }) => {
       if (!req.info) throw invalidArgument('update: info is required');
       // Only labels are mutable; naming digest, size or created in the mask is InvalidArgument.
       return { info: toWireInfo(await store.update(req.info.digest, req.info.labels, maskPaths(req.update_mask))) };
     }),
-    List: serverStream(method('List'), log, async (req: { filters: string[] }, send) => {
+    List: serverStream(method('List'), async (req: { filters: string[] }, send) => {
       await sendInBatches(await store.list(req.filters), toWireInfo, (info) => send({ info }));
     }),
-    Delete: unary(method('Delete'), log, async (req: { digest: string }) => {
+    Delete: unary(method('Delete'), async (req: { digest: string }) => {
       await store.delete(req.digest);
       return {};
     }),
-    Read: serverStream(method('Read'), log, async (req: { digest: string; offset: number; size: number }, send: Send<PreEncoded>) => {
+    Read: serverStream(method('Read'), async (req: { digest: string; offset: number; size: number }, send: Send<PreEncoded>) => {
       const range = await store.openRange(req.digest, req.offset, req.size);
       // Each chunk's buffer is read into again once its message is written.
       await readInChunks(range, { chunkSize: READ_CHUNK, headroom: READ_RESPONSE_HEADROOM, budget: { large: largeReads, smallChunkSize: SMALL_READ_CHUNK } }, (chunk) =>
-        send.written(encodeReadResponse(chunk)),
+        send.written(encodeReadResponse(chunk)).then(() => metrics.readBytes.inc(chunk.length)),
       );
     }),
-    Status: unary(method('Status'), log, async (req: { ref: string }) => ({
+    Status: unary(method('Status'), async (req: { ref: string }) => ({
       status: toWireStatus(await store.status(req.ref)),
     })),
-    ListStatuses: unary(method('ListStatuses'), log, async (req: { filters: string[] }) => ({
+    ListStatuses: unary(method('ListStatuses'), async (req: { filters: string[] }) => ({
       statuses: (await store.listStatuses(req.filters)).map(toWireStatus),
     })),
-    Write: bidiStream(method('Write'), log, (requests: AsyncIterator<WriteRequest>, send) =>
-      write(store, requests, send),
-    ),
-    Abort: unary(method('Abort'), log, async (req: { ref: string }) => {
+    Write: bidiStream(method('Write'), async (requests: AsyncIterator<WriteRequest>, send) => {
+      metrics.ingestsInFlight.inc();
+      try {
+        await write(store, requests, send, metrics);
+      } finally {
+        metrics.ingestsInFlight.dec();
+      }
+    }),
+    Abort: unary(method('Abort'), async (req: { ref: string }) => {
       await store.abort(req.ref);
       return {};
     }),

@@ -1,6 +1,6 @@
 // gRPC wiring for containerd.services.diff.v1.Diff.
 import type * as grpc from '@grpc/grpc-js';
-import type { Logger } from 'pino';
+import type { Metrics } from '../metrics/metrics';
 import type { LayerApplier } from '../diff/layer-applier';
 import type { LayerDiffer } from '../diff/layer-differ';
 import type { Descriptor } from '../diff/types';
@@ -24,21 +24,24 @@ function toWireDescriptor(d: Descriptor): WireDescriptor {
   return { media_type: d.mediaType, digest: d.digest, size: d.size, annotations: d.annotations };
 }
 
-export function diffHandlers(applier: LayerApplier, differ: LayerDiffer, log: Logger): grpc.UntypedServiceImplementation {
+export function diffHandlers(applier: LayerApplier, differ: LayerDiffer, metrics: Metrics): grpc.UntypedServiceImplementation {
   const method = (name: string) => `/containerd.services.diff.v1.Diff/${name}`;
   return {
     Apply: unary(
       method('Apply'),
-      log,
-      async (req: { diff: WireDescriptor | null; mounts: WireMount[]; sync_fs: boolean }, signal) => ({
-        applied: toWireDescriptor(
-          await applier.apply(fromWireDescriptor(req.diff), req.mounts.map(fromWireMount), req.sync_fs, signal),
-        ),
-      }),
+      async (req: { diff: WireDescriptor | null; mounts: WireMount[]; sync_fs: boolean }, signal) => {
+        metrics.appliesInFlight.inc();
+        try {
+          const applied = await applier.apply(fromWireDescriptor(req.diff), req.mounts.map(fromWireMount), req.sync_fs, signal);
+          metrics.appliedBytes.inc(applied.size);
+          return { applied: toWireDescriptor(applied) };
+        } finally {
+          metrics.appliesInFlight.dec();
+        }
+      },
     ),
     Diff: unary(
       method('Diff'),
-      log,
       async (
         req: { left: WireMount[]; right: WireMount[]; media_type: string; ref: string; labels: Record<string, string> },
         signal,

@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TEST_LISTEN } from '../testing/listen';
+import { TEST_GRACE_MS, TEST_LISTEN } from '../testing/listen';
 import { listen, RECEIVE_WINDOW } from './grpc-server';
 import { loadServices } from './proto';
 
@@ -25,7 +25,7 @@ test('a client may send a whole receive window before the server reads, per call
     assert.equal(session.state.remoteWindowSize, RECEIVE_WINDOW, 'the connection window the server grants');
   } finally {
     session.destroy();
-    await server.stop();
+    await server.stop(TEST_GRACE_MS);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -6,8 +6,6 @@ import path from 'node:path';
 import { sendPreFramedAsIs } from './pre-framed-send';
 import { claimSocketPath, releaseSocketPath } from './socket';
 
-const SHUTDOWN_GRACE_MS = 10_000;
-
 /** How much a client may send before the server has read it, per call and per connection. */
 export const RECEIVE_WINDOW = 8 << 20;
 
@@ -17,7 +15,8 @@ export interface ServiceBinding {
 }
 
 export interface RunningServer {
-  stop(): Promise<void>;
+  /** Stops accepting, lets calls in flight run for up to graceMs, cancels the rest, and removes the socket. */
+  stop(graceMs: number): Promise<void>;
 }
 
 export interface ListenOptions {
@@ -26,6 +25,8 @@ export interface ListenOptions {
   gid: number;
   maxMessageBytes: number;
   maxStreamsPerConnection: number;
+  /** See every call of every service (rpcObserver). */
+  interceptors?: grpc.ServerInterceptor[];
 }
 
 export async function listen(address: string, services: ServiceBinding[], options: ListenOptions): Promise<RunningServer> {
@@ -37,6 +38,7 @@ export async function listen(address: string, services: ServiceBinding[], option
     'grpc.max_concurrent_streams': options.maxStreamsPerConnection,
     // Channelz keeps per-call statistics that nothing here reads.
     'grpc.enable_channelz': 0,
+    interceptors: options.interceptors ?? [],
   });
   for (const { definition, implementation } of services) server.addService(definition, implementation);
   // Bind under a staging name and rename once listening, so the socket only
@@ -53,13 +55,13 @@ export async function listen(address: string, services: ServiceBinding[], option
   await fs.chmod(staging, options.mode);
   await fs.rename(staging, address);
   return {
-    async stop() {
+    async stop(graceMs) {
       await new Promise<void>((resolve) => {
         // Let calls in flight finish, but never hang a SIGTERM on a stuck client.
         const timer = setTimeout(() => {
           server.forceShutdown();
           resolve();
-        }, SHUTDOWN_GRACE_MS);
+        }, graceMs);
         server.tryShutdown(() => {
           clearTimeout(timer);
           resolve();

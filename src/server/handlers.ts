@@ -1,6 +1,5 @@
 // Adapts async functions to grpc-js handlers, mapping errors once.
 import type * as grpc from '@grpc/grpc-js';
-import type { Logger } from 'pino';
 import { cancelled } from '../errdefs';
 import { toServiceError } from './status';
 
@@ -21,7 +20,6 @@ function cancellation(call: grpc.ServerUnaryCall<unknown, unknown>): { signal: A
 
 export function unary<Req, Res>(
   method: string,
-  log: Logger,
   handler: UnaryHandler<Req, Res>,
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
@@ -33,7 +31,7 @@ export function unary<Req, Res>(
       },
       (err) => {
         done();
-        callback(toServiceError(err, method, log));
+        callback(toServiceError(err, method));
       },
     );
   };
@@ -123,14 +121,13 @@ function requests<Req>(call: grpc.ServerDuplexStream<Req, unknown>): AsyncIterat
 /** A server-streaming call whose handler sends messages and resolves when done. */
 export function serverStream<Req, Res>(
   method: string,
-  log: Logger,
   handler: (request: Req, send: Send<Res>) => Promise<void>,
 ): grpc.handleServerStreamingCall<Req, Res> {
   return (call) => {
     handler(call.request, sender(call)).then(
       () => call.end(),
       // grpc-js turns an 'error' event on a server stream into the call's status.
-      (err) => call.emit('error', toServiceError(err, method, log)),
+      (err) => call.emit('error', toServiceError(err, method)),
     );
   };
 }
@@ -138,13 +135,12 @@ export function serverStream<Req, Res>(
 /** A bidirectional call; the handler reads requests from the iterator. */
 export function bidiStream<Req, Res>(
   method: string,
-  log: Logger,
   handler: (requests: AsyncIterator<Req>, send: Send<Res>) => Promise<void>,
 ): grpc.handleBidiStreamingCall<Req, Res> {
   return (call) => {
     handler(requests(call), sender(call)).then(
       () => call.end(),
-      (err) => call.emit('error', toServiceError(err, method, log)),
+      (err) => call.emit('error', toServiceError(err, method)),
     );
   };
 }

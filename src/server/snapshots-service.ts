@@ -2,7 +2,6 @@
 // the snapshotter, encode. The request's `snapshotter` field is whatever name
 // containerd gave this proxy plugin, so it is accepted and ignored.
 import type * as grpc from '@grpc/grpc-js';
-import type { Logger } from 'pino';
 import { invalidArgument } from '../errdefs';
 import type { Info, Kind, Labels, Mount, Snapshotter } from '../snapshots/types';
 import { maskPaths, sendInBatches, toTimestamp, toWireMount, type FieldMask, type Timestamp, type WireMount } from './convert';
@@ -45,35 +44,35 @@ function toWireMounts(mounts: Mount[]): { mounts: WireMount[] } {
   return { mounts: mounts.map(toWireMount) };
 }
 
-export function snapshotsHandlers(sn: Snapshotter, log: Logger): grpc.UntypedServiceImplementation {
+export function snapshotsHandlers(sn: Snapshotter): grpc.UntypedServiceImplementation {
   const method = (name: string) => `/containerd.services.snapshots.v1.Snapshots/${name}`;
   return {
-    Prepare: unary(method('Prepare'), log, async (req: CreateRequest) =>
+    Prepare: unary(method('Prepare'), async (req: CreateRequest) =>
       toWireMounts(await sn.prepare(req.key, req.parent, req.labels)),
     ),
-    View: unary(method('View'), log, async (req: CreateRequest) =>
+    View: unary(method('View'), async (req: CreateRequest) =>
       toWireMounts(await sn.view(req.key, req.parent, req.labels)),
     ),
-    Mounts: unary(method('Mounts'), log, async (req: KeyRequest) => toWireMounts(await sn.mounts(req.key))),
-    Commit: unary(method('Commit'), log, async (req: { name: string; key: string; labels: Labels }) => {
+    Mounts: unary(method('Mounts'), async (req: KeyRequest) => toWireMounts(await sn.mounts(req.key))),
+    Commit: unary(method('Commit'), async (req: { name: string; key: string; labels: Labels }) => {
       await sn.commit(req.name, req.key, req.labels);
       return {};
     }),
-    Remove: unary(method('Remove'), log, async (req: KeyRequest) => {
+    Remove: unary(method('Remove'), async (req: KeyRequest) => {
       await sn.remove(req.key);
       return {};
     }),
-    Stat: unary(method('Stat'), log, async (req: KeyRequest) => ({ info: toWireInfo(await sn.stat(req.key)) })),
-    Update: unary(method('Update'), log, async (req: { info: WireInfo | null; update_mask: FieldMask | null }) => {
+    Stat: unary(method('Stat'), async (req: KeyRequest) => ({ info: toWireInfo(await sn.stat(req.key)) })),
+    Update: unary(method('Update'), async (req: { info: WireInfo | null; update_mask: FieldMask | null }) => {
       if (!req.info) throw invalidArgument('update: info is required');
       // Only labels are mutable; naming any other field in the mask is InvalidArgument.
       return { info: toWireInfo(await sn.update(req.info.name, req.info.labels, maskPaths(req.update_mask))) };
     }),
-    List: serverStream(method('List'), log, async (req: { filters: string[] }, send) => {
+    List: serverStream(method('List'), async (req: { filters: string[] }, send) => {
       await sendInBatches(await sn.list(req.filters), toWireInfo, (info) => send({ info }));
     }),
-    Usage: unary(method('Usage'), log, async (req: KeyRequest) => sn.usage(req.key)),
-    Cleanup: unary(method('Cleanup'), log, async () => {
+    Usage: unary(method('Usage'), async (req: KeyRequest) => sn.usage(req.key)),
+    Cleanup: unary(method('Cleanup'), async () => {
       await sn.cleanup();
       return {};
     }),

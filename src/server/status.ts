@@ -1,7 +1,6 @@
 // The one place where domain errors become gRPC statuses, with the codes
 // containerd's errdefs uses for the same conditions.
 import { status, type ServiceError, Metadata } from '@grpc/grpc-js';
-import type { Logger } from 'pino';
 import { StrataError, type ErrorKind } from '../errdefs';
 
 const CODES: Record<ErrorKind, status> = {
@@ -18,21 +17,32 @@ const CODES: Record<ErrorKind, status> = {
 /** What gRPC documents RESOURCE_EXHAUSTED for: the file system (or SQLite on it) is out of space. */
 const FULL_DISK = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
 
-export function toServiceError(err: unknown, method: string, log: Logger): ServiceError {
+/**
+ * What went wrong inside the server, by the status's trailers: the call's
+ * observer logs the error with its stack once, and the client sees only
+ * the message.
+ */
+const causes = new WeakMap<Metadata, unknown>();
+
+export function causeOf(metadata: Metadata): unknown {
+  return causes.get(metadata);
+}
+
+export function toServiceError(err: unknown, method: string): ServiceError {
   if (err instanceof StrataError) {
     return serviceError(CODES[err.kind], err.message);
   }
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (code !== undefined && FULL_DISK.has(code)) {
-    log.warn({ err, method }, 'out of disk space');
-    return serviceError(status.RESOURCE_EXHAUSTED, `${method}: ${(err as Error).message}`);
+    return serviceError(status.RESOURCE_EXHAUSTED, `${method}: ${(err as Error).message}`, err);
   }
-  log.error({ err, method }, 'internal error');
-  return serviceError(status.INTERNAL, `${method}: ${err instanceof Error ? err.message : String(err)}`);
+  return serviceError(status.INTERNAL, `${method}: ${err instanceof Error ? err.message : String(err)}`, err);
 }
 
-function serviceError(code: status, details: string): ServiceError {
-  return Object.assign(new Error(details), { code, details, metadata: new Metadata() });
+function serviceError(code: status, details: string, cause?: unknown): ServiceError {
+  const metadata = new Metadata();
+  if (cause !== undefined) causes.set(metadata, cause);
+  return Object.assign(new Error(details), { code, details, metadata });
 }
 
 /** A status a client got back, as the domain error it stands for, with what was being asked of whom. */

@@ -1,0 +1,80 @@
+// strata's Prometheus metrics (prom-client), on a registry of their own so
+// nothing else a library registers is exported by accident.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** What the store holds, read at each scrape. */
+export interface StoreFigures {
+  snapshots: Record<'active' | 'committed' | 'view', number>;
+  blobs: number;
+  ingests: number;
+  /** Bytes on disk by kind: committed snapshots (as measured at Commit), blobs, the metadata database. */
+  diskBytes: Record<'snapshots' | 'content' | 'metadata', number>;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly rpcs = new Counter({
+    name: 'strata_grpc_requests_total',
+    help: 'gRPC calls finished, by service, method and status code',
+    labelNames: ['service', 'method', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly rpcSeconds = new Histogram({
+    name: 'strata_grpc_request_duration_seconds',
+    help: 'gRPC call durations, by service and method',
+    labelNames: ['service', 'method'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+  readonly appliedBytes = new Counter({ name: 'strata_diff_applied_bytes_total', help: 'Uncompressed layer bytes applied', registers: [this.registry] });
+  readonly ingestedBytes = new Counter({ name: 'strata_content_ingested_bytes_total', help: 'Bytes written to ingests', registers: [this.registry] });
+  readonly readBytes = new Counter({ name: 'strata_content_read_bytes_total', help: 'Blob bytes sent by Read', registers: [this.registry] });
+  readonly appliesInFlight = new Gauge({ name: 'strata_diff_applies_in_flight', help: 'Applies running or waiting their turn', registers: [this.registry] });
+  readonly ingestsInFlight = new Gauge({ name: 'strata_content_writes_in_flight', help: 'Write streams open', registers: [this.registry] });
+  readonly gcRuns = new Counter({ name: 'strata_gc_runs_total', help: "Runs of strata's collector (gc.mode = labels)", registers: [this.registry] });
+  readonly gcFreedBytes = new Counter({ name: 'strata_gc_freed_bytes_total', help: "Bytes freed by strata's collector", registers: [this.registry] });
+
+  constructor(figures: () => StoreFigures) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'strata_' });
+    let latest: { at: number; figures: StoreFigures } | undefined;
+    // One read of the store per scrape, shared by the gauges below.
+    const read = () => {
+      if (!latest || Date.now() - latest.at > 1000) latest = { at: Date.now(), figures: figures() };
+      return latest.figures;
+    };
+    new Gauge({
+      name: 'strata_snapshots',
+      help: 'Snapshots, by kind',
+      labelNames: ['kind'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [kind, n] of Object.entries(read().snapshots)) this.set({ kind }, n);
+      },
+    });
+    new Gauge({
+      name: 'strata_blobs',
+      help: 'Committed blobs',
+      registers: [this.registry],
+      collect() {
+        this.set(read().blobs);
+      },
+    });
+    new Gauge({
+      name: 'strata_ingests',
+      help: 'Ingests open (started, not committed or aborted)',
+      registers: [this.registry],
+      collect() {
+        this.set(read().ingests);
+      },
+    });
+    new Gauge({
+      name: 'strata_disk_usage_bytes',
+      help: 'Bytes on disk, by kind',
+      labelNames: ['kind'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [kind, n] of Object.entries(read().diskBytes)) this.set({ kind }, n);
+      },
+    });
+  }
+}
