@@ -7,8 +7,8 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config';
 import type { ServerLog } from '../log';
-import { Metrics } from '../metrics/metrics';
-import { serveHttpEndpoint, type Health } from '../metrics/http-endpoint';
+import type { Metrics } from '../metrics/metrics';
+import type { Health } from '../metrics/http-endpoint';
 import { storeFigures } from '../metadata/store-figures';
 import { rpcObserver } from '../server/rpc-observer';
 import { serviceManager } from '../service-manager';
@@ -29,6 +29,7 @@ import { adminHandlers, type Collect } from '../server/admin-service';
 import { contentHandlers } from '../server/content-service';
 import { diffHandlers } from '../server/diff-service';
 import { listen } from '../server/grpc-server';
+import { handlersFinished } from '../server/handlers';
 import { loadServices } from '../server/proto';
 import { snapshotsHandlers } from '../server/snapshots-service';
 import type { Backend } from '../snapshots/backend';
@@ -101,11 +102,11 @@ function collectEvery(collect: Collect, intervalMs: number, log: Logger): { stop
   };
 }
 
-/** The collector, counted in the metrics when it removes anything. */
-function meteredCollect(collector: Collector, metrics: Metrics): Collect {
+/** The collector, counted in the metrics (when served) when it removes anything. */
+function meteredCollect(collector: Collector, metrics: Metrics | undefined): Collect {
   return async (options) => {
     const report = await collector.collect(options);
-    if (!options.dryRun) {
+    if (!options.dryRun && metrics) {
       metrics.gcRuns.inc();
       metrics.gcFreedBytes.inc(report.bytes.snapshots + report.bytes.blobs + report.bytes.ingests);
     }
@@ -167,7 +168,8 @@ export async function serve(config: Config, { log, reopen }: ServerLog): Promise
   const limits = { maxBytes: config.maxUncompressedBytes, maxRatio: config.maxCompressionRatio };
   const applier = new LayerApplier(content, scratchDir(root), config.syncFs, checkMounts, new Slots(config.maxConcurrentApplies), limits, log);
   const differ = new LayerDiffer(content, scratchDir(root), checkMounts);
-  const metrics = new Metrics(() => storeFigures(db, dbFile));
+  // prom-client is loaded only when metrics are served: startup time counts.
+  const metrics = config.metricsAddress ? new (await import('../metrics/metrics')).Metrics(() => storeFigures(db, dbFile)) : undefined;
   const collect =
     config.gcMode === 'labels'
       ? meteredCollect(new Collector(db, writes, snapshotter, content, { snapshotterName: config.snapshotterName, ingestMaxAgeMs: config.gcIngestMaxAgeMs }, log), metrics)
@@ -188,7 +190,7 @@ export async function serve(config: Config, { log, reopen }: ServerLog): Promise
     interceptors: [rpcObserver(log, metrics)],
   });
   for (const name of ['', ...Object.keys(served)]) health.setStatus(name, 'SERVING');
-  const endpoint = config.metricsAddress ? await serveHttpEndpoint(config.metricsAddress, metrics, healthCheck(db, root), log) : undefined;
+  const endpoint = metrics ? await (await import('../metrics/http-endpoint')).serveHttpEndpoint(config.metricsAddress, metrics, healthCheck(db, root), log) : undefined;
   log.info({ root, address, backend: backend.name, gcMode: config.gcMode, metrics: endpoint?.address }, 'strata serving');
   manager.ready();
   const schedule = collect && config.gcIntervalMs > 0 ? collectEvery(collect, config.gcIntervalMs, log) : undefined;
@@ -198,6 +200,8 @@ export async function serve(config: Config, { log, reopen }: ServerLog): Promise
   for (const name of ['', ...Object.keys(served)]) health.setStatus(name, 'NOT_SERVING');
   await schedule?.stop();
   await server.stop(config.shutdownGraceMs);
+  // Cancelled calls unwind (unmount, remove their temp dirs) before the store closes.
+  await handlersFinished();
   await endpoint?.close();
   await content.close();
   await snapshotter.close();

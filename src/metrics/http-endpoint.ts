@@ -22,7 +22,7 @@ async function respond(request: http.IncomingMessage, response: http.ServerRespo
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     response.writeHead(405, { allow: 'GET, HEAD' }).end();
   } else if (url.pathname === '/metrics') {
-    const text = await metrics.registry.metrics();
+    const text = await metrics.scrape();
     response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
   } else if (url.pathname === '/healthz') {
     const result = await health();

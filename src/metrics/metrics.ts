@@ -34,14 +34,12 @@ export class Metrics {
   readonly gcRuns = new Counter({ name: 'strata_gc_runs_total', help: "Runs of strata's collector (gc.mode = labels)", registers: [this.registry] });
   readonly gcFreedBytes = new Counter({ name: 'strata_gc_freed_bytes_total', help: "Bytes freed by strata's collector", registers: [this.registry] });
 
+  private figures: StoreFigures | undefined;
+
   constructor(figures: () => StoreFigures) {
     collectDefaultMetrics({ register: this.registry, prefix: 'strata_' });
-    let latest: { at: number; figures: StoreFigures } | undefined;
-    // One read of the store per scrape, shared by the gauges below.
-    const read = () => {
-      if (!latest || Date.now() - latest.at > 1000) latest = { at: Date.now(), figures: figures() };
-      return latest.figures;
-    };
+    // One read of the store per scrape (see scrape()), shared by the gauges below.
+    const read = () => (this.figures ??= figures());
     new Gauge({
       name: 'strata_snapshots',
       help: 'Snapshots, by kind',
@@ -76,5 +74,14 @@ export class Metrics {
         for (const [kind, n] of Object.entries(read().diskBytes)) this.set({ kind }, n);
       },
     });
+  }
+
+  /** The Prometheus text of every metric, with the store read once for it. */
+  async scrape(): Promise<string> {
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.figures = undefined;
+    }
   }
 }

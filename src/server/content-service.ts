@@ -75,7 +75,7 @@ function toWireStatus(status: IngestStatus): WireStatus {
   };
 }
 
-async function write(store: ContentStore, requests: AsyncIterator<WriteRequest>, send: Send<WriteResponse>, metrics: Metrics) {
+async function write(store: ContentStore, requests: AsyncIterator<WriteRequest>, send: Send<WriteResponse>, metrics: Metrics | undefined) {
   let next = await requests.next();
   if (next.done) return;
   let req = next.value;
@@ -114,7 +114,7 @@ async function write(store: ContentStore, requests: AsyncIterator<WriteRequest>,
         }
         if (req.data.length > 0) {
           await writer.write(req.data);
-          metrics.ingestedBytes.inc(req.data.length);
+          metrics?.ingestedBytes.inc(req.data.length);
           response.offset += req.data.length;
         }
         response.digest = req.action === 'COMMIT' ? await writer.commit(total, expected, req.labels) : writer.digest();
@@ -134,7 +134,7 @@ async function write(store: ContentStore, requests: AsyncIterator<WriteRequest>,
   }
 }
 
-export function contentHandlers(store: ContentStore, metrics: Metrics): grpc.UntypedServiceImplementation {
+export function contentHandlers(store: ContentStore, metrics: Metrics | undefined): grpc.UntypedServiceImplementation {
   const method = (name: string) => `/containerd.services.content.v1.Content/${name}`;
   const largeReads = new ReadBudget(LARGE_READ_BYTES);
   return {
@@ -157,7 +157,7 @@ export function contentHandlers(store: ContentStore, metrics: Metrics): grpc.Unt
       const range = await store.openRange(req.digest, req.offset, req.size);
       // Each chunk's buffer is read into again once its message is written.
       await readInChunks(range, { chunkSize: READ_CHUNK, headroom: READ_RESPONSE_HEADROOM, budget: { large: largeReads, smallChunkSize: SMALL_READ_CHUNK } }, (chunk) =>
-        send.written(encodeReadResponse(chunk)).then(() => metrics.readBytes.inc(chunk.length)),
+        send.written(encodeReadResponse(chunk)).then(() => metrics?.readBytes.inc(chunk.length)),
       );
     }),
     Status: unary(method('Status'), async (req: { ref: string }) => ({
@@ -167,11 +167,11 @@ export function contentHandlers(store: ContentStore, metrics: Metrics): grpc.Unt
       statuses: (await store.listStatuses(req.filters)).map(toWireStatus),
     })),
     Write: bidiStream(method('Write'), async (requests: AsyncIterator<WriteRequest>, send) => {
-      metrics.ingestsInFlight.inc();
+      metrics?.ingestsInFlight.inc();
       try {
         await write(store, requests, send, metrics);
       } finally {
-        metrics.ingestsInFlight.dec();
+        metrics?.ingestsInFlight.dec();
       }
     }),
     Abort: unary(method('Abort'), async (req: { ref: string }) => {

@@ -24,19 +24,19 @@ function toWireDescriptor(d: Descriptor): WireDescriptor {
   return { media_type: d.mediaType, digest: d.digest, size: d.size, annotations: d.annotations };
 }
 
-export function diffHandlers(applier: LayerApplier, differ: LayerDiffer, metrics: Metrics): grpc.UntypedServiceImplementation {
+export function diffHandlers(applier: LayerApplier, differ: LayerDiffer, metrics: Metrics | undefined): grpc.UntypedServiceImplementation {
   const method = (name: string) => `/containerd.services.diff.v1.Diff/${name}`;
   return {
     Apply: unary(
       method('Apply'),
       async (req: { diff: WireDescriptor | null; mounts: WireMount[]; sync_fs: boolean }, signal) => {
-        metrics.appliesInFlight.inc();
+        metrics?.appliesInFlight.inc();
         try {
           const applied = await applier.apply(fromWireDescriptor(req.diff), req.mounts.map(fromWireMount), req.sync_fs, signal);
-          metrics.appliedBytes.inc(applied.size);
+          metrics?.appliedBytes.inc(applied.size);
           return { applied: toWireDescriptor(applied) };
         } finally {
-          metrics.appliesInFlight.dec();
+          metrics?.appliesInFlight.dec();
         }
       },
     ),

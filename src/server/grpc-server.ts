@@ -1,7 +1,7 @@
 // One grpc-js server on one unix socket, serving every strata service.
 import * as grpc from '@grpc/grpc-js';
 import fs from 'fs-extra';
-import type * as http2 from 'node:http2';
+import * as http2 from 'node:http2';
 import path from 'node:path';
 import { sendPreFramedAsIs } from './pre-framed-send';
 import { claimSocketPath, releaseSocketPath } from './socket';
@@ -50,7 +50,7 @@ export async function listen(address: string, services: ServiceBinding[], option
       err ? reject(err) : resolve(),
     ),
   );
-  widenReceiveWindow(server, RECEIVE_WINDOW);
+  const sessions = openSessions(server, RECEIVE_WINDOW);
   await fs.chown(staging, 0, options.gid);
   await fs.chmod(staging, options.mode);
   await fs.rename(staging, address);
@@ -60,6 +60,9 @@ export async function listen(address: string, services: ServiceBinding[], option
         // Let calls in flight finish, but never hang a SIGTERM on a stuck client.
         const timer = setTimeout(() => {
           server.forceShutdown();
+          // With channelz off, grpc-js 1.14 keeps no list of the sessions
+          // forceShutdown should destroy: the calls on them would run on.
+          for (const session of sessions) session.destroy(undefined, http2.constants.NGHTTP2_CANCEL);
           resolve();
         }, graceMs);
         server.tryShutdown(() => {
@@ -73,19 +76,25 @@ export async function listen(address: string, services: ServiceBinding[], option
 }
 
 /**
+ * The server's open HTTP/2 sessions, each given a wider receive window.
+ *
  * Node's HTTP/2 keeps a 64 KiB receive window per stream and per connection,
  * so a 1 MiB Write message waited on 16 window updates; containerd's Go
  * server grows its window to 16 MiB by BDP estimation. grpc-js has no server
  * option for it (its flow-control option is the client's), so each new
  * session of its listening servers gets the wider window here.
  */
-function widenReceiveWindow(server: grpc.Server, bytes: number): void {
+function openSessions(server: grpc.Server, bytes: number): Set<http2.ServerHttp2Session> {
+  const sessions = new Set<http2.ServerHttp2Session>();
   const listening = (server as unknown as { http2Servers?: Map<http2.Http2Server, unknown> }).http2Servers;
   if (!(listening instanceof Map)) throw new Error('grpc-js no longer keeps its HTTP/2 servers where strata looks for them');
   for (const http2Server of listening.keys()) {
     http2Server.on('session', (session: http2.ServerHttp2Session) => {
+      sessions.add(session);
+      session.once('close', () => sessions.delete(session));
       session.settings({ initialWindowSize: bytes });
       session.setLocalWindowSize(bytes);
     });
   }
+  return sessions;
 }

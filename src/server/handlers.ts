@@ -18,13 +18,28 @@ function cancellation(call: grpc.ServerUnaryCall<unknown, unknown>): { signal: A
   return { signal: controller.signal, done: () => call.off('cancelled', onCancel) };
 }
 
+/** Every handler still running, cancelled or not: shutdown waits for them before closing the store under them. */
+const running = new Set<Promise<unknown>>();
+
+function tracked<T>(work: Promise<T>): Promise<T> {
+  running.add(work);
+  const forget = () => running.delete(work);
+  work.then(forget, forget);
+  return work;
+}
+
+/** Resolves once every handler running now has finished. */
+export async function handlersFinished(): Promise<void> {
+  while (running.size > 0) await Promise.allSettled([...running]);
+}
+
 export function unary<Req, Res>(
   method: string,
   handler: UnaryHandler<Req, Res>,
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const { signal, done } = cancellation(call);
-    handler(call.request, signal).then(
+    tracked(handler(call.request, signal)).then(
       (response) => {
         done();
         callback(null, response);
@@ -124,7 +139,7 @@ export function serverStream<Req, Res>(
   handler: (request: Req, send: Send<Res>) => Promise<void>,
 ): grpc.handleServerStreamingCall<Req, Res> {
   return (call) => {
-    handler(call.request, sender(call)).then(
+    tracked(handler(call.request, sender(call))).then(
       () => call.end(),
       // grpc-js turns an 'error' event on a server stream into the call's status.
       (err) => call.emit('error', toServiceError(err, method)),
@@ -138,7 +153,7 @@ export function bidiStream<Req, Res>(
   handler: (requests: AsyncIterator<Req>, send: Send<Res>) => Promise<void>,
 ): grpc.handleBidiStreamingCall<Req, Res> {
   return (call) => {
-    handler(requests(call), sender(call)).then(
+    tracked(handler(requests(call), sender(call))).then(
       () => call.end(),
       (err) => call.emit('error', toServiceError(err, method)),
     );
