@@ -12,11 +12,27 @@ import { UsageError } from './usage-error';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** The "Examples:" section of a command's --help. */
+function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((line) => (line.startsWith('#') ? `  ${line}` : `  $ ${line}`)).join('\n')}\n`;
+}
+
 const program = new Command()
   .name('strata')
   .description('A containerd storage plugin: Snapshots, Content and Diff services on one unix socket')
   .exitOverride()
-  .configureOutput({ outputError: (message, write) => write(message.split('\n')[0] + '\n') });
+  .configureOutput({ outputError: (message, write) => write(message.split('\n')[0] + '\n') })
+  .addHelpText(
+    'after',
+    examples(
+      'strata serve --config /etc/strata/config.toml',
+      'strata config check /etc/strata/config.toml',
+      'strata inspect oci-archive:image.tar',
+      'strata gc --dry-run',
+      'strata bench --quick',
+      '# every command: strata <command> --help',
+    ),
+  );
 
 program
   .command('serve')
@@ -27,6 +43,13 @@ program
   .option('--config <file>', 'TOML configuration file; flags override it')
   .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error']))
   .addOption(new Option('--gc-mode <mode>', `who deletes: containerd, or strata by containerd's gc labels (default ${DEFAULTS.gcMode})`).choices(['containerd', 'labels']))
+  .addHelpText('after', examples(
+      '# the default config, or /etc/strata/config.toml when it exists',
+      'strata serve',
+      'strata serve --config /etc/strata/config.toml',
+      'strata serve --root /var/lib/strata --address /run/strata/strata.sock --backend native',
+      '# SIGTERM stops it (in-flight calls get shutdown_grace); SIGHUP reopens log.file',
+    ))
   .action(async (flags: ConfigFlags) => {
     const config = resolveConfig(flags);
     // Each subcommand loads only what it needs: inspect has no use for SQLite or the chart renderer.
@@ -49,6 +72,12 @@ program
   .option('--drop-caches', 'drop the page cache before every sample (root only)')
   .option('--plain-http', 'reach docker:// images over plain HTTP')
   .option('--from <bench.json>', 'run nothing: write the tables and chart of an earlier report')
+  .addHelpText('after', examples(
+      'strata bench --quick',
+      'strata bench --groups unpack --images distro-rootfs --compressions zstd,gzip --repetitions 3',
+      'strata bench --image docker://127.0.0.1:5000/app:v1 --plain-http --groups unpack',
+      'strata bench --from bench-results/bench.json --out report',
+    ))
   .action(async (flags: BenchFlags) => {
     const { bench } = await import('./commands/bench');
     await bench(flags);
@@ -68,6 +97,13 @@ program
   .option('--layer <n>', 'with --files: only this layer (0 is the lowest)')
   .option('--tree', 'list the merged filesystem the layers make')
   .option('--diff <a b...>', 'compare two layers of IMAGE (numbers), or two images, path by path')
+  .addHelpText('after', examples(
+      'strata inspect oci-archive:image.tar',
+      'strata inspect docker://registry.example/app:v1 --files --layer 0',
+      'strata inspect oci:./layout --tree --json',
+      'strata inspect strata:docker.io/library/busybox:latest --containerd-address /run/containerd/containerd.sock',
+      'strata inspect oci:./layout --diff 0 1',
+    ))
   .action(async (image: string | undefined, flags: InspectFlags) => {
     const { inspect } = await import('./commands/inspect');
     await inspect(image, flags);
@@ -79,6 +115,7 @@ program
   .option('--address <socket>', "strata's socket", DEFAULTS.address)
   .option('--dry-run', 'list what would be removed, and remove nothing')
   .option('--json', 'print the report as JSON')
+  .addHelpText('after', examples('strata gc --dry-run', 'strata gc --json --address /run/strata/strata.sock'))
   .action(async (flags: GcFlags) => {
     const { gc } = await import('./commands/gc');
     await gc(flags);
@@ -91,6 +128,7 @@ config
   .description('validate a TOML config file without starting; exits 2 naming the line and key of the first mistake')
   .argument('<file>', 'the config file')
   .option('--json', 'print the settings it gives, defaults included, as JSON')
+  .addHelpText('after', examples('strata config check /etc/strata/config.toml', 'strata config check --json strata.toml'))
   .action(async (file: string, flags: { json?: boolean }) => {
     const { checkConfig } = await import('./commands/config');
     checkConfig(file, flags);
@@ -100,6 +138,7 @@ config
   .command('default')
   .description('print the default config, every key commented (config/strata.toml)')
   .option('--json', 'print the default settings as JSON')
+  .addHelpText('after', examples('strata config default > /etc/strata/config.toml'))
   .action(async (flags: { json?: boolean }) => {
     const { printDefaultConfig } = await import('./commands/config');
     printDefaultConfig(flags);
