@@ -80,6 +80,17 @@ describe('pull, run and restart: containerd 1.6, a real registry, runc, strata a
 
   after(() => tearDown(workDir, [() => containerd?.stop(), () => strata?.stop(), () => registry?.stop()]));
 
+  it("the snippet's containerd 1.7+ lines, uncommented, add the diff proxy on the same socket as strata's default differ", () => {
+    const text = fs.readFileSync(path.join(packageRoot(), 'config/containerd-proxy.toml'), 'utf8');
+    const uncommented = text.replace(/^(\s*)#\s*(\[[^\]]+\]|\w+ = .*)$/gm, '$1$2');
+    const config = parse(uncommented) as unknown as {
+      proxy_plugins: Record<string, ProxyPlugin>;
+      plugins: Record<string, { default: string[] }>;
+    };
+    assert.deepEqual({ ...config.proxy_plugins['strata-diff'] }, { type: 'diff', address: config.proxy_plugins.strata.address });
+    assert.deepEqual([...config.plugins['io.containerd.service.v1.diff-service'].default], ['strata-diff', 'walking']);
+  });
+
   const remote = (name: string) => `${(registry as Registry).host}/${name}`;
 
   async function mountTop(snapshotter: string, chainIds: string[]): Promise<string> {
