@@ -40,40 +40,23 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'strata_' });
     // One read of the store per scrape (see scrape()), shared by the gauges below.
     const read = () => (this.figures ??= figures());
-    new Gauge({
-      name: 'strata_snapshots',
-      help: 'Snapshots, by kind',
-      labelNames: ['kind'] as const,
-      registers: [this.registry],
-      collect() {
-        for (const [kind, n] of Object.entries(read().snapshots)) this.set({ kind }, n);
-      },
-    });
-    new Gauge({
-      name: 'strata_blobs',
-      help: 'Committed blobs',
-      registers: [this.registry],
-      collect() {
-        this.set(read().blobs);
-      },
-    });
-    new Gauge({
-      name: 'strata_ingests',
-      help: 'Ingests open (started, not committed or aborted)',
-      registers: [this.registry],
-      collect() {
-        this.set(read().ingests);
-      },
-    });
-    new Gauge({
-      name: 'strata_disk_usage_bytes',
-      help: 'Bytes on disk, by kind',
-      labelNames: ['kind'] as const,
-      registers: [this.registry],
-      collect() {
-        for (const [kind, n] of Object.entries(read().diskBytes)) this.set({ kind }, n);
-      },
-    });
+    const storeGauge = (name: string, help: string, labelNames: string[], set: (gauge: Gauge, figures: StoreFigures) => void) =>
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        collect() {
+          set(this, read());
+        },
+      });
+    const byKind = (gauge: Gauge, counts: Record<string, number>) => {
+      for (const [kind, n] of Object.entries(counts)) gauge.set({ kind }, n);
+    };
+    storeGauge('strata_snapshots', 'Snapshots, by kind', ['kind'], (gauge, figures) => byKind(gauge, figures.snapshots));
+    storeGauge('strata_blobs', 'Committed blobs', [], (gauge, figures) => gauge.set(figures.blobs));
+    storeGauge('strata_ingests', 'Ingests open (started, not committed or aborted)', [], (gauge, figures) => gauge.set(figures.ingests));
+    storeGauge('strata_disk_usage_bytes', 'Bytes on disk, by kind', ['kind'], (gauge, figures) => byKind(gauge, figures.diskBytes));
   }
 
   /** The Prometheus text of every metric, with the store read once for it. */

@@ -5,7 +5,6 @@
 import * as assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,20 +18,10 @@ import { connect, unaryCall } from '../../src/client/connect';
 import { packageRoot } from '../../src/package-root';
 import { applyLayer, grpcCode, readBlob, sha256, startApply, startStrataServer, writableDirOf, writeBlob, type StrataServer } from '../support/strata-grpc';
 import { tearDown } from '../support/teardown';
+import { freePort } from '../../native-bench/harness/registry';
 import { mountsUnder } from '../../native-bench/harness/mounts';
 
 const execFileAsync = promisify(execFile);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Prometheus text → sample name with labels → value. */
 function samples(text: string): Map<string, number> {

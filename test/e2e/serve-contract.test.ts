@@ -76,7 +76,7 @@ describe('strata serve', { timeout: 120_000 }, () => {
       encoding: 'utf8',
       timeout: 20_000,
     });
-    assert.equal(bad.status, 1);
+    assert.equal(bad.status, 2, bad.stderr);
     assert.match(bad.stderr, /socket\.mode must be an octal mode with no bits for others/);
   });
 
