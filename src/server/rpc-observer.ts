@@ -33,6 +33,7 @@ function subjectOf(request: unknown): Record<string, string> {
 }
 
 export function rpcObserver(log: Logger, metrics: Metrics | undefined): grpc.ServerInterceptor {
+  const debug = log.isLevelEnabled('debug');
   return (descriptor, call) => {
     const started = process.hrtime.bigint();
     const [, service = '', method = ''] = /^\/([^/]*)\/(.*)$/.exec(descriptor.path) ?? [];
@@ -45,6 +46,7 @@ export function rpcObserver(log: Logger, metrics: Metrics | undefined): grpc.Ser
       const codeName = CODE_NAMES[code] ?? String(code);
       metrics?.rpcs.inc({ service, method, code: codeName });
       metrics?.rpcSeconds.observe({ service, method }, seconds);
+      if (code === grpc.status.OK && !debug) return;
       const entry = { method: descriptor.path, code: codeName, ms: Math.round(seconds * 1e4) / 10, ...subject };
       if (code === grpc.status.OK) log.debug(entry, 'rpc');
       else if (SERVER_FAULTS.has(code)) log.error({ ...entry, err: metadata ? causeOf(metadata) : undefined, details }, 'rpc failed');
