@@ -175,9 +175,9 @@ class TarApplier {
   private async remove(target: string, existing: fsSync.Stats): Promise<void> {
     if (existing.isDirectory()) {
       // Writes in flight may be beneath it, and what this apply made there goes with it.
-      await this.barrier();
+      await this.settleBeneath(target);
       this.forgetResolutions();
-      await fs.rm(fsPath(target), { recursive: true, force: true });
+      await syscalls.removeTree(fsPath(target));
       return;
     }
     // Nothing lies beneath a file, link or device: no other write waits.
@@ -191,6 +191,16 @@ class TarApplier {
     if (!write) return;
     this.batches.flush();
     await write;
+    if (this.writeError !== undefined) throw this.writeError;
+  }
+
+  /** Waits for the buffered writes in flight beneath `dir` (at most MAX_IN_FLIGHT to look through), surfacing the first failure. */
+  private async settleBeneath(dir: string): Promise<void> {
+    const prefix = `${dir}/`;
+    const beneath = [...this.inFlight].filter(([target]) => target.startsWith(prefix)).map(([, write]) => write);
+    if (beneath.length === 0) return;
+    this.batches.flush();
+    await Promise.all(beneath);
     if (this.writeError !== undefined) throw this.writeError;
   }
 
@@ -363,7 +373,7 @@ class TarApplier {
    */
   private async whiteout(dir: string, base: string, header: TarHeader): Promise<void> {
     if (base === OPAQUE_MARKER) {
-      await this.barrier();
+      await this.settleBeneath(dir);
       this.forgetResolutions();
       // Lower content goes; what this layer already unpacked stays.
       await this.removeExceptUnpacked(dir);
@@ -384,7 +394,7 @@ class TarApplier {
       if (this.unpacked.has(child) || this.ownDirs.has(child)) {
         if (entry.isDirectory()) await this.removeExceptUnpacked(child);
       } else if (entry.isDirectory()) {
-        await fs.rm(fsPath(child), { recursive: true, force: true });
+        await syscalls.removeTree(fsPath(child));
       } else {
         fsSync.unlinkSync(fsPath(child));
       }

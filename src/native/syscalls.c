@@ -22,6 +22,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 #include "disk-usage.h"
+#include "remove-tree.h"
 #include "addon-support.h"
 #include "write-file.h"
 
@@ -285,6 +286,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   register_write_file(env, exports);
   register_disk_usage(env, exports);
+  register_remove_tree(env, exports);
   return exports;
 }
 

@@ -33,6 +33,8 @@ export interface Syscalls {
   trimMallocAbove(bytes: number): void;
   /** Sends one datagram to a unix socket: sd_notify's protocol; "@name" is in the abstract namespace. */
   notifySocket(address: string, message: string): void;
+  /** rm -r --one-file-system of path in one thread-pool job; a path not there is no error. */
+  removeTree(path: PathArg): Promise<void>;
   /** Allocated bytes and inodes under root, hardlinks once (continuity's fs.DiskUsage), in one thread-pool job. */
   diskUsage(root: string): Promise<{ size: number; inodes: number }>;
   /**

@@ -238,6 +238,24 @@ describe('operating strata: systemd unit, metrics, health, logs', { timeout: 120
     assert.equal(printed.stdout, fs.readFileSync(path.join(packageRoot(), 'config/strata.toml'), 'utf8'));
   });
 
+  it("counts strata's own collections and the bytes they free (gc.mode = labels)", async () => {
+    const port = await freePort();
+    const collecting = await startStrataServer(workDir, 'gc-metrics', 'native', `[gc]\nmode = "labels"\n[metrics]\naddress = "127.0.0.1:${port}"\n`);
+    try {
+      const unreferenced = Buffer.alloc(5000, 3);
+      await writeBlob(collecting.client.content, unreferenced);
+      await writeBlob(collecting.client.content, Buffer.from('kept'), { labels: { 'containerd.io/gc.root': 'x' } });
+      await execFileAsync(process.execPath, [STRATA_CLI, 'gc', '--address', collecting.address, '--dry-run']);
+      await execFileAsync(process.execPath, [STRATA_CLI, 'gc', '--address', collecting.address]);
+      const scraped = samples(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+      assert.equal(scraped.get('strata_gc_runs_total'), 1, 'a dry run is not a collection');
+      assert.equal(scraped.get('strata_gc_freed_bytes_total'), unreferenced.length);
+      assert.equal(scraped.get('strata_blobs'), 1);
+    } finally {
+      await collecting.stop();
+    }
+  });
+
   describe('SIGTERM with an Apply in flight', () => {
     let layer: { digest: string; size: number };
     let layerFile = '';
