@@ -5,9 +5,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
 # zstd and busybox-static make the stream tests' layers; python3-fusepy their
-# slow disk; docker-registry and skopeo serve the benchmark's pulls.
+# slow disk; docker-registry and skopeo serve the pulls of the benchmark and
+# the end-to-end tests; systemd's systemd-analyze checks the shipped unit.
 APT_PACKAGES := containerd golang-go golang-github-containerd-containerd-dev attr zstd busybox-static python3-fusepy \
-  docker-registry skopeo
+  docker-registry skopeo systemd
 CONFIG ?= config/strata.toml
 GOPATH_DIR := $(CURDIR)/out/gopath
 SOURCES := $(shell find src proto native-bench -type f) tsconfig.json
