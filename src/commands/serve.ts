@@ -2,18 +2,14 @@
 // until SIGTERM or SIGINT.
 import fs from 'fs-extra';
 import path from 'node:path';
-import { constants as fsConstants } from 'node:fs';
-import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config';
 import type { ServerLog } from '../log';
 import type { Metrics } from '../metrics/metrics';
-import type { Health } from '../metrics/http-endpoint';
+import { storeHealth } from '../metrics/store-health';
 import { storeFigures } from '../metadata/store-figures';
 import { rpcObserver } from '../server/rpc-observer';
 import { serviceManager } from '../service-manager';
-import type { MetadataDatabase } from '../metadata/database';
-import type { ServiceBinding } from '../server/grpc-server';
 import { ContentStore } from '../content/store';
 import { openMetadataDatabase } from '../metadata/database';
 import { Transactor } from '../metadata/transactor';
@@ -29,6 +25,7 @@ import { adminHandlers, type Collect } from '../server/admin-service';
 import { contentHandlers } from '../server/content-service';
 import { diffHandlers } from '../server/diff-service';
 import { listen } from '../server/grpc-server';
+import { HealthService } from '../server/health-service';
 import { handlersFinished } from '../server/handlers';
 import { loadServices } from '../server/proto';
 import { snapshotsHandlers } from '../server/snapshots-service';
@@ -114,34 +111,6 @@ function meteredCollect(collector: Collector, metrics: Metrics | undefined): Col
   };
 }
 
-/** The standard grpc.health.v1 service, as its library builds it, for listen(). */
-function healthService(health: HealthImplementation): ServiceBinding[] {
-  const bindings: ServiceBinding[] = [];
-  health.addToServer({ addService: (definition, implementation) => bindings.push({ definition, implementation }) } as Parameters<HealthImplementation['addToServer']>[0]);
-  return bindings;
-}
-
-/** /healthz: the database answers and the root is writable with space left. */
-function healthCheck(db: MetadataDatabase, root: string): () => Promise<Health> {
-  return async () => {
-    const checks: Record<string, string> = {};
-    try {
-      db.reader.prepare('SELECT count(*) FROM snapshots WHERE id = 0').get();
-      checks.database = 'ok';
-    } catch (err) {
-      checks.database = (err as Error).message;
-    }
-    try {
-      await fs.access(root, fsConstants.W_OK);
-      const space = await fs.promises.statfs(root);
-      checks.root = space.bavail > 0 ? 'ok' : `no space left on ${root}`;
-    } catch (err) {
-      checks.root = (err as Error).message;
-    }
-    return { ok: Object.values(checks).every((c) => c === 'ok'), checks };
-  };
-}
-
 export async function serve(config: Config, { log, reopen }: ServerLog): Promise<void> {
   const stopped = stopSignal(log);
   // SIGHUP would end the process; to a daemon it means "reopen your log".
@@ -181,23 +150,23 @@ export async function serve(config: Config, { log, reopen }: ServerLog): Promise
     'containerd.services.diff.v1.Diff': { definition: services.diff, implementation: diffHandlers(applier, differ, metrics) },
     'strata.admin.v1.Admin': { definition: services.admin, implementation: adminHandlers(collect) },
   };
-  const health = new HealthImplementation({ '': 'NOT_SERVING', ...Object.fromEntries(Object.keys(served).map((name) => [name, 'NOT_SERVING'])) });
-  const server = await listen(address, [...Object.values(served), ...healthService(health)], {
+  const health = new HealthService(Object.keys(served));
+  const server = await listen(address, [...Object.values(served), ...health.bindings], {
     mode: config.socketMode,
     gid: config.socketGid,
     maxMessageBytes: config.maxMessageBytes,
     maxStreamsPerConnection: config.maxStreamsPerConnection,
     interceptors: [rpcObserver(log, metrics)],
   });
-  for (const name of ['', ...Object.keys(served)]) health.setStatus(name, 'SERVING');
-  const endpoint = metrics ? await (await import('../metrics/http-endpoint')).serveHttpEndpoint(config.metricsAddress, metrics, healthCheck(db, root), log) : undefined;
+  health.serving();
+  const endpoint = metrics ? await (await import('../metrics/http-endpoint')).serveHttpEndpoint(config.metricsAddress, metrics, storeHealth(db, root), log) : undefined;
   log.info({ root, address, backend: backend.name, gcMode: config.gcMode, metrics: endpoint?.address }, 'strata serving');
   manager.ready();
   const schedule = collect && config.gcIntervalMs > 0 ? collectEvery(collect, config.gcIntervalMs, log) : undefined;
 
   await stopped;
   manager.stopping();
-  for (const name of ['', ...Object.keys(served)]) health.setStatus(name, 'NOT_SERVING');
+  health.stopping();
   await schedule?.stop();
   await server.stop(config.shutdownGraceMs);
   // Cancelled calls unwind (unmount, remove their temp dirs) before the store closes.

@@ -23,6 +23,13 @@ import { mountsUnder } from '../../native-bench/harness/mounts';
 
 const execFileAsync = promisify(execFile);
 
+function healthClient(socket: string): grpc.Client {
+  const definition = grpc.loadPackageDefinition(protoLoader.loadSync(healthProto, { keepCase: true, enums: String })) as unknown as {
+    grpc: { health: { v1: { Health: typeof grpc.Client } } };
+  };
+  return new definition.grpc.health.v1.Health(`unix:${socket}`, grpc.credentials.createInsecure());
+}
+
 /** Prometheus text → sample name with labels → value. */
 function samples(text: string): Map<string, number> {
   const found = new Map<string, number>();
@@ -136,10 +143,7 @@ describe('operating strata: systemd unit, metrics, health, logs', { timeout: 120
   });
 
   it('serves grpc.health.v1 on the plugin socket', async () => {
-    const definition = grpc.loadPackageDefinition(protoLoader.loadSync(healthProto, { keepCase: true, enums: String })) as unknown as {
-      grpc: { health: { v1: { Health: typeof grpc.Client } } };
-    };
-    const client = new definition.grpc.health.v1.Health(`unix:${(server as StrataServer).address}`, grpc.credentials.createInsecure());
+    const client = healthClient((server as StrataServer).address);
     try {
       for (const service of ['', 'containerd.services.snapshots.v1.Snapshots', 'containerd.services.content.v1.Content', 'containerd.services.diff.v1.Diff']) {
         assert.deepEqual(await unaryCall(client, 'Check', { service }), { status: 'SERVING' }, service);
@@ -172,7 +176,8 @@ describe('operating strata: systemd unit, metrics, health, logs', { timeout: 120
     assert.match(directive('LimitNOFILE') ?? '', /^\d+$/);
     const runDir = path.join(workDir, 'run-strata');
     const config = path.join(workDir, 'unit-config.toml');
-    fs.writeFileSync(config, `root = ${JSON.stringify(path.join(workDir, 'unit-root'))}\naddress = ${JSON.stringify(path.join(runDir, 'strata.sock'))}\n`);
+    // A long grace: nothing connected may make shutdown wait for it.
+    fs.writeFileSync(config, `root = ${JSON.stringify(path.join(workDir, 'unit-root'))}\naddress = ${JSON.stringify(path.join(runDir, 'strata.sock'))}\nshutdown_grace = "60s"\n`);
     // The unit's own lines, with the test's paths for /run/strata and /etc/strata/config.toml.
     const local = (line: string) => line.replaceAll('/run/strata', runDir).replaceAll('/etc/strata/config.toml', config).split(' ');
     const [mkdir, ...mkdirArgs] = local(directive('ExecStartPre') as string);
@@ -210,9 +215,22 @@ describe('operating strata: systemd unit, metrics, health, logs', { timeout: 120
       const client = connect(socket);
       await unaryCall(client.snapshots, 'Stat', { snapshotter: 'strata', key: 'x' }).catch((err) => assert.equal(grpcCode(err), grpc.status.NOT_FOUND));
       client.close();
+      // A health watcher is told NOT_SERVING and its stream ends, rather than holding shutdown for its grace.
+      const health = healthClient(socket);
+      const watched: string[] = [];
+      const watch = (health as unknown as { Watch(request: object): grpc.ClientReadableStream<{ status: string }> }).Watch({ service: '' });
+      const watchEnded = new Promise<number>((resolve) => {
+        watch.on('data', (message: { status: string }) => watched.push(message.status));
+        watch.on('status', (status: grpc.StatusObject) => resolve(status.code));
+        watch.on('error', () => undefined);
+      });
+      while (watched.length === 0) await sleep(5);
       const stopping = Date.now();
       daemon.kill('SIGTERM');
       assert.equal(await exited, 0, stderr);
+      assert.equal(await watchEnded, grpc.status.OK);
+      assert.deepEqual(watched, ['SERVING', 'NOT_SERVING']);
+      health.close();
       const stopMs = Date.now() - stopping;
       assert.ok(messages.some((m) => m.message.startsWith('STOPPING=1')), JSON.stringify(messages));
       assert.equal(fs.existsSync(socket), false);
