@@ -17,6 +17,8 @@ export interface Registry {
   host: string;
   /** Copies an OCI layout directory, or an OCI archive, with one image in it to name:tag in the registry. */
   push(layout: string, name: string): Promise<void>;
+  /** What docker-registry has logged: with its access log, one line per request. */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -85,6 +87,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
   }
   return {
     host,
+    log: () => fs.readFileSync(server.logFile, 'utf8'),
     async push(layout, name) {
       const transport = (await fs.promises.stat(layout)).isFile() ? 'oci-archive' : 'oci';
       await execFileAsync('skopeo', ['copy', '--insecure-policy', '--dest-tls-verify=false', '--quiet', '--preserve-digests', ...login, `${transport}:${layout}`, `docker://${host}/${name}`], {

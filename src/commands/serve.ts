@@ -111,6 +111,19 @@ function meteredCollect(collector: Collector, metrics: Metrics | undefined): Col
   };
 }
 
+/** The distribution mirror, with its peers; its spool is cleared of what a killed server left. */
+async function startMirror(config: Config, root: string, content: ContentStore, log: Logger, metrics: Metrics | undefined) {
+  const { serveMirror } = await import('../mirror/mirror-server');
+  const { Peers } = await import('../mirror/peers');
+  const spoolDir = path.join(scratchDir(root), 'mirror-spool');
+  await fs.rm(spoolDir, { recursive: true, force: true });
+  const peers =
+    config.mirrorPeers.length > 0 || config.mirrorPeersDns
+      ? new Peers({ urls: config.mirrorPeers, dns: config.mirrorPeersDns, timeoutMs: config.mirrorPeerTimeoutMs, badForMs: 60_000, self: `http://${config.mirrorAddress}` })
+      : undefined;
+  return serveMirror(content, { address: config.mirrorAddress, peers, cache: config.mirrorCache, registries: config.mirrorRegistries, spoolDir }, log, metrics);
+}
+
 export async function serve(config: Config, { log, reopen }: ServerLog): Promise<void> {
   const stopped = stopSignal(log);
   // SIGHUP would end the process; to a daemon it means "reopen your log".
@@ -160,7 +173,8 @@ export async function serve(config: Config, { log, reopen }: ServerLog): Promise
   });
   health.serving();
   const endpoint = metrics ? await (await import('../metrics/http-endpoint')).serveHttpEndpoint(config.metricsAddress, metrics, storeHealth(db, root), log) : undefined;
-  log.info({ root, address, backend: backend.name, gcMode: config.gcMode, metrics: endpoint?.address }, 'strata serving');
+  const mirror = config.mirrorAddress ? await startMirror(config, root, content, log, metrics) : undefined;
+  log.info({ root, address, backend: backend.name, gcMode: config.gcMode, metrics: endpoint?.address, mirror: mirror?.address }, 'strata serving');
   manager.ready();
   const schedule = collect && config.gcIntervalMs > 0 ? collectEvery(collect, config.gcIntervalMs, log) : undefined;
 
@@ -171,6 +185,7 @@ export async function serve(config: Config, { log, reopen }: ServerLog): Promise
   await server.stop(config.shutdownGraceMs);
   // Cancelled calls unwind (unmount, remove their temp dirs) before the store closes.
   await handlersFinished();
+  await mirror?.close();
   await endpoint?.close();
   await content.close();
   await snapshotter.close();

@@ -48,6 +48,18 @@ export interface Config {
   gcIntervalMs: number;
   /** In gc.mode = labels: an ingest untouched for longer is collected. */
   gcIngestMaxAgeMs: number;
+  /** The OCI distribution mirror, host:port; empty is off. */
+  mirrorAddress: string;
+  /** Other nodes' mirrors, http://host:port. */
+  mirrorPeers: string[];
+  /** host:port whose A/AAAA records are peers. */
+  mirrorPeersDns: string;
+  /** How long a peer may take to answer. */
+  mirrorPeerTimeoutMs: number;
+  /** Blobs from peers are also kept in the local store. */
+  mirrorCache: boolean;
+  /** Registries, or registry/repository prefixes, mirrored; empty is all. */
+  mirrorRegistries: string[];
 }
 
 export const DEFAULTS: Config = {
@@ -74,6 +86,12 @@ export const DEFAULTS: Config = {
   gcIntervalMs: 0,
   // A day: how long containerd's client leases last by default.
   gcIngestMaxAgeMs: 24 * 3600_000,
+  mirrorAddress: '',
+  mirrorPeers: [],
+  mirrorPeersDns: '',
+  mirrorPeerTimeoutMs: 500,
+  mirrorCache: false,
+  mirrorRegistries: [],
 };
 
 /** Reads one TOML value, or throws what it must be ("must be true or false"). */
@@ -147,6 +165,23 @@ const listenAddress: Parse = (value) => {
   return value;
 };
 
+/** host:port for a TCP listener; empty is off. */
+const tcpAddress: Parse = (value) => {
+  if (typeof value !== 'string' || !(value === '' || /^(?:\[[0-9a-fA-F:]+\]|[^/:\s]+):\d{1,5}$/.test(value))) {
+    throw new ValueError(`must be host:port, not ${describe(value)}`);
+  }
+  return value;
+};
+
+const stringList =
+  (each: (item: string) => boolean, what: string): Parse =>
+  (value) => {
+    if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' && each(item))) {
+      throw new ValueError(`must be a list of ${what}, not ${describe(value)}`);
+    }
+    return value as string[];
+  };
+
 export interface ConfigKey {
   /** As written in the file: a top-level key, or table.key. */
   name: string;
@@ -176,6 +211,12 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { name: 'gc.mode', field: 'gcMode', parse: oneOf(GC_MODES) },
   { name: 'gc.interval', field: 'gcIntervalMs', parse: duration },
   { name: 'gc.ingest_max_age', field: 'gcIngestMaxAgeMs', parse: duration },
+  { name: 'mirror.address', field: 'mirrorAddress', parse: tcpAddress },
+  { name: 'mirror.peers', field: 'mirrorPeers', parse: stringList((url) => /^https?:\/\/[^/\s]+\/?$/.test(url), 'http://host:port URLs') },
+  { name: 'mirror.peers_dns', field: 'mirrorPeersDns', parse: tcpAddress },
+  { name: 'mirror.peer_timeout', field: 'mirrorPeerTimeoutMs', parse: duration },
+  { name: 'mirror.cache', field: 'mirrorCache', parse: boolean },
+  { name: 'mirror.registries', field: 'mirrorRegistries', parse: stringList((entry) => entry !== '' && !entry.includes(' '), 'registries or registry/repository names') },
 ];
 
 /** Reads one key's value; a bad one throws "KEY must be ...". */

@@ -34,6 +34,16 @@ export class Metrics {
   readonly gcRuns = new Counter({ name: 'strata_gc_runs_total', help: "Runs of strata's collector (gc.mode = labels)", registers: [this.registry] });
   readonly gcFreedBytes = new Counter({ name: 'strata_gc_freed_bytes_total', help: "Bytes freed by strata's collector", registers: [this.registry] });
 
+  readonly mirrorLocalBytes = new Counter({ name: 'strata_mirror_local_bytes_total', help: 'Bytes the mirror served from the local store', registers: [this.registry] });
+  readonly mirrorPeerBytes = new Counter({ name: 'strata_mirror_peer_bytes_total', help: 'Bytes the mirror served from peers, verified', registers: [this.registry] });
+  readonly mirrorUpstreamFallbacks = new Counter({
+    name: 'strata_mirror_upstream_fallbacks_total',
+    help: 'Requests the mirror answered 404, so that containerd went to the next host',
+    registers: [this.registry],
+  });
+  readonly mirrorDigestMismatches = new Counter({ name: 'strata_mirror_digest_mismatches_total', help: 'Blobs from peers whose bytes did not match their digest', registers: [this.registry] });
+  readonly mirrorPeerErrors = new Counter({ name: 'strata_mirror_peer_errors_total', help: 'Failed requests to peers, by peer', labelNames: ['peer'] as const, registers: [this.registry] });
+
   private figures: StoreFigures | undefined;
 
   constructor(figures: () => StoreFigures) {

@@ -1,0 +1,215 @@
+// The read-only OCI distribution endpoint over the content store, for
+// containerd's hosts.toml as a pull mirror: /v2/, and blobs and manifests by
+// digest (HEAD and GET, with Range). A digest this node lacks is fetched from
+// a peer, verified, and served; otherwise 404, and containerd goes upstream.
+import fs from 'node:fs';
+import http from 'node:http';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Logger } from 'pino';
+import type { ContentStore } from '../content/store';
+import { isKind } from '../errdefs';
+import type { Metrics } from '../metrics/metrics';
+import { parseDistributionPath } from './distribution-request';
+import { manifestMediaType } from './manifest-media-type';
+import { fetchFromPeer } from './peer-fetch';
+import { PEER_HEADER, type Peers } from './peers';
+
+export interface MirrorOptions {
+  /** host:port. */
+  address: string;
+  peers?: Peers;
+  /** Blobs from peers are also written into the local store. */
+  cache: boolean;
+  /** Registries (containerd's ns=) or registry/repository prefixes served; empty is all. */
+  registries: string[];
+  /** Where blobs from peers wait while they are verified. */
+  spoolDir: string;
+}
+
+export interface MirrorServer {
+  address: string;
+  close(): Promise<void>;
+}
+
+/** A manifest this large is not one: only so much is read to find its media type. */
+const MANIFEST_SNIFF_BYTES = 4 << 20;
+
+function sendError(response: http.ServerResponse, status: number, code: string, message: string): void {
+  const body = `${JSON.stringify({ errors: [{ code, message, detail: null }] })}\n`;
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'docker-distribution-api-version': 'registry/2.0' });
+  response.end(response.req.method === 'HEAD' ? undefined : body);
+}
+
+/** One `bytes=a-b` range of a blob of `size` bytes: [start, end), or 'unsatisfiable'; undefined for the whole. */
+function byteRange(header: string | undefined, size: number): [number, number] | 'unsatisfiable' | undefined {
+  if (!header) return undefined;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === '' && match[2] === '')) return 'unsatisfiable';
+  if (match[1] === '') {
+    const suffix = Number(match[2]);
+    return suffix === 0 ? 'unsatisfiable' : [Math.max(0, size - suffix), size];
+  }
+  const start = Number(match[1]);
+  const end = match[2] === '' ? size : Math.min(size, Number(match[2]) + 1);
+  return start >= size || end <= start ? 'unsatisfiable' : [start, end];
+}
+
+function allowed(registries: string[], ns: string | null, name: string): boolean {
+  if (registries.length === 0) return true;
+  const full = `${ns ?? ''}/${name}`;
+  return registries.some((entry) => entry === ns || full === entry || full.startsWith(`${entry}/`));
+}
+
+export async function serveMirror(store: ContentStore, options: MirrorOptions, log: Logger, metrics: Metrics | undefined): Promise<MirrorServer> {
+  /** Serves bytes [start, end) of what `open` reads, with the headers a registry sends. */
+  async function sendBlob(
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+    digest: string,
+    size: number,
+    contentType: string,
+    open: (start: number, end: number) => Promise<Readable>,
+  ): Promise<number> {
+    const range = byteRange(request.headers.range, size);
+    const headers: http.OutgoingHttpHeaders = {
+      'content-type': contentType,
+      'docker-content-digest': digest,
+      etag: `"${digest}"`,
+      'accept-ranges': 'bytes',
+      'docker-distribution-api-version': 'registry/2.0',
+    };
+    if (range === 'unsatisfiable') {
+      response.writeHead(416, { ...headers, 'content-range': `bytes */${size}` }).end();
+      return 0;
+    }
+    const [start, end] = range ?? [0, size];
+    response.writeHead(range ? 206 : 200, { ...headers, 'content-length': end - start, ...(range ? { 'content-range': `bytes ${start}-${end - 1}/${size}` } : {}) });
+    if (request.method === 'HEAD' || end === start) {
+      response.end();
+      return 0;
+    }
+    await pipeline(await open(start, end), response);
+    return end - start;
+  }
+
+  const fromStore = (digest: string) => async (start: number, end: number) => (await store.read(digest, start, end - start)).stream;
+
+  async function local(request: http.IncomingMessage, response: http.ServerResponse, digest: string, kind: 'blob' | 'manifest'): Promise<boolean> {
+    let size: number;
+    try {
+      size = (await store.info(digest)).size;
+    } catch (err) {
+      if (isKind(err, 'NotFound')) return false;
+      throw err;
+    }
+    let contentType = 'application/octet-stream';
+    if (kind === 'manifest') {
+      if (size > MANIFEST_SNIFF_BYTES) return false;
+      const chunks: Buffer[] = [];
+      for await (const chunk of (await store.read(digest, 0, 0)).stream) chunks.push(chunk as Buffer);
+      const mediaType = manifestMediaType(Buffer.concat(chunks));
+      if (!mediaType) return false;
+      contentType = mediaType;
+    }
+    const sent = await sendBlob(request, response, digest, size, contentType, fromStore(digest));
+    metrics?.mirrorLocalBytes.inc(sent);
+    return true;
+  }
+
+  async function fromPeers(request: http.IncomingMessage, response: http.ServerResponse, url: URL, digest: string): Promise<boolean> {
+    const peers = options.peers;
+    if (!peers) return false;
+    const onError = (peer: string, err: unknown) => {
+      metrics?.mirrorPeerErrors.inc({ peer });
+      log.warn({ peer, digest, err: (err as Error).message }, 'mirror: peer failed');
+    };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const located = await peers.locate(url.pathname, url.search, onError);
+      if (!located) return false;
+      if (request.method === 'HEAD') {
+        await sendBlob(request, response, digest, located.size, 'application/octet-stream', () => Promise.reject(new Error('HEAD has no body')));
+        return true;
+      }
+      let blob;
+      try {
+        blob = await fetchFromPeer(`${located.peer}${url.pathname}${url.search}`, digest, located.size, {
+          timeoutMs: peers.timeoutMs,
+          cacheIn: options.cache ? store : undefined,
+          spoolDir: options.spoolDir,
+        });
+      } catch (err) {
+        onError(located.peer, err);
+        peers.markBad(located.peer);
+        continue;
+      }
+      if (blob.kind === 'mismatch') {
+        metrics?.mirrorDigestMismatches.inc();
+        log.warn({ peer: located.peer, digest, detail: blob.detail }, 'mirror: a peer served bytes that do not match their digest; it is skipped for a while');
+        peers.markBad(located.peer);
+        continue;
+      }
+      if (blob.kind === 'stored') {
+        const sent = await sendBlob(request, response, digest, located.size, 'application/octet-stream', fromStore(digest));
+        metrics?.mirrorPeerBytes.inc(sent);
+        return true;
+      }
+      try {
+        const file = blob.file;
+        const sent = await sendBlob(request, response, digest, located.size, 'application/octet-stream', async (start, end) => fs.createReadStream(file, { start, end: end - 1 }));
+        metrics?.mirrorPeerBytes.inc(sent);
+      } finally {
+        await blob.remove();
+      }
+      return true;
+    }
+    return false;
+  }
+
+  async function handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://mirror');
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return sendError(response, 405, 'UNSUPPORTED', 'this mirror is read-only');
+    }
+    const asked = parseDistributionPath(url.pathname);
+    switch (asked.kind) {
+      case 'base':
+        response.writeHead(200, { 'content-type': 'application/json', 'docker-distribution-api-version': 'registry/2.0' }).end(request.method === 'HEAD' ? undefined : '{}\n');
+        return;
+      case 'invalid':
+        return sendError(response, 404, asked.code, asked.message);
+      case 'tag':
+        return sendError(response, 404, 'MANIFEST_UNKNOWN', `tags are resolved upstream: ${asked.name}:${asked.tag}`);
+    }
+    const unknown = asked.kind === 'blob' ? 'BLOB_UNKNOWN' : 'MANIFEST_UNKNOWN';
+    if (!allowed(options.registries, url.searchParams.get('ns'), asked.name)) {
+      return sendError(response, 404, unknown, `${asked.name} is not mirrored here`);
+    }
+    if (await local(request, response, asked.digest, asked.kind)) return;
+    // A peer's request is answered from this store only: requests never loop.
+    if (asked.kind === 'blob' && !request.headers[PEER_HEADER] && (await fromPeers(request, response, url, asked.digest))) return;
+    if (!request.headers[PEER_HEADER]) metrics?.mirrorUpstreamFallbacks.inc();
+    sendError(response, 404, unknown, `${asked.digest} is not here`);
+  }
+
+  const server = http.createServer((request, response) => {
+    handle(request, response).catch((err: Error) => {
+      log.error({ err, path: request.url }, 'mirror request failed');
+      if (!response.headersSent) sendError(response, 500, 'UNKNOWN', err.message);
+      else response.destroy(err);
+    });
+  });
+  const colon = options.address.lastIndexOf(':');
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(options.address.slice(colon + 1)), options.address.slice(0, colon).replace(/^\[|\]$/g, ''), resolve);
+  });
+  const bound = server.address() as import('node:net').AddressInfo;
+  return {
+    address: `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

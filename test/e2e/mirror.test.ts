@@ -1,0 +1,161 @@
+// strata's OCI distribution mirror over real HTTP: blobs and manifests by
+// digest from the local store, as a registry answers them, and blobs from
+// peers (other stratas' mirrors), verified before any byte is served.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { freePort } from '../../native-bench/harness/registry';
+import { contentInfo, grpcCode, sha256, startStrataServer, writeBlob, type StrataServer } from '../support/strata-grpc';
+import { tearDown } from '../support/teardown';
+
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** A raw request: the path is sent as written, dot segments and all. */
+function request(host: string, method: string, rawPath: string, headers: http.OutgoingHttpHeaders = {}): Promise<Answer> {
+  const [hostname, port] = host.split(':');
+  return new Promise((resolve, reject) => {
+    const req = http.request({ hostname, port: Number(port), method, path: rawPath, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const errorCode = (answer: Answer) => (JSON.parse(answer.body.toString()) as { errors: { code: string }[] }).errors[0].code;
+
+describe('the distribution mirror', { timeout: 120_000 }, () => {
+  let workDir = '';
+  const servers: StrataServer[] = [];
+  const hosts: Record<string, string> = {};
+  let liar: http.Server | undefined;
+  let liarGets = 0;
+  const blob = Buffer.alloc(3 * 1024 * 1024 + 17);
+  for (let i = 0; i < blob.length; i++) blob[i] = (i * 7919) % 251;
+  const digest = sha256(blob);
+  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: {}, layers: [] }));
+  const manifestDigest = sha256(manifest);
+  const lacking = sha256('nobody has this');
+
+  async function node(name: string, extra: string): Promise<StrataServer> {
+    const port = await freePort();
+    hosts[name] = `127.0.0.1:${port}`;
+    const server = await startStrataServer(workDir, name, 'native', `[mirror]\naddress = "127.0.0.1:${port}"\n${extra}`);
+    servers.push(server);
+    return server;
+  }
+
+  before(async () => {
+    workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'strata-e2e-mirror-'));
+    const a = await node('a', '');
+    await writeBlob(a.client.content, blob);
+    await writeBlob(a.client.content, manifest);
+    // A peer that has every blob, and flips a byte of each.
+    const liarPort = await freePort();
+    hosts.liar = `127.0.0.1:${liarPort}`;
+    liar = http.createServer((req, res) => {
+      res.writeHead(200, { 'content-length': blob.length });
+      if (req.method === 'HEAD') {
+        res.end();
+        return;
+      }
+      liarGets++;
+      const bad = Buffer.from(blob);
+      bad[1000] ^= 1;
+      res.end(bad);
+    });
+    await new Promise<void>((resolve) => (liar as http.Server).listen(liarPort, '127.0.0.1', resolve));
+    await node('b', `peers = ["http://${hosts.a}"]\n`);
+    await node('cached', `peers = ["http://${hosts.a}"]\ncache = true\n`);
+    await node('lied-to', `peers = ["http://${hosts.liar}"]\n`);
+    await node('isolated', 'peers = ["http://127.0.0.1:1"]\npeer_timeout = "300ms"\n');
+  });
+
+  after(() => tearDown(workDir, [...servers.map((s) => () => s.stop()), () => new Promise<void>((resolve) => (liar ? liar.close(() => resolve()) : resolve()))]));
+
+  it('answers /v2/, and blobs by digest with a registry\'s headers, HEAD and ranges', async () => {
+    assert.equal((await request(hosts.a, 'GET', '/v2/')).status, 200);
+    const got = await request(hosts.a, 'GET', `/v2/library/app/blobs/${digest}?ns=docker.io`);
+    assert.equal(got.status, 200);
+    assert.ok(got.body.equals(blob));
+    assert.equal(got.headers['docker-content-digest'], digest);
+    assert.equal(got.headers['content-length'], String(blob.length));
+    assert.equal(got.headers['content-type'], 'application/octet-stream');
+    const head = await request(hosts.a, 'HEAD', `/v2/library/app/blobs/${digest}`);
+    assert.deepEqual([head.status, head.headers['content-length'], head.body.length], [200, String(blob.length), 0]);
+    const ranged = await request(hosts.a, 'GET', `/v2/library/app/blobs/${digest}`, { range: 'bytes=100-1099' });
+    assert.deepEqual([ranged.status, ranged.headers['content-range']], [206, `bytes 100-1099/${blob.length}`]);
+    assert.ok(ranged.body.equals(blob.subarray(100, 1100)));
+    const suffix = await request(hosts.a, 'GET', `/v2/library/app/blobs/${digest}`, { range: 'bytes=-10' });
+    assert.ok(suffix.body.equals(blob.subarray(blob.length - 10)));
+    assert.equal((await request(hosts.a, 'GET', `/v2/library/app/blobs/${digest}`, { range: `bytes=${blob.length}-` })).status, 416);
+  });
+
+  it('answers manifests by digest with their media type, and tags, unknown digests, bad names and writes as a registry would', async () => {
+    const got = await request(hosts.a, 'GET', `/v2/library/app/manifests/${manifestDigest}`);
+    assert.deepEqual([got.status, got.headers['content-type']], [200, 'application/vnd.oci.image.manifest.v1+json']);
+    assert.ok(got.body.equals(manifest));
+    const tag = await request(hosts.a, 'GET', '/v2/library/app/manifests/latest');
+    assert.deepEqual([tag.status, errorCode(tag)], [404, 'MANIFEST_UNKNOWN']);
+    const unknown = await request(hosts.a, 'GET', `/v2/library/app/blobs/${lacking}`);
+    assert.deepEqual([unknown.status, errorCode(unknown)], [404, 'BLOB_UNKNOWN']);
+    for (const bad of [`/v2/../../etc/blobs/${digest}`, `/v2/a/..%2f..%2fetc/blobs/${digest}`, `/v2/UPPER/blobs/${digest}`]) {
+      const answer = await request(hosts.a, 'GET', bad);
+      assert.equal(answer.status, 404, bad);
+      assert.ok(['NAME_INVALID', 'UNSUPPORTED'].includes(errorCode(answer)), bad);
+    }
+    const badDigest = await request(hosts.a, 'GET', '/v2/library/app/blobs/sha256:../../metadata.db');
+    assert.equal(badDigest.status, 404);
+    assert.equal((await request(hosts.a, 'PUT', `/v2/library/app/blobs/${digest}`)).status, 405);
+  });
+
+  it('serves 100 concurrent GETs of one blob, every one whole', async () => {
+    const answers = await Promise.all(Array.from({ length: 100 }, () => request(hosts.a, 'GET', `/v2/library/app/blobs/${digest}`)));
+    assert.deepEqual(answers.filter((a) => a.status !== 200 || !a.body.equals(blob)).length, 0);
+  });
+
+  it("serves a blob it lacks from a peer, and a peer's request from its own store only", async () => {
+    const got = await request(hosts.b, 'GET', `/v2/library/app/blobs/${digest}`);
+    assert.equal(got.status, 200);
+    assert.ok(got.body.equals(blob));
+    assert.equal((await request(hosts.b, 'HEAD', `/v2/library/app/blobs/${digest}`)).headers['content-length'], String(blob.length));
+    // Without cache = true, b keeps nothing of it.
+    const b = servers.find((s) => s.address.endsWith('b.sock')) as StrataServer;
+    await assert.rejects(contentInfo(b.client.content, digest), (err) => grpcCode(err) === 5);
+    const fromPeer = await request(hosts.b, 'GET', `/v2/library/app/blobs/${digest}`, { 'x-strata-mirror-peer': '1' });
+    assert.equal(fromPeer.status, 404);
+    assert.equal((await request(hosts.b, 'GET', `/v2/library/app/blobs/${lacking}`)).status, 404);
+  });
+
+  it('with cache = true, keeps what a peer served, verified, in its own store', async () => {
+    const got = await request(hosts.cached, 'GET', `/v2/library/app/blobs/${digest}`);
+    assert.ok(got.body.equals(blob));
+    const cached = servers.find((s) => s.address.endsWith('cached.sock')) as StrataServer;
+    assert.equal((await contentInfo(cached.client.content, digest)).size, blob.length);
+  });
+
+  it("never serves a peer's bytes that do not match the digest, and skips that peer afterwards", async () => {
+    const first = await request(hosts['lied-to'], 'GET', `/v2/library/app/blobs/${digest}`);
+    assert.deepEqual([first.status, errorCode(first)], [404, 'BLOB_UNKNOWN']);
+    assert.equal(liarGets, 1);
+    await request(hosts['lied-to'], 'GET', `/v2/library/app/blobs/${digest}`);
+    assert.equal(liarGets, 1, 'the lying peer is not asked again');
+  });
+
+  it('with every peer down, answers 404, so containerd goes upstream', async (t) => {
+    const started = Date.now();
+    const answer = await request(hosts.isolated, 'GET', `/v2/library/app/blobs/${digest}`);
+    assert.deepEqual([answer.status, errorCode(answer)], [404, 'BLOB_UNKNOWN']);
+    t.diagnostic(`404 after ${Date.now() - started} ms (peer_timeout 300 ms)`);
+  });
+});
