@@ -9,4 +9,5 @@ export const ARM = {
   cliDecompress: 'decompress CLI',
   ctrImport: (label: string, unpack: boolean) => `ctr import ${label}${unpack ? '' : ' --no-unpack'}`,
   ctrPull: (label: string) => `ctr pull ${label}`,
+  ctrPullMirror: 'ctr pull strata, layers from a peer mirror',
 } as const;

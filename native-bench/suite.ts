@@ -7,10 +7,10 @@ import path from 'node:path';
 import type { Compression } from '../src/diff/compression';
 import { connect, type StrataClient } from '../src/client/connect';
 import { startContainerd, type Containerd } from './harness/containerd';
-import { startRegistry, type Registry } from './harness/registry';
+import { freePort, startRegistry, type Registry } from './harness/registry';
 import { startStrata, type Strata } from './harness/strata';
 import { generatedImages, userImage, type InputImage } from './inputs/materialize';
-import { ImportArm, PullArm, type ContainerdTarget } from './arms/containerd';
+import { ImportArm, MirrorPullArm, PullArm, type ContainerdTarget } from './arms/containerd';
 import { CliDecompressArm, TarLimitArm } from './arms/command-line';
 import { NodeStagesArm } from './arms/node-stages';
 import { ReferenceArm } from './arms/reference';
@@ -127,7 +127,16 @@ async function containerdArms(options: SuiteOptions, services: Services): Promis
   await fs.promises.rm(strataDir, { recursive: true, force: true });
   await fs.promises.mkdir(strataDir, { recursive: true });
   const socket = path.join(strataDir, 'strata.sock');
-  const strata = await startStrata({ root: path.join(strataDir, 'root'), address: socket, backend: 'overlayfs', logFile: path.join(strataDir, 'strata.log') });
+  // A peer holding the images' blobs, and strata's mirror asking it first.
+  const [peerMirror, ownMirror] = [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`];
+  const peerSocket = path.join(strataDir, 'peer.sock');
+  const peerConfig = path.join(strataDir, 'peer.toml');
+  await fs.promises.writeFile(peerConfig, `[mirror]\naddress = "${peerMirror}"\n`);
+  const peer = await startStrata({ root: path.join(strataDir, 'peer-root'), address: peerSocket, backend: 'overlayfs', logFile: path.join(strataDir, 'peer.log'), configFile: peerConfig });
+  services.add(() => peer.stop());
+  const ownConfig = path.join(strataDir, 'strata.toml');
+  await fs.promises.writeFile(ownConfig, `[mirror]\naddress = "${ownMirror}"\npeers = ["http://${peerMirror}"]\n`);
+  const strata = await startStrata({ root: path.join(strataDir, 'root'), address: socket, backend: 'overlayfs', logFile: path.join(strataDir, 'strata.log'), configFile: ownConfig });
   services.add(() => strata.stop());
   const withStrata = await startContainerd(
     { strata: socket },
@@ -140,10 +149,19 @@ async function containerdArms(options: SuiteOptions, services: Services): Promis
   ];
   const registry: Registry = await startRegistry();
   services.add(() => registry.stop());
+  const hostsDir = path.join(strataDir, 'certs.d');
+  await fs.promises.mkdir(path.join(hostsDir, registry.host), { recursive: true });
+  await fs.promises.writeFile(
+    path.join(hostsDir, registry.host, 'hosts.toml'),
+    `server = "http://${registry.host}"\n\n[host."http://${ownMirror}"]\n  capabilities = ["pull"]\n`,
+  );
   return [
     {
       group: 'containerd',
-      arms: targets.flatMap((target) => [new ImportArm(target, true), new ImportArm(target, false), new PullArm(target, registry)]),
+      arms: [
+        ...targets.flatMap((target) => [new ImportArm(target, true), new ImportArm(target, false), new PullArm(target, registry)]),
+        new MirrorPullArm(targets[1], registry, hostsDir, peerSocket),
+      ],
     },
   ];
 }

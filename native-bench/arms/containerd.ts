@@ -4,6 +4,10 @@
 // containerd's built-in overlayfs and content store, once into strata as
 // proxy snapshotter and content store. Every sample starts from an empty
 // store: the image is removed and garbage-collected after it.
+import fs from 'node:fs';
+import path from 'node:path';
+import { connect } from '../../src/client/connect';
+import { fileChunks, writeBlob } from '../content-writer';
 import type { Containerd } from '../harness/containerd';
 import type { Registry } from '../harness/registry';
 import { ARM } from '../arm-names';
@@ -73,3 +77,52 @@ export class PullArm {
     return { seconds };
   }
 }
+
+/**
+ * `ctr images pull` into strata with its mirror first in hosts.toml and a
+ * peer strata that already holds the image's blobs: the layers come from
+ * the peer, verified, and only the tag from the registry. Compared with
+ * PullArm's registry-only pull into the same strata.
+ */
+export class MirrorPullArm {
+  readonly name = ARM.ctrPullMirror;
+  private readonly seeded = new Set<string>();
+
+  constructor(
+    private readonly target: ContainerdTarget,
+    private readonly registry: Registry,
+    private readonly hostsDir: string,
+    /** The peer's socket, to seed its store. */
+    private readonly peerSocket: string,
+  ) {}
+
+  private async seedPeer(input: InputImage): Promise<void> {
+    if (this.seeded.has(input.id)) return;
+    const client = connect(this.peerSocket);
+    try {
+      const blobs = path.join(input.layoutDir, 'blobs', 'sha256');
+      for (const hex of await fs.promises.readdir(blobs)) {
+        const file = path.join(blobs, hex);
+        const { size } = await fs.promises.stat(file);
+        await writeBlob(client.content, `bench-seed-sha256:${hex}`, size, `sha256:${hex}`, fileChunks(file)).catch((err: { code?: number }) => {
+          if (err.code !== 6) throw err;
+        });
+      }
+    } finally {
+      client.close();
+    }
+    this.seeded.add(input.id);
+  }
+
+  async run(input: InputImage): Promise<Sample> {
+    const name = `strata-bench/${input.id}:bench`;
+    const remote = `${this.registry.host}/${name}`;
+    await this.registry.push(input.layoutDir, name);
+    await this.seedPeer(input);
+    const args = ['images', 'pull', '--plain-http', '--hosts-dir', this.hostsDir, '--snapshotter', this.target.snapshotter, '--platform', 'linux/amd64', remote];
+    const [, seconds] = await timed(() => this.target.containerd.ctr(args));
+    await removeImage(this.target, remote);
+    return { seconds };
+  }
+}
+
