@@ -32,6 +32,8 @@ export interface MirrorServer {
   close(): Promise<void>;
 }
 
+const MIRROR_READ_BYTES = 64 * 1024;
+
 /** A manifest this large is not one: only so much is read to find its media type. */
 const MANIFEST_SNIFF_BYTES = 4 << 20;
 
@@ -93,7 +95,17 @@ export async function serveMirror(store: ContentStore, options: MirrorOptions, l
     return end - start;
   }
 
-  const fromStore = (digest: string) => async (start: number, end: number) => (await store.read(digest, start, end - start)).stream;
+  /**
+   * A range of a stored blob, in 64 KiB reads of a file shared by every
+   * reader of that blob: memory goes with the readers, not the blob sizes
+   * (a registry's Go server reads 32 KiB at a time).
+   */
+  const fromStore = (digest: string) => async (start: number, end: number) => {
+    const range = await store.openRange(digest, start, end - start);
+    const stream = range.file.createReadStream({ start: range.start, end: range.end - 1, highWaterMark: MIRROR_READ_BYTES, autoClose: false });
+    stream.once('close', () => void range.release());
+    return stream;
+  };
 
   async function local(request: http.IncomingMessage, response: http.ServerResponse, digest: string, kind: 'blob' | 'manifest'): Promise<boolean> {
     let size: number;

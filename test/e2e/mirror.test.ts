@@ -2,12 +2,14 @@
 // digest from the local store, as a registry answers them, and blobs from
 // peers (other stratas' mirrors), verified before any byte is served.
 import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../../native-bench/harness/registry';
+import { peakRssBytes, resetPeakRss, rssBytes } from '../../native-bench/system';
 import { contentInfo, grpcCode, sha256, startStrataServer, writeBlob, type StrataServer } from '../support/strata-grpc';
 import { tearDown } from '../support/teardown';
 
@@ -29,6 +31,25 @@ function request(host: string, method: string, rawPath: string, headers: http.Ou
     });
     req.on('error', reject);
     req.end();
+  });
+}
+
+/** GET, keeping only the body's length and digest: many large answers at once stay small here. */
+function getDigest(host: string, rawPath: string): Promise<{ status: number; length: number; digest: string }> {
+  const [hostname, port] = host.split(':');
+  return new Promise((resolve, reject) => {
+    http
+      .get({ hostname, port: Number(port), path: rawPath, agent: false }, (res) => {
+        const hash = createHash('sha256');
+        let length = 0;
+        res.on('data', (chunk: Buffer) => {
+          hash.update(chunk);
+          length += chunk.length;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, length, digest: `sha256:${hash.digest('hex')}` }));
+        res.on('error', reject);
+      })
+      .on('error', reject);
   });
 }
 
@@ -79,6 +100,8 @@ describe('the distribution mirror', { timeout: 120_000 }, () => {
     await node('cached', `peers = ["http://${hosts.a}"]\ncache = true\n`);
     await node('lied-to', `peers = ["http://${hosts.liar}"]\n`);
     await node('isolated', 'peers = ["http://127.0.0.1:1"]\npeer_timeout = "300ms"\n');
+    await node('by-dns', `peers_dns = "localhost:${hosts.a.split(':')[1]}"\n`);
+    await node('library-only', `registries = ["docker.io/library", "ghcr.io"]\npeers = ["http://${hosts.a}"]\n`);
   });
 
   after(() => tearDown(workDir, [...servers.map((s) => () => s.stop()), () => new Promise<void>((resolve) => (liar ? liar.close(() => resolve()) : resolve()))]));
@@ -119,9 +142,19 @@ describe('the distribution mirror', { timeout: 120_000 }, () => {
     assert.equal((await request(hosts.a, 'PUT', `/v2/library/app/blobs/${digest}`)).status, 405);
   });
 
-  it('serves 100 concurrent GETs of one blob, every one whole', async () => {
-    const answers = await Promise.all(Array.from({ length: 100 }, () => request(hosts.a, 'GET', `/v2/library/app/blobs/${digest}`)));
-    assert.deepEqual(answers.filter((a) => a.status !== 200 || !a.body.equals(blob)).length, 0);
+  it('serves 100 concurrent GETs of a 16 MiB blob, every one whole, streaming: memory goes with the readers, not the bytes', async (t) => {
+    const a = servers[0];
+    const large = Buffer.alloc(16 << 20);
+    for (let i = 0; i < large.length; i += 4096) large[i] = i % 253;
+    const largeDigest = await writeBlob(a.client.content, large);
+    const before = rssBytes(a.strata.pid);
+    resetPeakRss(a.strata.pid);
+    const answers = await Promise.all(Array.from({ length: 100 }, () => getDigest(hosts.a, `/v2/library/app/blobs/${largeDigest}`)));
+    const grew = peakRssBytes(a.strata.pid) - before;
+    assert.deepEqual(answers.filter((answer) => answer.status !== 200 || answer.length !== large.length || answer.digest !== largeDigest).length, 0);
+    // Holding what it serves would take 1,600 MiB.
+    assert.ok(grew < 160 * 2 ** 20, `the server's RSS grew by ${grew} bytes while serving`);
+    t.diagnostic(`peak RSS grew by ${(grew / 2 ** 20).toFixed(1)} MiB serving ${((100 * large.length) / 2 ** 20).toFixed(0)} MiB`);
   });
 
   it("serves a blob it lacks from a peer, and a peer's request from its own store only", async () => {
@@ -135,6 +168,20 @@ describe('the distribution mirror', { timeout: 120_000 }, () => {
     const fromPeer = await request(hosts.b, 'GET', `/v2/library/app/blobs/${digest}`, { 'x-strata-mirror-peer': '1' });
     assert.equal(fromPeer.status, 404);
     assert.equal((await request(hosts.b, 'GET', `/v2/library/app/blobs/${lacking}`)).status, 404);
+  });
+
+  it('finds peers by DNS (peers_dns), and mirrors only the registries and repositories it is given', async () => {
+    const byDns = await request(hosts['by-dns'], 'GET', `/v2/library/app/blobs/${digest}`);
+    assert.equal(byDns.status, 200);
+    assert.ok(byDns.body.equals(blob));
+    for (const [pathAndQuery, status] of [
+      [`/v2/library/app/blobs/${digest}?ns=docker.io`, 200],
+      [`/v2/someone/app/blobs/${digest}?ns=docker.io`, 404],
+      [`/v2/org/app/blobs/${digest}?ns=ghcr.io`, 200],
+      [`/v2/library/app/blobs/${digest}?ns=quay.io`, 404],
+    ] as const) {
+      assert.equal((await request(hosts['library-only'], 'GET', pathAndQuery)).status, status, pathAndQuery);
+    }
   });
 
   it('with cache = true, keeps what a peer served, verified, in its own store', async () => {
