@@ -12,6 +12,7 @@ import { freePort } from '../../native-bench/harness/registry';
 import { peakRssBytes, resetPeakRss, rssBytes } from '../../native-bench/system';
 import { contentInfo, grpcCode, sha256, startStrataServer, writeBlob, type StrataServer } from '../support/strata-grpc';
 import { tearDown } from '../support/teardown';
+import { scrape } from '../support/prometheus';
 
 interface Answer {
   status: number;
@@ -68,10 +69,13 @@ describe('the distribution mirror', { timeout: 120_000 }, () => {
   const manifestDigest = sha256(manifest);
   const lacking = sha256('nobody has this');
 
+  const metricsOf: Record<string, string> = {};
+
   async function node(name: string, extra: string): Promise<StrataServer> {
     const port = await freePort();
     hosts[name] = `127.0.0.1:${port}`;
-    const server = await startStrataServer(workDir, name, 'native', `[mirror]\naddress = "127.0.0.1:${port}"\n${extra}`);
+    metricsOf[name] = `127.0.0.1:${await freePort()}`;
+    const server = await startStrataServer(workDir, name, 'native', `[metrics]\naddress = "${metricsOf[name]}"\n[mirror]\naddress = "127.0.0.1:${port}"\n${extra}`);
     servers.push(server);
     return server;
   }
@@ -168,6 +172,10 @@ describe('the distribution mirror', { timeout: 120_000 }, () => {
     const fromPeer = await request(hosts.b, 'GET', `/v2/library/app/blobs/${digest}`, { 'x-strata-mirror-peer': '1' });
     assert.equal(fromPeer.status, 404);
     assert.equal((await request(hosts.b, 'GET', `/v2/library/app/blobs/${lacking}`)).status, 404);
+    const counted = await scrape(metricsOf.b);
+    assert.equal(counted.get('strata_mirror_peer_bytes_total'), blob.length);
+    assert.equal(counted.get('strata_mirror_upstream_fallbacks_total'), 1, 'the peer-marked request is no fallback; the lacking digest is');
+    assert.equal((await scrape(metricsOf.a)).get('strata_mirror_local_bytes_total')! >= 2 * blob.length, true);
   });
 
   it('finds peers by DNS (peers_dns), and mirrors only the registries and repositories it is given', async () => {
@@ -197,6 +205,9 @@ describe('the distribution mirror', { timeout: 120_000 }, () => {
     assert.equal(liarGets, 1);
     await request(hosts['lied-to'], 'GET', `/v2/library/app/blobs/${digest}`);
     assert.equal(liarGets, 1, 'the lying peer is not asked again');
+    const counted = await scrape(metricsOf['lied-to']);
+    assert.equal(counted.get('strata_mirror_digest_mismatches_total'), 1);
+    assert.equal(counted.get('strata_mirror_upstream_fallbacks_total'), 2);
   });
 
   it('with every peer down, answers 404, so containerd goes upstream', async (t) => {

@@ -18,6 +18,7 @@ import { connect, unaryCall } from '../../src/client/connect';
 import { packageRoot } from '../../src/package-root';
 import { applyLayer, grpcCode, readBlob, sha256, startApply, startStrataServer, writableDirOf, writeBlob, type StrataServer } from '../support/strata-grpc';
 import { tearDown } from '../support/teardown';
+import { samples } from '../support/prometheus';
 import { freePort } from '../../native-bench/harness/registry';
 import { mountsUnder } from '../../native-bench/harness/mounts';
 
@@ -28,17 +29,6 @@ function healthClient(socket: string): grpc.Client {
     grpc: { health: { v1: { Health: typeof grpc.Client } } };
   };
   return new definition.grpc.health.v1.Health(`unix:${socket}`, grpc.credentials.createInsecure());
-}
-
-/** Prometheus text → sample name with labels → value. */
-function samples(text: string): Map<string, number> {
-  const found = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    found.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return found;
 }
 
 function logLines(file: string): Record<string, unknown>[] {
