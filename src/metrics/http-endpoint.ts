@@ -1,20 +1,14 @@
 // The operator's HTTP endpoint: Prometheus text at /metrics and a health
 // check at /healthz, on host:port or on a unix socket.
 import http from 'node:http';
-import fs from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { listenHttp, type HttpListener } from '../http-listener';
 import type { Metrics } from './metrics';
 
 export interface Health {
   ok: boolean;
   /** Each check by name: "ok", or what is wrong. */
   checks: Record<string, string>;
-}
-
-export interface HttpEndpoint {
-  /** host:port as bound (the port chosen when 0 was asked), or the socket path. */
-  address: string;
-  close(): Promise<void>;
 }
 
 async function respond(request: http.IncomingMessage, response: http.ServerResponse, metrics: Metrics, health: () => Promise<Health>): Promise<void> {
@@ -32,7 +26,7 @@ async function respond(request: http.IncomingMessage, response: http.ServerRespo
   }
 }
 
-export async function serveHttpEndpoint(address: string, metrics: Metrics, health: () => Promise<Health>, log: Logger): Promise<HttpEndpoint> {
+export async function serveHttpEndpoint(address: string, metrics: Metrics, health: () => Promise<Health>, log: Logger): Promise<HttpListener> {
   const server = http.createServer((request, response) => {
     respond(request, response, metrics, health).catch((err: Error) => {
       log.error({ err, path: request.url }, 'metrics endpoint failed');
@@ -40,23 +34,5 @@ export async function serveHttpEndpoint(address: string, metrics: Metrics, healt
       response.end();
     });
   });
-  const unix = address.startsWith('/');
-  if (unix) await fs.rm(address, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    if (unix) server.listen(address, resolve);
-    else {
-      const colon = address.lastIndexOf(':');
-      server.listen(Number(address.slice(colon + 1)), address.slice(0, colon).replace(/^\[|\]$/g, '') || undefined, resolve);
-    }
-  });
-  const bound = server.address();
-  return {
-    address: typeof bound === 'string' || bound === null ? address : `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (unix) await fs.rm(address, { force: true });
-    },
-  };
+  return listenHttp(server, address);
 }

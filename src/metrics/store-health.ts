@@ -2,6 +2,7 @@
 import { constants as fsConstants } from 'node:fs';
 import fs from 'fs-extra';
 import type { MetadataDatabase } from '../metadata/database';
+import { statement } from '../metadata/statements';
 import type { Health } from './http-endpoint';
 
 /** /healthz: the database answers and the root is writable with space left. */
@@ -9,7 +10,7 @@ export function storeHealth(db: MetadataDatabase, root: string): () => Promise<H
   return async () => {
     const checks: Record<string, string> = {};
     try {
-      db.reader.prepare('SELECT count(*) FROM snapshots WHERE id = 0').get();
+      statement(db.reader, 'SELECT count(*) FROM snapshots WHERE id = 0').get();
       checks.database = 'ok';
     } catch (err) {
       checks.database = (err as Error).message;

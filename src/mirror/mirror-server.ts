@@ -4,9 +4,10 @@
 // a peer, verified, and served; otherwise 404, and containerd goes upstream.
 import fs from 'node:fs';
 import http from 'node:http';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
+import { listenHttp, type HttpListener } from '../http-listener';
 import type { ContentStore } from '../content/store';
 import { isKind } from '../errdefs';
 import type { Metrics } from '../metrics/metrics';
@@ -25,11 +26,6 @@ export interface MirrorOptions {
   registries: string[];
   /** Where blobs from peers wait while they are verified. */
   spoolDir: string;
-}
-
-export interface MirrorServer {
-  address: string;
-  close(): Promise<void>;
 }
 
 const MIRROR_READ_BYTES = 64 * 1024;
@@ -63,7 +59,7 @@ function allowed(registries: string[], ns: string | null, name: string): boolean
   return registries.some((entry) => entry === ns || full === entry || full.startsWith(`${entry}/`));
 }
 
-export async function serveMirror(store: ContentStore, options: MirrorOptions, log: Logger, metrics: Metrics | undefined): Promise<MirrorServer> {
+export async function serveMirror(store: ContentStore, options: MirrorOptions, log: Logger, metrics: Metrics | undefined): Promise<HttpListener> {
   /** Serves bytes [start, end) of what `open` reads, with the headers a registry sends. */
   async function sendBlob(
     request: http.IncomingMessage,
@@ -100,7 +96,7 @@ export async function serveMirror(store: ContentStore, options: MirrorOptions, l
    * reader of that blob: memory goes with the readers, not the blob sizes
    * (a registry's Go server reads 32 KiB at a time).
    */
-  const fromStore = (digest: string) => async (start: number, end: number) => {
+  const fromStore = (digest: string) => async (start: number, end: number): Promise<Readable> => {
     const range = await store.openRange(digest, start, end - start);
     const stream = range.file.createReadStream({ start: range.start, end: range.end - 1, highWaterMark: MIRROR_READ_BYTES, autoClose: false });
     stream.once('close', () => void range.release());
@@ -116,15 +112,19 @@ export async function serveMirror(store: ContentStore, options: MirrorOptions, l
       throw err;
     }
     let contentType = 'application/octet-stream';
+    let open: (start: number, end: number) => Promise<Readable> = fromStore(digest);
     if (kind === 'manifest') {
       if (size > MANIFEST_SNIFF_BYTES) return false;
       const chunks: Buffer[] = [];
       for await (const chunk of (await store.read(digest, 0, 0)).stream) chunks.push(chunk as Buffer);
-      const mediaType = manifestMediaType(Buffer.concat(chunks));
+      const manifest = Buffer.concat(chunks);
+      const mediaType = manifestMediaType(manifest);
       if (!mediaType) return false;
       contentType = mediaType;
+      // Read once: what was read to find the media type is what is served.
+      open = async (start, end) => Readable.from([manifest.subarray(start, end)]);
     }
-    const sent = await sendBlob(request, response, digest, size, contentType, fromStore(digest));
+    const sent = await sendBlob(request, response, digest, size, contentType, open);
     metrics?.mirrorLocalBytes.inc(sent);
     return true;
   }
@@ -211,17 +211,5 @@ export async function serveMirror(store: ContentStore, options: MirrorOptions, l
       else response.destroy(err);
     });
   });
-  const colon = options.address.lastIndexOf(':');
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(Number(options.address.slice(colon + 1)), options.address.slice(0, colon).replace(/^\[|\]$/g, ''), resolve);
-  });
-  const bound = server.address() as import('node:net').AddressInfo;
-  return {
-    address: `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return listenHttp(server, options.address);
 }
