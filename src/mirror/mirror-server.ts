@@ -4,10 +4,9 @@
 // a peer, verified, and served; otherwise 404, and containerd goes upstream.
 import fs from 'node:fs';
 import http from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { listenHttp, type HttpListener } from '../http-listener';
+import { readInChunks } from '../content/range-chunks';
 import type { ContentStore } from '../content/store';
 import { isKind } from '../errdefs';
 import type { Metrics } from '../metrics/metrics';
@@ -29,6 +28,9 @@ export interface MirrorOptions {
 }
 
 const MIRROR_READ_BYTES = 64 * 1024;
+
+/** Writes the bytes [start, end) of a blob through `write`, which resolves once each buffer is written. */
+type Body = (start: number, end: number, write: (data: Buffer) => Promise<void>) => Promise<void>;
 
 /** A manifest this large is not one: only so much is read to find its media type. */
 const MANIFEST_SNIFF_BYTES = 4 << 20;
@@ -60,14 +62,14 @@ function allowed(registries: string[], ns: string | null, name: string): boolean
 }
 
 export async function serveMirror(store: ContentStore, options: MirrorOptions, log: Logger, metrics: Metrics | undefined): Promise<HttpListener> {
-  /** Serves bytes [start, end) of what `open` reads, with the headers a registry sends. */
+  /** Serves bytes [start, end) of what `body` writes, with the headers a registry sends. */
   async function sendBlob(
     request: http.IncomingMessage,
     response: http.ServerResponse,
     digest: string,
     size: number,
     contentType: string,
-    open: (start: number, end: number) => Promise<Readable>,
+    body: Body,
   ): Promise<number> {
     const range = byteRange(request.headers.range, size);
     const headers: http.OutgoingHttpHeaders = {
@@ -87,21 +89,31 @@ export async function serveMirror(store: ContentStore, options: MirrorOptions, l
       response.end();
       return 0;
     }
-    await pipeline(await open(start, end), response);
+    // Each write is done before its buffer may be read into again; a client that goes fails it.
+    const write = (data: Buffer) => new Promise<void>((resolve, reject) => response.write(data, (err) => (err ? reject(err) : resolve())));
+    await body(start, end, write);
+    response.end();
     return end - start;
   }
 
   /**
    * A range of a stored blob, in 64 KiB reads of a file shared by every
-   * reader of that blob: memory goes with the readers, not the blob sizes
-   * (a registry's Go server reads 32 KiB at a time).
+   * reader of that blob (as Content.Read reads it): memory goes with the
+   * readers, not the blob sizes (a registry's Go server reads 32 KiB at a time).
    */
-  const fromStore = (digest: string) => async (start: number, end: number): Promise<Readable> => {
-    const range = await store.openRange(digest, start, end - start);
-    const stream = range.file.createReadStream({ start: range.start, end: range.end - 1, highWaterMark: MIRROR_READ_BYTES, autoClose: false });
-    stream.once('close', () => void range.release());
-    return stream;
-  };
+  const fromStore =
+    (digest: string): Body =>
+    async (start, end, write) => {
+      const range = await store.openRange(digest, start, end - start);
+      await readInChunks(range, { chunkSize: MIRROR_READ_BYTES, headroom: 0 }, (chunk) => write(chunk.buffer.subarray(chunk.dataStart, chunk.dataStart + chunk.length)));
+    };
+
+  /** A verified spool file's bytes. */
+  const fromFile =
+    (file: string): Body =>
+    async (start, end, write) => {
+      for await (const chunk of fs.createReadStream(file, { start, end: end - 1, highWaterMark: MIRROR_READ_BYTES })) await write(chunk as Buffer);
+    };
 
   async function local(request: http.IncomingMessage, response: http.ServerResponse, digest: string, kind: 'blob' | 'manifest'): Promise<boolean> {
     let size: number;
@@ -112,7 +124,7 @@ export async function serveMirror(store: ContentStore, options: MirrorOptions, l
       throw err;
     }
     let contentType = 'application/octet-stream';
-    let open: (start: number, end: number) => Promise<Readable> = fromStore(digest);
+    let body = fromStore(digest);
     if (kind === 'manifest') {
       if (size > MANIFEST_SNIFF_BYTES) return false;
       const chunks: Buffer[] = [];
@@ -122,9 +134,9 @@ export async function serveMirror(store: ContentStore, options: MirrorOptions, l
       if (!mediaType) return false;
       contentType = mediaType;
       // Read once: what was read to find the media type is what is served.
-      open = async (start, end) => Readable.from([manifest.subarray(start, end)]);
+      body = (start, end, write) => write(manifest.subarray(start, end));
     }
-    const sent = await sendBlob(request, response, digest, size, contentType, open);
+    const sent = await sendBlob(request, response, digest, size, contentType, body);
     metrics?.mirrorLocalBytes.inc(sent);
     return true;
   }
@@ -168,7 +180,7 @@ export async function serveMirror(store: ContentStore, options: MirrorOptions, l
       }
       try {
         const file = blob.file;
-        const sent = await sendBlob(request, response, digest, located.size, 'application/octet-stream', async (start, end) => fs.createReadStream(file, { start, end: end - 1 }));
+        const sent = await sendBlob(request, response, digest, located.size, 'application/octet-stream', fromFile(file));
         metrics?.mirrorPeerBytes.inc(sent);
       } finally {
         await blob.remove();
@@ -206,6 +218,8 @@ export async function serveMirror(store: ContentStore, options: MirrorOptions, l
 
   const server = http.createServer((request, response) => {
     handle(request, response).catch((err: Error) => {
+      // A client that goes away midway is not the mirror failing.
+      if (response.destroyed && !response.writableFinished) return log.debug({ path: request.url }, 'mirror: the client went away');
       log.error({ err, path: request.url }, 'mirror request failed');
       if (!response.headersSent) sendError(response, 500, 'UNKNOWN', err.message);
       else response.destroy(err);

@@ -161,6 +161,40 @@ describe('the distribution mirror', { timeout: 120_000 }, () => {
     t.diagnostic(`peak RSS grew by ${(grew / 2 ** 20).toFixed(1)} MiB serving ${((100 * large.length) / 2 ** 20).toFixed(0)} MiB`);
   });
 
+  it('a slow reader gets every byte, and a reader that goes midway leaves no file open', async () => {
+    const a = servers[0];
+    const fds = () => fs.readdirSync(`/proc/${a.strata.pid}/fd`).length;
+    const baseline = fds();
+    const [hostname, port] = hosts.a.split(':');
+    const slow = await new Promise<Buffer>((resolve, reject) => {
+      http.get({ hostname, port: Number(port), path: `/v2/library/app/blobs/${digest}`, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          // 5 ms per chunk: the server waits on the socket, not the reader on the server.
+          res.pause();
+          setTimeout(() => res.resume(), 5);
+        });
+        res.on('end', () => resolve(Buffer.concat(chunks)));
+        res.on('error', reject);
+      }).on('error', reject);
+    });
+    assert.ok(slow.equals(blob));
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const req = http.get({ hostname, port: Number(port), path: `/v2/library/app/blobs/${digest}`, agent: false }, (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        });
+        req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? resolve() : reject(err)));
+      });
+    }
+    for (let i = 0; i < 100 && fds() > baseline; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(fds() <= baseline, `the server holds ${fds() - baseline} more files than before`);
+  });
+
   it("serves a blob it lacks from a peer, and a peer's request from its own store only", async () => {
     const got = await request(hosts.b, 'GET', `/v2/library/app/blobs/${digest}`);
     assert.equal(got.status, 200);
