@@ -62,6 +62,7 @@ describe('the distribution mirror', { timeout: 120_000 }, () => {
   const hosts: Record<string, string> = {};
   let liar: http.Server | undefined;
   let liarGets = 0;
+  let dying: http.Server | undefined;
   const blob = Buffer.alloc(3 * 1024 * 1024 + 17);
   for (let i = 0; i < blob.length; i++) blob[i] = (i * 7919) % 251;
   const digest = sha256(blob);
@@ -100,7 +101,20 @@ describe('the distribution mirror', { timeout: 120_000 }, () => {
       res.end(bad);
     });
     await new Promise<void>((resolve) => (liar as http.Server).listen(liarPort, '127.0.0.1', resolve));
+    // A peer that has every blob and dies halfway through sending it.
+    const dyingPort = await freePort();
+    hosts.dying = `127.0.0.1:${dyingPort}`;
+    dying = http.createServer((req, res) => {
+      res.writeHead(200, { 'content-length': blob.length });
+      if (req.method === 'HEAD') {
+        res.end();
+        return;
+      }
+      res.write(blob.subarray(0, blob.length >> 1), () => res.destroy());
+    });
+    await new Promise<void>((resolve) => (dying as http.Server).listen(dyingPort, '127.0.0.1', resolve));
     await node('b', `peers = ["http://${hosts.a}"]\n`);
+    await node('dropped', `peers = ["http://${hosts.dying}"]\n`);
     await node('cached', `peers = ["http://${hosts.a}"]\ncache = true\n`);
     await node('lied-to', `peers = ["http://${hosts.liar}"]\n`);
     await node('isolated', 'peers = ["http://127.0.0.1:1"]\npeer_timeout = "300ms"\n');
@@ -108,7 +122,7 @@ describe('the distribution mirror', { timeout: 120_000 }, () => {
     await node('library-only', `registries = ["docker.io/library", "ghcr.io"]\npeers = ["http://${hosts.a}"]\n`);
   });
 
-  after(() => tearDown(workDir, [...servers.map((s) => () => s.stop()), () => new Promise<void>((resolve) => (liar ? liar.close(() => resolve()) : resolve()))]));
+  after(() => tearDown(workDir, [...servers.map((s) => () => s.stop()), () => new Promise<void>((resolve) => (liar ? liar.close(() => resolve()) : resolve())), () => new Promise<void>((resolve) => (dying ? dying.close(() => resolve()) : resolve()))]));
 
   it('answers /v2/, and blobs by digest with a registry\'s headers, HEAD and ranges', async () => {
     assert.equal((await request(hosts.a, 'GET', '/v2/')).status, 200);
@@ -242,6 +256,14 @@ describe('the distribution mirror', { timeout: 120_000 }, () => {
     const counted = await scrape(metricsOf['lied-to']);
     assert.equal(counted.get('strata_mirror_digest_mismatches_total'), 1);
     assert.equal(counted.get('strata_mirror_upstream_fallbacks_total'), 2);
+  });
+
+  it('a peer that dies midway is never served from: 404, and its partial bytes are gone from the spool', async () => {
+    const answer = await request(hosts.dropped, 'GET', `/v2/library/app/blobs/${digest}`);
+    assert.deepEqual([answer.status, errorCode(answer)], [404, 'BLOB_UNKNOWN']);
+    const dropped = servers.find((s) => s.address.endsWith('dropped.sock')) as StrataServer;
+    const spool = path.join(dropped.root, 'tmp', 'mirror-spool');
+    assert.deepEqual(fs.existsSync(spool) ? fs.readdirSync(spool) : [], []);
   });
 
   it('with every peer down, answers 404, so containerd goes upstream', async (t) => {
