@@ -19,7 +19,7 @@ export async function describeMachine(workDir: string): Promise<Machine> {
     cores: cpus.length,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     kernel: `${os.type()} ${os.release()}`,
-    filesystem: (await run('findmnt', ['-n', '-o', 'FSTYPE', '--target', workDir]).catch(() => 'unknown')).trim(),
+    filesystem: (await run('findmnt', ['-n', '--first-only', '-o', 'FSTYPE', '--target', workDir]).catch(() => 'unknown')).trim(),
     node: process.version,
     containerd: await version('containerd', ['--version'], /containerd\S*\s+\S+\s+v?(\S+)/),
     go: await version('go', ['version'], /go version go(\S+)/),
