@@ -46,3 +46,20 @@ test('removeTree stops at a mount inside the tree (EBUSY) and leaves what is mou
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('removeTree with its stop flag set removes nothing more and fails with ECANCELED', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-rmtree-stop-'));
+  try {
+    for (let i = 0; i < 50; i++) fs.writeFileSync(path.join(dir, `f${i}`), 'x');
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    Atomics.store(stop, 0, 1);
+    await assert.rejects(syscalls.removeTree(dir, stop), (err: NodeJS.ErrnoException) => err.code === 'ECANCELED');
+    assert.equal(fs.readdirSync(dir).length, 50);
+    Atomics.store(stop, 0, 0);
+    await syscalls.removeTree(dir, stop);
+    assert.equal(fs.existsSync(dir), false);
+    assert.throws(() => syscalls.removeTree(dir, new Uint8Array(4) as unknown as Int32Array), TypeError);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

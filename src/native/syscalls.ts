@@ -33,8 +33,11 @@ export interface Syscalls {
   trimMallocAbove(bytes: number): void;
   /** Sends one datagram to a unix socket: sd_notify's protocol; "@name" is in the abstract namespace. */
   notifySocket(address: string, message: string): void;
-  /** rm -r --one-file-system of path in one thread-pool job; a path not there is no error. */
-  removeTree(path: PathArg): Promise<void>;
+  /**
+   * rm -r --one-file-system of path in one thread-pool job; a path not there
+   * is no error. Once stop[0] is set, the walk ends part way with ECANCELED.
+   */
+  removeTree(path: PathArg, stop?: Int32Array): Promise<void>;
   /** Allocated bytes and inodes under root, hardlinks once (continuity's fs.DiskUsage), in one thread-pool job. */
   diskUsage(root: string): Promise<{ size: number; inodes: number }>;
   /**
