@@ -3,8 +3,8 @@
 // removeTree job: a snapshot of millions of files goes at C speed, without a
 // thread-pool trip per file, and close() can stop one part way, leaving the
 // rest to the next Cleanup, which sweeps what no snapshot owns. (An `rm -rf`
-// per delete did the same, but spawning it held the JS thread for 2-4 ms, so
-// a Remove took five times as long.)
+// per delete did the same, but spawning it held the JS thread for about 3 ms,
+// so a Remove took five times as long.)
 import type { Logger } from 'pino';
 import { syscalls } from '../native/syscalls';
 import { Slots } from '../slots';
