@@ -5,6 +5,7 @@ import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -60,9 +61,8 @@ describe('the distribution mirror', { timeout: 120_000 }, () => {
   let workDir = '';
   const servers: StrataServer[] = [];
   const hosts: Record<string, string> = {};
-  let liar: http.Server | undefined;
+  const fakePeers: http.Server[] = [];
   let liarGets = 0;
-  let dying: http.Server | undefined;
   const blob = Buffer.alloc(3 * 1024 * 1024 + 17);
   for (let i = 0; i < blob.length; i++) blob[i] = (i * 7919) % 251;
   const digest = sha256(blob);
@@ -81,38 +81,32 @@ describe('the distribution mirror', { timeout: 120_000 }, () => {
     return server;
   }
 
+  /** A peer on a port of its own that says it has every blob (HEAD: 200, the blob's length) and answers a GET with sendBody. */
+  async function fakePeer(name: string, sendBody: (res: http.ServerResponse) => void): Promise<void> {
+    const peer = http.createServer((req, res) => {
+      res.writeHead(200, { 'content-length': blob.length });
+      if (req.method === 'HEAD') res.end();
+      else sendBody(res);
+    });
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+    fakePeers.push(peer);
+    hosts[name] = `127.0.0.1:${(peer.address() as AddressInfo).port}`;
+  }
+
   before(async () => {
     workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'strata-e2e-mirror-'));
     const a = await node('a', '');
     await writeBlob(a.client.content, blob);
     await writeBlob(a.client.content, manifest);
     // A peer that has every blob, and flips a byte of each.
-    const liarPort = await freePort();
-    hosts.liar = `127.0.0.1:${liarPort}`;
-    liar = http.createServer((req, res) => {
-      res.writeHead(200, { 'content-length': blob.length });
-      if (req.method === 'HEAD') {
-        res.end();
-        return;
-      }
+    await fakePeer('liar', (res) => {
       liarGets++;
       const bad = Buffer.from(blob);
       bad[1000] ^= 1;
       res.end(bad);
     });
-    await new Promise<void>((resolve) => (liar as http.Server).listen(liarPort, '127.0.0.1', resolve));
     // A peer that has every blob and dies halfway through sending it.
-    const dyingPort = await freePort();
-    hosts.dying = `127.0.0.1:${dyingPort}`;
-    dying = http.createServer((req, res) => {
-      res.writeHead(200, { 'content-length': blob.length });
-      if (req.method === 'HEAD') {
-        res.end();
-        return;
-      }
-      res.write(blob.subarray(0, blob.length >> 1), () => res.destroy());
-    });
-    await new Promise<void>((resolve) => (dying as http.Server).listen(dyingPort, '127.0.0.1', resolve));
+    await fakePeer('dying', (res) => res.write(blob.subarray(0, blob.length >> 1), () => res.destroy()));
     await node('b', `peers = ["http://${hosts.a}"]\n`);
     await node('dropped', `peers = ["http://${hosts.dying}"]\n`);
     await node('cached', `peers = ["http://${hosts.a}"]\ncache = true\n`);
@@ -122,7 +116,12 @@ describe('the distribution mirror', { timeout: 120_000 }, () => {
     await node('library-only', `registries = ["docker.io/library", "ghcr.io"]\npeers = ["http://${hosts.a}"]\n`);
   });
 
-  after(() => tearDown(workDir, [...servers.map((s) => () => s.stop()), () => new Promise<void>((resolve) => (liar ? liar.close(() => resolve()) : resolve())), () => new Promise<void>((resolve) => (dying ? dying.close(() => resolve()) : resolve()))]));
+  after(() =>
+    tearDown(workDir, [
+      ...servers.map((s) => () => s.stop()),
+      ...fakePeers.map((peer) => () => new Promise<void>((resolve) => peer.close(() => resolve()))),
+    ]),
+  );
 
   it('answers /v2/, and blobs by digest with a registry\'s headers, HEAD and ranges', async () => {
     assert.equal((await request(hosts.a, 'GET', '/v2/')).status, 200);
