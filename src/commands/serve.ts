@@ -148,7 +148,7 @@ export async function serve(config: Config, { log, reopen }: ServerLog): Promise
   await content.open();
   const checkMounts = config.foreignMounts ? anyMounts : ownMountsOnly(new SnapshotLayout(root).dir);
   const limits = { maxBytes: config.maxUncompressedBytes, maxRatio: config.maxCompressionRatio };
-  const applier = new LayerApplier(content, scratchDir(root), config.syncFs, checkMounts, new Slots(config.maxConcurrentApplies), limits, log);
+  const applier = new LayerApplier(content, scratchDir(root), config.syncFs, checkMounts, new Slots(config.maxConcurrentApplies), limits, (mounts) => snapshotter.deferredMarkersFile(mounts), log);
   const differ = new LayerDiffer(content, scratchDir(root), checkMounts);
   // prom-client is loaded only when metrics are served: startup time counts.
   const metrics = config.metricsAddress ? new (await import('../metrics/metrics')).Metrics(() => storeFigures(db, dbFile)) : undefined;

@@ -14,6 +14,7 @@ import type { Slots } from '../slots';
 import type { Mount } from '../snapshots/types';
 import { readAhead, runPipeline, tap } from '../stream-stages';
 import { compressionOf, decompression, detectCompression, SNIFF_BYTES, type Compression } from './compression';
+import { DeferredMarkers } from './deferred-markers';
 import { limitExpansion, type ExpansionLimits } from './expansion-limit';
 import { isLayerFault } from './layer-format-error';
 import { withApplyTarget } from './mount-target';
@@ -23,6 +24,13 @@ import { UNCOMPRESSED_LAYER, type Descriptor } from './types';
 
 /** Decompression runs this far ahead of the writes to the snapshot. */
 const READ_AHEAD = 4 << 20;
+
+/**
+ * Where an Apply into these mounts records the overlay markers a later
+ * rebase needs (see deferred-markers.ts): set for a snapshot with no parent
+ * that a Commit may give one, undefined for anything else.
+ */
+export type DeferredMarkersFile = (mounts: readonly Mount[]) => string | undefined;
 
 export class LayerApplier {
   constructor(
@@ -34,6 +42,7 @@ export class LayerApplier {
     /** Applies that run at once; the rest wait, before anything is opened or mounted. */
     private readonly turns: Slots,
     private readonly limits: ExpansionLimits,
+    private readonly deferredMarkersFile: DeferredMarkersFile,
     private readonly log: Logger,
   ) {}
 
@@ -53,8 +62,11 @@ export class LayerApplier {
     const compression = compressionOf(layer.mediaType) ?? detectCompression(await this.head(layer.digest), layer.mediaType);
     // Opened first, so a missing blob is NotFound before anything is mounted.
     const { stream } = await this.content.read(layer.digest, 0, 0);
+    const markersFile = this.deferredMarkersFile(mounts);
+    const deferred = markersFile === undefined ? undefined : new DeferredMarkers();
     try {
-      return await withApplyTarget(mounts, this.scratch, async (target) => {
+      return await withApplyTarget(mounts, this.scratch, async (mounted) => {
+        const target = { ...mounted, deferred };
         // The uncompressed tar's digest is the layer's diff ID.
         const diffId = createHash('sha256');
         let size = 0;
@@ -71,6 +83,7 @@ export class LayerApplier {
           }
           throw err;
         });
+        if (markersFile !== undefined) await deferred?.append(markersFile);
         // One syncfs per layer instead of an fsync per file, as containerd 2.x.
         if (syncFs || this.alwaysSyncFs) syscalls.syncfs(target.root);
         return { mediaType: UNCOMPRESSED_LAYER, digest: `sha256:${diffId.digest('hex')}`, size, annotations: {} };

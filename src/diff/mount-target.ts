@@ -6,6 +6,7 @@ import fs from 'fs-extra';
 import path from 'node:path';
 import { invalidArgument } from '../errdefs';
 import { mountAt, unmount } from '../mount';
+import { opaqueXattr } from './overlay-markers';
 import type { Mount } from '../snapshots/types';
 import type { ApplyTarget } from './tar-applier';
 
@@ -64,10 +65,7 @@ export async function withApplyTarget<T>(
   if (mounts.length === 1 && mounts[0].type === 'overlay') {
     const upper = option(mounts[0], 'upperdir');
     const lower = option(mounts[0], 'lowerdir');
-    if (upper) {
-      const opaqueXattr = mounts[0].options.includes('userxattr') ? 'user.overlay.opaque' : 'trusted.overlay.opaque';
-      return fn({ root: upper, overlay: { parents: lower ? lower.split(':') : [], opaqueXattr } });
-    }
+    if (upper) return fn({ root: upper, overlay: { parents: lower ? lower.split(':') : [], opaqueXattr: opaqueXattr(mounts[0].options) } });
   }
   return withMounted(mounts, scratch, false, (root) => fn({ root }));
 }

@@ -11,11 +11,12 @@ import type { Logger } from 'pino';
 import { invalidArgument } from '../errdefs';
 import { syscalls } from '../native/syscalls';
 import { bytePath, fromFs, fsPath, shown, type BytePath } from './byte-paths';
+import type { DeferredMarkers } from './deferred-markers';
 import { FileBatches } from './file-batches';
+import { copyLowerDirectory, lstatIfExists, markOpaque, writeWhiteoutMarker } from './overlay-markers';
 import { PathHashes } from './path-hashes';
-import { fileXattrs } from './file-xattrs';
 import { XATTR_PREFIX, xattrValue } from './pax-records';
-import { RootResolver, rootPath } from './root-path';
+import { RootResolver } from './root-path';
 import { forEachTarEntry, type TarHeader } from './tar-entries';
 
 const WHITEOUT_PREFIX = '.wh.';
@@ -32,6 +33,11 @@ export interface ApplyTarget {
   root: string;
   /** Set when root is an overlay upper dir: whiteouts are written as overlay's. */
   overlay?: OverlayUpper;
+  /**
+   * Set when root is a snapshot with no parent yet that a Commit may give
+   * one: what an upper dir would hold is recorded for then.
+   */
+  deferred?: DeferredMarkers;
 }
 
 interface EntryTimes {
@@ -178,6 +184,7 @@ class TarApplier {
       await this.settleBeneath(target);
       this.forgetResolutions();
       await syscalls.removeTree(fsPath(target));
+      this.target.deferred?.removedDirectory(this.relative(target));
       return;
     }
     // Nothing lies beneath a file, link or device: no other write waits.
@@ -269,6 +276,8 @@ class TarApplier {
           fsSync.mkdirSync(fsPath(target), mode);
           this.createdDirs.add(target);
           this.ownDirs.add(target);
+        } else {
+          this.target.deferred?.declaredDirectory(this.relative(target));
         }
         this.directories.push({ name: target.slice(this.root.length), times: entryTimes(header) });
         return;
@@ -356,14 +365,14 @@ class TarApplier {
    */
   private async overlayWhiteout(dir: string, base: string, header: TarHeader, opaqueXattr: string): Promise<void> {
     if (base === OPAQUE_MARKER) {
-      syscalls.lsetxattr(fsPath(dir), opaqueXattr, Buffer.from('y'));
+      markOpaque(dir, opaqueXattr);
       return;
     }
     const marker = path.join(dir, whiteoutOf(base, header));
     await this.settle(marker);
-    syscalls.mknod(fsPath(marker), constants.S_IFCHR, 0, 0);
+    const { uid, gid } = entryOwner(header);
+    writeWhiteoutMarker(marker, uid, gid);
     this.created.add(marker);
-    fsSync.lchownSync(fsPath(marker), header.uid ?? 0, header.gid ?? 0);
   }
 
   /**
@@ -377,12 +386,15 @@ class TarApplier {
       this.forgetResolutions();
       // Lower content goes; what this layer already unpacked stays.
       await this.removeExceptUnpacked(dir);
+      this.target.deferred?.opaque(this.relative(dir));
       return;
     }
     const target = path.join(dir, whiteoutOf(base, header));
     await this.settle(target);
     const existing = lstatIfExists(target);
     if (existing) await this.remove(target, existing);
+    const { uid, gid } = entryOwner(header);
+    this.target.deferred?.whiteout(this.relative(target), uid, gid);
   }
 
   private async removeExceptUnpacked(dir: string): Promise<void> {
@@ -395,6 +407,7 @@ class TarApplier {
         if (entry.isDirectory()) await this.removeExceptUnpacked(child);
       } else if (entry.isDirectory()) {
         await syscalls.removeTree(fsPath(child));
+        this.target.deferred?.removedDirectory(this.relative(child));
       } else {
         fsSync.unlinkSync(fsPath(child));
       }
@@ -417,18 +430,14 @@ class TarApplier {
     this.createdDirs.add(dir);
     this.ownDirs.add(dir);
     this.created.add(dir);
-    for (const lower of this.lowers) {
-      const source = rootPath(lower, dir.slice(this.root.length));
-      const st = lstatIfExists(source);
-      if (!st) continue;
-      if (!st.isDirectory()) return;
-      const made = fsPath(dir);
-      fsSync.chmodSync(made, st.mode & 0o7777);
-      fsSync.lchownSync(made, st.uid, st.gid);
-      for (const [name, value] of fileXattrs(source)) syscalls.lsetxattr(made, name, value);
-      fsSync.utimesSync(made, st.atime, st.mtime);
-      return;
-    }
+    this.target.deferred?.madeDirectory(this.relative(dir));
+    const lower = copyLowerDirectory(dir, this.lowers, this.relative(dir));
+    if (lower) fsSync.utimesSync(fsPath(dir), lower.atime, lower.mtime);
+  }
+
+  /** A path under the root as the layer names it: '/' and the rest. */
+  private relative(target: string): string {
+    return target.slice(this.root.length);
   }
 
   /** Waits for writes in flight, then sets directory times, since creating entries changes them. */
@@ -508,14 +517,6 @@ function whiteoutOf(base: string, header: TarHeader): string {
     throw invalidArgument(`invalid whiteout name ${shown(header.name)}`);
   }
   return original;
-}
-
-function lstatIfExists(target: BytePath): fsSync.Stats | undefined {
-  try {
-    return fsSync.lstatSync(fsPath(target), { throwIfNoEntry: false });
-  } catch {
-    return undefined;
-  }
 }
 
 function paxNumber(pax: Record<string, string>, key: 'uid' | 'gid'): number | undefined {

@@ -32,7 +32,7 @@ function throwsKind(fn: () => unknown, kind: ErrorKind, message?: RegExp): void 
 
 function committed(key: string, parent = ''): void {
   store.createSnapshot(db.writer, 'active', `${key}-active`, parent, {}, tick());
-  store.commitActive(db.writer, `${key}-active`, key, { size: 0, inodes: 0 }, {}, tick());
+  store.commitActive(db.writer, `${key}-active`, key, {}, tick());
 }
 
 test('a new snapshot has equal created and updated times, its labels and its parent chain', () => {
@@ -70,7 +70,8 @@ test('labels over 4096 bytes of key and value are rejected', () => {
 
 test('commit renames, resets times, replaces labels and records usage', () => {
   store.createSnapshot(db.writer, 'active', 'a', '', { old: 'x' }, 5n);
-  store.commitActive(db.writer, 'a', 'c', { size: 4096, inodes: 3 }, { fresh: 'y' }, 9n);
+  const { id } = store.commitActive(db.writer, 'a', 'c', { fresh: 'y' }, 9n);
+  store.recordUsage(db.writer, id, { size: 4096, inodes: 3 });
   throwsKind(() => store.getInfo(db.writer, 'a'), 'NotFound');
   assert.deepEqual(store.getInfo(db.writer, 'c'), {
     name: 'c', parent: '', kind: 'committed', created: 9n, updated: 9n, labels: { fresh: 'y' },
@@ -82,10 +83,62 @@ test('commit refuses a non-active snapshot, a taken name and a missing key', () 
   committed('c');
   store.createSnapshot(db.writer, 'view', 'v', 'c', {}, tick());
   store.createSnapshot(db.writer, 'active', 'a', 'c', {}, tick());
-  throwsKind(() => store.commitActive(db.writer, 'v', 'x', { size: 0, inodes: 0 }, {}, tick()), 'FailedPrecondition');
-  throwsKind(() => store.commitActive(db.writer, 'c', 'y', { size: 0, inodes: 0 }, {}, tick()), 'FailedPrecondition');
-  throwsKind(() => store.commitActive(db.writer, 'a', 'c', { size: 0, inodes: 0 }, {}, tick()), 'AlreadyExists');
-  throwsKind(() => store.commitActive(db.writer, 'missing', 'z', { size: 0, inodes: 0 }, {}, tick()), 'NotFound');
+  throwsKind(() => store.commitActive(db.writer, 'v', 'x', {}, tick()), 'FailedPrecondition');
+  throwsKind(() => store.commitActive(db.writer, 'c', 'y', {}, tick()), 'FailedPrecondition');
+  throwsKind(() => store.commitActive(db.writer, 'a', 'c', {}, tick()), 'AlreadyExists');
+  throwsKind(() => store.commitActive(db.writer, 'missing', 'z', {}, tick()), 'NotFound');
+});
+
+test('commit gives a snapshot created without a parent the one it names, with its whole ancestry', () => {
+  committed('base');
+  committed('middle', 'base');
+  const { id } = store.createSnapshot(db.writer, 'active', 'layer', '', { 'containerd.io/snapshot/parent-chain-id': 'middle' }, tick());
+  assert.equal(store.isParentlessActive(db.writer, id), true);
+  const result = store.commitActive(db.writer, 'layer', 'top', { kept: 'y' }, tick(), 'middle');
+  assert.deepEqual(result, { id, rebasedOnto: [store.getSnapshot(db.writer, 'middle').id, store.getSnapshot(db.writer, 'base').id] });
+  assert.equal(store.getInfo(db.writer, 'top').parent, 'middle');
+  assert.deepEqual(store.getSnapshot(db.writer, 'top').parentIds, result.rebasedOnto);
+  assert.equal(store.isParentlessActive(db.writer, id), false);
+  throwsKind(() => store.removeSnapshot(db.writer, 'middle'), 'FailedPrecondition', /top is its child/);
+});
+
+test('commit with the parent a snapshot already has, or with none, keeps it: no rebase', () => {
+  committed('base');
+  store.createSnapshot(db.writer, 'active', 'a', 'base', {}, tick());
+  assert.equal(store.commitActive(db.writer, 'a', 'same', {}, tick(), 'base').rebasedOnto, undefined);
+  store.createSnapshot(db.writer, 'active', 'b', 'base', {}, tick());
+  assert.equal(store.commitActive(db.writer, 'b', 'none', {}, tick()).rebasedOnto, undefined);
+  assert.equal(store.getInfo(db.writer, 'none').parent, 'base');
+});
+
+test('bad rebases get containerd 2.2\'s codes, and leave the snapshot active', () => {
+  committed('base');
+  committed('other');
+  store.createSnapshot(db.writer, 'active', 'view-parent', '', {}, tick());
+  store.createSnapshot(db.writer, 'view', 'a-view', 'base', {}, tick());
+  store.createSnapshot(db.writer, 'active', 'with-parent', 'base', {}, tick());
+  store.createSnapshot(db.writer, 'active', 'orphan', '', {}, tick());
+  const attempts: [string, string, string, ErrorKind, RegExp][] = [
+    ['with-parent', 'x1', 'other', 'InvalidArgument', /cannot change parent/],
+    ['orphan', 'x2', 'missing', 'NotFound', /parent missing .*does not exist/],
+    ['orphan', 'x3', 'view-parent', 'FailedPrecondition', /active, not committed/],
+    ['orphan', 'x4', 'a-view', 'FailedPrecondition', /view, not committed/],
+    // The cycles: the snapshot onto itself, by its key or by the name it is committed as.
+    ['orphan', 'x5', 'orphan', 'NotFound', /parent orphan of snapshot orphan does not exist/],
+    ['orphan', 'x6', 'x6', 'InvalidArgument', /cannot be its own parent/],
+  ];
+  for (const [key, name, parent, kind, message] of attempts) {
+    db.writer.exec('BEGIN IMMEDIATE');
+    try {
+      throwsKind(() => store.commitActive(db.writer, key, name, {}, tick(), parent), kind, message);
+    } finally {
+      db.writer.exec('ROLLBACK');
+    }
+    assert.equal(store.getInfo(db.writer, key).kind, 'active');
+    throwsKind(() => store.getInfo(db.writer, name), 'NotFound');
+  }
+  assert.equal(store.getInfo(db.writer, 'with-parent').parent, 'base');
+  assert.equal(store.getInfo(db.writer, 'orphan').parent, '');
 });
 
 test('remove refuses a parent with children, and ids are never reused', () => {

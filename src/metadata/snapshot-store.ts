@@ -134,27 +134,58 @@ export function createSnapshot(
   return { id, kind, parentIds: parentId === null ? [] : [parentId, ...parentIds(db, parentId)] };
 }
 
-export function commitActive(
-  db: Connection,
-  key: string,
-  name: string,
-  usage: Usage,
-  labels: Labels,
-  now: Nanos,
-): number {
+/** What a Commit did: the snapshot's id, and its new ancestry (nearest first) when the Commit gave it its parent. */
+export interface Committed {
+  id: number;
+  rebasedOnto?: number[];
+}
+
+/**
+ * Commits an active snapshot under `name`, with containerd's rules (2.2's
+ * storage.CommitActive): a snapshot created without a parent may be given
+ * one now, which must be committed; one created with a parent keeps it. The
+ * caller measures and records the usage afterwards, once the backend has
+ * done whatever a new parent asks of the snapshot's directory.
+ */
+export function commitActive(db: Connection, key: string, name: string, labels: Labels, now: Nanos, parent = ''): Committed {
   requireNewKey(name);
   validateLabels(labels);
   if (findRow(db, name)) throw alreadyExists(`snapshot ${name} already exists`);
   const row = getRow(db, key);
   if (row.kind !== 'active') throw failedPrecondition(`snapshot ${key} is ${row.kind}, not active`);
-  statement(
-    db,
-    `UPDATE snapshots SET key = ?, kind = 'committed', created_ns = ?, updated_ns = ?, size = ?, inodes = ?
-     WHERE id = ?`,
-  ).run(name, now, now, usage.size, usage.inodes, row.id);
+  const rebase = parent !== '' && parent !== (row.parent_key ?? '');
+  let parentId: number | undefined;
+  if (rebase) {
+    if (row.parent_key !== null) throw invalidArgument(`cannot change parent of active snapshot ${key} on commit`);
+    // containerd takes a Commit onto its own new name, and makes a snapshot its own parent.
+    if (parent === name) throw invalidArgument(`snapshot ${name} cannot be its own parent`);
+    // The active key is gone once committed, so in containerd it is a missing parent.
+    const parentRow = parent === key ? undefined : findRow(db, parent);
+    if (!parentRow) throw notFound(`parent ${parent} of snapshot ${key} does not exist`);
+    if (parentRow.kind !== 'committed') throw failedPrecondition(`parent ${parent} is ${parentRow.kind}, not committed`);
+    parentId = parentRow.id;
+  }
+  statement(db, `UPDATE snapshots SET key = ?, kind = 'committed', created_ns = ?, updated_ns = ?, parent_id = COALESCE(?, parent_id) WHERE id = ?`).run(
+    name,
+    now,
+    now,
+    parentId ?? null,
+    row.id,
+  );
   // Committing replaces the labels rather than inheriting the active ones.
   labelTable.write(db, row.id, labels);
-  return row.id;
+  return parentId === undefined ? { id: row.id } : { id: row.id, rebasedOnto: [parentId, ...parentIds(db, parentId)] };
+}
+
+/** Disk usage, measured when the snapshot is committed. */
+export function recordUsage(db: Connection, id: number, usage: Usage): void {
+  statement(db, 'UPDATE snapshots SET size = ?, inodes = ? WHERE id = ?').run(usage.size, usage.inodes, id);
+}
+
+/** Whether the snapshot with this id is active and has no parent: one a Commit may rebase. */
+export function isParentlessActive(db: Connection, id: number): boolean {
+  const row = statement(db, 'SELECT kind, parent_id FROM snapshots WHERE id = ?').get(id) as { kind: Kind; parent_id: number | null } | undefined;
+  return row?.kind === 'active' && row.parent_id === null;
 }
 
 export function updateInfo(

@@ -54,8 +54,8 @@ export function snapshotsHandlers(sn: Snapshotter): grpc.UntypedServiceImplement
       toWireMounts(await sn.view(req.key, req.parent, req.labels)),
     ),
     Mounts: unary(method('Mounts'), async (req: KeyRequest) => toWireMounts(await sn.mounts(req.key))),
-    Commit: unary(method('Commit'), async (req: { name: string; key: string; labels: Labels }) => {
-      await sn.commit(req.name, req.key, req.labels);
+    Commit: unary(method('Commit'), async (req: { name: string; key: string; labels: Labels; parent: string }) => {
+      await sn.commit(req.name, req.key, req.labels, req.parent);
       return {};
     }),
     Remove: unary(method('Remove'), async (req: KeyRequest) => {

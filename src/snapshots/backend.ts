@@ -16,6 +16,12 @@ export interface Backend {
   populate(tempDir: string, ref: SnapshotRef, layout: SnapshotLayout): Promise<void>;
   /** Mounts of an active snapshot or a view. */
   mounts(ref: SnapshotRef, layout: SnapshotLayout): Mount[];
+  /**
+   * Makes a snapshot prepared without a parent the top of `ref.parentIds`,
+   * as it is committed (containerd 2.2's parallel unpack). A backend
+   * without it refuses such a Commit.
+   */
+  rebase?(ref: SnapshotRef, layout: SnapshotLayout): Promise<void>;
 }
 
 export function bind(source: string, readonly: boolean): Mount {

@@ -1,6 +1,7 @@
 // Where snapshot data lives under --root: snapshots/<id>/fs is a snapshot's
 // tree, snapshots/<id>/work is overlayfs' scratch dir for active snapshots,
-// snapshots/new-* are directories still being prepared, and
+// snapshots/<id>/overlay-markers what Apply deferred for a rebase (see
+// diff/deferred-markers.ts), snapshots/new-* are directories still being prepared, and
 // snapshots/removed-* are those of removed snapshots, being deleted.
 import path from 'node:path';
 
@@ -25,5 +26,16 @@ export class SnapshotLayout {
 
   workDir(id: number): string {
     return path.join(this.dir, String(id), 'work');
+  }
+
+  markersFile(id: number): string {
+    return path.join(this.dir, String(id), 'overlay-markers');
+  }
+
+  /** The id of the snapshot whose tree is `dir`, as fsDir() names it; undefined for any other path. */
+  idOfFsDir(dir: string): number | undefined {
+    const relative = path.relative(this.dir, dir);
+    const match = /^(\d+)\/fs$/.exec(relative);
+    return match ? Number(match[1]) : undefined;
   }
 }

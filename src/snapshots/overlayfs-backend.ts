@@ -2,6 +2,8 @@
 // snapshots/overlay does.
 import fs from 'fs-extra';
 import path from 'node:path';
+import { replayDeferredMarkers } from '../diff/deferred-markers';
+import { opaqueXattr } from '../diff/overlay-markers';
 import { bind, type Backend } from './backend';
 import type { SnapshotLayout } from './layout';
 import type { OverlayFeatures } from './overlay-support';
@@ -14,12 +16,14 @@ export class OverlayfsBackend implements Backend {
 
   async populate(tempDir: string, ref: SnapshotRef, layout: SnapshotLayout): Promise<void> {
     if (ref.kind === 'active') await fs.mkdir(path.join(tempDir, 'work'), { mode: 0o711 });
-    if (ref.parentIds.length > 0) {
-      // The upper dir becomes the mount's root directory, so it must carry the
-      // parent's root ownership or the container sees its / change owner.
-      const parentRoot = await fs.stat(layout.fsDir(ref.parentIds[0]));
-      await fs.lchown(path.join(tempDir, 'fs'), parentRoot.uid, parentRoot.gid);
-    }
+    if (ref.parentIds.length > 0) await takeParentRootOwner(path.join(tempDir, 'fs'), ref, layout);
+  }
+
+  /** What Prepare would have given the upper dir with the parent known, and what Apply deferred. */
+  async rebase(ref: SnapshotRef, layout: SnapshotLayout): Promise<void> {
+    await takeParentRootOwner(layout.fsDir(ref.id), ref, layout);
+    const lowers = ref.parentIds.map((id) => layout.fsDir(id));
+    replayDeferredMarkers(layout.markersFile(ref.id), layout.fsDir(ref.id), lowers, opaqueXattr(this.features.options));
   }
 
   mounts(ref: SnapshotRef, layout: SnapshotLayout): Mount[] {
@@ -36,4 +40,13 @@ export class OverlayfsBackend implements Backend {
     options.push(`lowerdir=${lowers.map((id) => layout.fsDir(id)).join(':')}`);
     return [{ type: 'overlay', source: 'overlay', options }];
   }
+}
+
+/**
+ * The upper dir becomes the mount's root directory, so it must carry the
+ * parent's root ownership or the container sees its / change owner.
+ */
+async function takeParentRootOwner(upper: string, ref: SnapshotRef, layout: SnapshotLayout): Promise<void> {
+  const parentRoot = await fs.stat(layout.fsDir(ref.parentIds[0]));
+  await fs.lchown(upper, parentRoot.uid, parentRoot.gid);
 }

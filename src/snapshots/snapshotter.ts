@@ -7,7 +7,7 @@ import fs from 'fs-extra';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { nowNs } from '../clock';
-import { failedPrecondition, inContext } from '../errdefs';
+import { failedPrecondition, inContext, unimplemented } from '../errdefs';
 import { parseFilters } from '../filters';
 import type { MetadataDatabase } from '../metadata/database';
 import * as store from '../metadata/snapshot-store';
@@ -86,14 +86,44 @@ export class StoreSnapshotter implements Snapshotter {
     });
   }
 
-  commit(name: string, key: string, labels: Labels): Promise<void> {
-    return inContext(`commit ${key} as ${name}`, () =>
-      this.writes.run(async (db) => {
-        const { id } = store.getSnapshot(db, key);
-        const usage = await diskUsage(this.layout.fsDir(id));
-        store.commitActive(db, key, name, usage, labels, nowNs());
-      }),
-    );
+  commit(name: string, key: string, labels: Labels, parent = ''): Promise<void> {
+    return inContext(`commit ${key} as ${name}`, async () => {
+      await this.writes.run(
+        async (db) => {
+          const { id, rebasedOnto } = store.commitActive(db, key, name, labels, nowNs(), parent);
+          if (rebasedOnto) {
+            if (!this.backend.rebase) {
+              throw unimplemented(`the ${this.backend.name} backend cannot give a snapshot a parent when it is committed: its snapshots are full copies (leave "rebase" out of the proxy plugin's capabilities)`);
+            }
+            await this.backend.rebase({ id, kind: 'committed', parentIds: rebasedOnto }, this.layout);
+          }
+          store.recordUsage(db, id, await diskUsage(this.layout.fsDir(id)));
+          return id;
+        },
+        // Replayed or not needed: a committed snapshot is never rebased.
+        async (id) => {
+          try {
+            fs.rmSync(this.layout.markersFile(id), { force: true });
+          } catch (err) {
+            this.log.warn({ err, key: name }, 'failed to remove the deferred overlay markers of a committed snapshot');
+          }
+        },
+      );
+    });
+  }
+
+  /**
+   * Where an Apply into `mounts` records what a rebase needs: set when they
+   * are the one writable bind Prepare gave a snapshot with no parent, on a
+   * backend that can rebase.
+   */
+  deferredMarkersFile(mounts: readonly Mount[]): string | undefined {
+    if (!this.backend.rebase || mounts.length !== 1) return undefined;
+    const [mount] = mounts;
+    if (mount.type !== 'bind' || mount.options.includes('ro')) return undefined;
+    const id = this.layout.idOfFsDir(mount.source);
+    if (id === undefined || !store.isParentlessActive(this.db.reader, id)) return undefined;
+    return this.layout.markersFile(id);
   }
 
   /** `precondition` runs first in the transaction, and may throw to leave the snapshot be. */

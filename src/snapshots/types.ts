@@ -36,7 +36,8 @@ export interface Snapshotter {
   prepare(key: string, parent: string, labels: Labels): Promise<Mount[]>;
   view(key: string, parent: string, labels: Labels): Promise<Mount[]>;
   mounts(key: string): Promise<Mount[]>;
-  commit(name: string, key: string, labels: Labels): Promise<void>;
+  /** `parent` names one for a snapshot created without (containerd 2.2's rebase); '' keeps the snapshot's own. */
+  commit(name: string, key: string, labels: Labels, parent?: string): Promise<void>;
   /** `precondition` runs first in the transaction, and may throw to leave the snapshot be. */
   remove(key: string, precondition?: () => void): Promise<void>;
   stat(key: string): Promise<Info>;

@@ -145,8 +145,14 @@ export class SnapshotsClient {
     return response.mounts;
   }
 
-  async commit(name: string, key: string, labels: Record<string, string> = {}): Promise<void> {
-    await unaryCall(this.client, 'Commit', { snapshotter: SNAPSHOTTER, name, key, labels });
+  /** `parent` is containerd 2.2's rebase of a snapshot prepared without one. */
+  async commit(name: string, key: string, labels: Record<string, string> = {}, parent = ''): Promise<void> {
+    await unaryCall(this.client, 'Commit', { snapshotter: SNAPSHOTTER, name, key, labels, parent });
+  }
+
+  async stat(key: string): Promise<{ name: string; parent: string; kind: string; labels: Record<string, string> }> {
+    const response = await unaryCall<object, { info: { name: string; parent: string; kind: string; labels: Record<string, string> } }>(this.client, 'Stat', { snapshotter: SNAPSHOTTER, key });
+    return response.info;
   }
 
   async remove(key: string): Promise<void> {
