@@ -1,9 +1,9 @@
 // Mark for strata's own collector: from the roots along every edge
-// containerd's collector follows, and what is left unreached is garbage.
+// containerd 2.3's collector follows, and what is left unreached is garbage.
 // The graph is one consistent read of the metadata; this module only
 // decides, it removes nothing.
 import type { Labels } from '../snapshots/types';
-import { labelHold, labelReferences } from './gc-labels';
+import { conditionalReferences, labelHold, labelReferences, usedAtValues } from './gc-labels';
 
 export interface GcSnapshot {
   key: string;
@@ -76,6 +76,14 @@ export function findGarbage(graph: GcGraph, rules: GcRules): Garbage {
     for (const key of refs.snapshots) add(refsOf, id, `s:${key}`);
     for (const digest of refs.backContents) add(backRefsTo, `b:${digest}`, id);
     for (const key of refs.backSnapshots) add(backRefsTo, `s:${key}`, id);
+  }
+  // Conditional references, from blobs only (2.3 reads them on content and
+  // images), become edges when the snapshot's usedat meets them now.
+  const usedAt = new Map(graph.snapshots.map((s) => [s.key, usedAtValues(s.labels)]));
+  for (const b of graph.blobs) {
+    for (const ref of conditionalReferences(b.labels, rules.snapshotterName)) {
+      if ((usedAt.get(ref.snapshot) ?? []).some((t) => ref.holds(t, rules.nowMs))) add(refsOf, `b:${b.digest}`, `s:${ref.snapshot}`);
+    }
   }
 
   const full = new Set<NodeId>();
