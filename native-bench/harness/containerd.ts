@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { stringify } from 'smol-toml';
 import { unmountAllUnder } from './mounts';
 import { startServer, stopServer, waitForSocket } from './processes';
 
@@ -38,6 +39,9 @@ export type ProxySnapshotters = Record<string, string>;
  */
 export type GarbageCollection = 'deferred' | 'on-deletion';
 
+/** A parsed TOML document. */
+export type TomlTable = Record<string, unknown>;
+
 export interface ContainerdOptions {
   /**
    * Proxy content stores, name → unix socket. containerd uses one content
@@ -52,9 +56,18 @@ export interface ContainerdOptions {
   namespace?: string;
   /** Where containerd's directory goes (its root and state); the system's temporary directory by default. */
   parentDir?: string;
+  /**
+   * A containerd config (version 2) to start from, such as a shipped one:
+   * its proxy plugins, disabled plugins and plugin settings are kept; root,
+   * state, the socket and garbage collection are this module's. With it,
+   * the CRI plugin is not disabled.
+   */
+  base?: TomlTable;
+  /** Directory holding the containerd and ctr to run; Debian's (on PATH) by default. */
+  binDir?: string;
 }
 
-/** Plugins no test needs, always disabled. */
+/** Plugins no test needs, always disabled (CRI unless the config sets it up). */
 const ALWAYS_DISABLED = [
   'io.containerd.grpc.v1.cri',
   'io.containerd.internal.v1.opt',
@@ -65,55 +78,46 @@ const ALWAYS_DISABLED = [
   'io.containerd.snapshotter.v1.zfs',
 ];
 
-function tomlString(value: string): string {
-  return JSON.stringify(value);
+function isTable(value: unknown): value is TomlTable {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `over` laid on `under`, tables merged key by key, anything else replaced. */
+export function mergeToml(under: TomlTable, over: TomlTable): TomlTable {
+  const merged: TomlTable = { ...under };
+  for (const [key, value] of Object.entries(over)) {
+    merged[key] = isTable(value) && isTable(merged[key]) ? mergeToml(merged[key] as TomlTable, value) : value;
+  }
+  return merged;
 }
 
 function config(dir: string, address: string, proxies: ProxySnapshotters, options: ContainerdOptions): string {
-  const disabled = [...ALWAYS_DISABLED, ...(options.disabledPlugins ?? [])];
-  const lines = [
-    'version = 2',
-    `root = ${tomlString(path.join(dir, 'root'))}`,
-    `state = ${tomlString(path.join(dir, 'state'))}`,
-    // Only snapshots, content, images and diff are needed. CRI, the /opt
-    // installer and the snapshotters this host cannot run only add noise.
-    'disabled_plugins = [',
-    ...disabled.map((id) => `  ${tomlString(id)},`),
-    ']',
-    '',
-    '[grpc]',
-    `  address = ${tomlString(address)}`,
-    '',
-  ];
-  if ((options.garbageCollection ?? 'deferred') === 'deferred') {
-    // Views made with `ctr snapshots view` belong to no lease, so a garbage
-    // collection would delete them at a moment of its choosing: from under a
-    // mounted view, or between two listings a test compares. Collection is
-    // put off beyond the life of a test instead (no run at startup, and an
-    // hour's delay once something asks for one).
-    lines.push(
-      '[plugins."io.containerd.gc.v1.scheduler"]',
-      '  startup_delay = "0s"',
-      '  schedule_delay = "1h"',
-      '  mutation_threshold = 1000000',
-    );
-  } else {
-    // No run at startup and none for additions alone; a deletion, or a
-    // synchronous request, starts one at once.
-    lines.push(
-      '[plugins."io.containerd.gc.v1.scheduler"]',
-      '  startup_delay = "0s"',
-      '  schedule_delay = "0s"',
-      '  mutation_threshold = 1000000',
-    );
-  }
-  for (const [name, socket] of Object.entries(proxies)) {
-    lines.push('', `[proxy_plugins.${tomlString(name)}]`, '  type = "snapshot"', `  address = ${tomlString(socket)}`);
-  }
-  for (const [name, socket] of Object.entries(options.proxyContentStores ?? {})) {
-    lines.push('', `[proxy_plugins.${tomlString(name)}]`, '  type = "content"', `  address = ${tomlString(socket)}`);
-  }
-  return `${lines.join('\n')}\n`;
+  const base = options.base ?? {};
+  const alwaysDisabled = options.base ? ALWAYS_DISABLED.filter((id) => id !== 'io.containerd.grpc.v1.cri') : ALWAYS_DISABLED;
+  const disabled = [...new Set([...((base.disabled_plugins as string[] | undefined) ?? []), ...alwaysDisabled, ...(options.disabledPlugins ?? [])])];
+  // Views made with `ctr snapshots view` belong to no lease, so a garbage
+  // collection would delete them at a moment of its choosing: from under a
+  // mounted view, or between two listings a test compares. Deferred, it is
+  // put off beyond the life of a test (no run at startup, and an hour's
+  // delay once something asks for one). On deletion: no run at startup and
+  // none for additions alone; a deletion, or a synchronous request, starts
+  // one at once.
+  const deferred = (options.garbageCollection ?? 'deferred') === 'deferred';
+  const proxyPlugins: TomlTable = {};
+  for (const [name, socket] of Object.entries(proxies)) proxyPlugins[name] = { type: 'snapshot', address: socket };
+  for (const [name, socket] of Object.entries(options.proxyContentStores ?? {})) proxyPlugins[name] = { type: 'content', address: socket };
+  const own: TomlTable = {
+    version: 2,
+    root: path.join(dir, 'root'),
+    state: path.join(dir, 'state'),
+    disabled_plugins: disabled,
+    grpc: { address },
+    plugins: {
+      'io.containerd.gc.v1.scheduler': { startup_delay: '0s', schedule_delay: deferred ? '1h' : '0s', mutation_threshold: 1_000_000 },
+    },
+    proxy_plugins: proxyPlugins,
+  };
+  return stringify(mergeToml(base, own));
 }
 
 export async function startContainerd(proxies: ProxySnapshotters = {}, options: ContainerdOptions = {}): Promise<Containerd> {
@@ -123,11 +127,12 @@ export async function startContainerd(proxies: ProxySnapshotters = {}, options: 
   const configPath = path.join(dir, 'config.toml');
   await fs.promises.writeFile(configPath, config(dir, address, proxies, options));
 
-  const server = startServer('containerd', ['--config', configPath], path.join(dir, 'containerd.log'));
+  const binary = (name: string) => (options.binDir ? path.join(options.binDir, name) : name);
+  const server = startServer(binary('containerd'), ['--config', configPath], path.join(dir, 'containerd.log'));
 
   const ctr = async (args: string[]): Promise<string> => {
     try {
-      const { stdout } = await execFileAsync('ctr', ['--address', address, '-n', namespace, ...args], {
+      const { stdout } = await execFileAsync(binary('ctr'), ['--address', address, '-n', namespace, ...args], {
         maxBuffer: 64 * 1024 * 1024,
       });
       return stdout;

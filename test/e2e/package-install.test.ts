@@ -46,7 +46,7 @@ describe('npm pack, npm install -g, and the installed bin', { timeout: 600_000 }
     const files = stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
     assert.deepEqual(files.filter((f) => !SHIPPED.some((allowed) => allowed.test(f))), []);
     assert.deepEqual(files.filter((f) => /\.test\.js$|^dist\/src\/testing\//.test(f)), [], 'no tests');
-    for (const needed of ['dist/cli.js', 'dist/src/commands/serve.js', 'config/strata.toml', 'config/strata.service', 'config/containerd-proxy.toml', 'proto/containerd/services/snapshots/v1/snapshots.proto']) {
+    for (const needed of ['dist/cli.js', 'dist/src/commands/serve.js', 'config/strata.toml', 'config/strata.service', 'config/containerd-1.6.toml', 'config/containerd-1.7.toml', 'config/containerd-2.toml', 'proto/containerd/services/snapshots/v1/snapshots.proto']) {
       assert.ok(files.includes(needed), needed);
     }
   });

@@ -2,40 +2,23 @@
 // docker-registry, pulled by containerd 1.6 (`ctr images pull`) with strata
 // as its only content store and as the snapshotter, run with runc, and
 // strata restarted under a running containerd. containerd is configured
-// from the shipped config/containerd-proxy.toml snippet.
+// from the shipped config/containerd-1.6.toml.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parse } from 'smol-toml';
-import { startContainerd, type Containerd, type ContainerdOptions, type ProxySnapshotters } from '../../native-bench/harness/containerd';
+import { startContainerd, type Containerd } from '../../native-bench/harness/containerd';
 import { generatedImages, type InputImage } from '../../native-bench/inputs/materialize';
 import { mountPrintedCommands, mountsUnder } from '../../native-bench/harness/mounts';
 import { startRegistry, type Registry } from '../../native-bench/harness/registry';
 import { startStrata, type Strata } from '../../native-bench/harness/strata';
-import { packageRoot } from '../../src/package-root';
 import { buildOciArchive, type OciArchive } from '../support/oci-archive';
+import { shippedConfigFor } from '../support/shipped-configs';
 import { dir, file, symlink } from '../support/tar-entries';
 import { tearDown } from '../support/teardown';
 import { diffTrees, formatDifferences, readTree } from '../support/tree';
-
-interface ProxyPlugin {
-  type: string;
-  address: string;
-}
-
-/** The shipped snippet's plugins and disabled plugins, each proxy pointed at `socket`. */
-function shippedSnippet(socket: string): ContainerdOptions & { snapshotters: ProxySnapshotters } {
-  const snippet = parse(fs.readFileSync(path.join(packageRoot(), 'config/containerd-proxy.toml'), 'utf8')) as unknown as {
-    disabled_plugins: string[];
-    proxy_plugins: Record<string, ProxyPlugin>;
-  };
-  const ofType = (type: string) =>
-    Object.fromEntries(Object.entries(snippet.proxy_plugins).filter(([, plugin]) => plugin.type === type).map(([name]) => [name, socket]));
-  return { snapshotters: ofType('snapshot'), proxyContentStores: ofType('content'), disabledPlugins: snippet.disabled_plugins };
-}
 
 describe('pull, run and restart: containerd 1.6, a real registry, runc, strata as content store and snapshotter', { timeout: 300_000 }, () => {
   let workDir = '';
@@ -72,24 +55,10 @@ describe('pull, run and restart: containerd 1.6, a real registry, runc, strata a
     address = path.join(workDir, 'strata.sock');
     logFile = path.join(workDir, 'strata.log');
     strata = await startStrata({ root, address, backend: 'overlayfs', logFile });
-    const { snapshotters, ...options } = shippedSnippet(address);
-    assert.deepEqual(Object.keys(snapshotters), ['strata'], 'the snippet names the snapshotter strata');
-    assert.ok(options.disabledPlugins?.includes('io.containerd.content.v1.content'), "the snippet disables containerd's own content store");
-    containerd = await startContainerd(snapshotters, options);
+    containerd = await startContainerd({}, { base: shippedConfigFor('containerd-1.6.toml', { socket: address, root }) });
   });
 
   after(() => tearDown(workDir, [() => containerd?.stop(), () => strata?.stop(), () => registry?.stop()]));
-
-  it("the snippet's containerd 1.7+ lines, uncommented, add the diff proxy on the same socket as strata's default differ", () => {
-    const text = fs.readFileSync(path.join(packageRoot(), 'config/containerd-proxy.toml'), 'utf8');
-    const uncommented = text.replace(/^(\s*)#\s*(\[[^\]]+\]|\w+ = .*)$/gm, '$1$2');
-    const config = parse(uncommented) as unknown as {
-      proxy_plugins: Record<string, ProxyPlugin>;
-      plugins: Record<string, { default: string[] }>;
-    };
-    assert.deepEqual({ ...config.proxy_plugins['strata-diff'] }, { type: 'diff', address: config.proxy_plugins.strata.address });
-    assert.deepEqual([...config.plugins['io.containerd.service.v1.diff-service'].default], ['strata-diff', 'walking']);
-  });
 
   const remote = (name: string) => `${(registry as Registry).host}/${name}`;
 
