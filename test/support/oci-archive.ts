@@ -20,6 +20,8 @@ export interface OciArchiveOptions {
   /** Bottom layer first. */
   layers: LayerEntry[][];
   compression?: LayerCompression;
+  /** The image config's `config` (Entrypoint, Cmd, Env...); empty by default. */
+  runConfig?: Record<string, unknown>;
 }
 
 export interface OciArchive {
@@ -69,7 +71,7 @@ export async function buildOciArchive(options: OciArchiveOptions): Promise<OciAr
   const config = await writer.writeJson(MEDIA_TYPES.ociConfig, {
     architecture: 'amd64',
     os: 'linux',
-    config: {},
+    config: options.runConfig ?? {},
     rootfs: { type: 'layers', diff_ids: diffIds },
   });
   const manifest = await writer.writeJson(MEDIA_TYPES.ociManifest, { schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config, layers });

@@ -1,0 +1,52 @@
+// Kubernetes' Container Runtime Interface, spoken to containerd's socket the
+// way kubelet speaks it: runtime.v1's RuntimeService and ImageService, from
+// proto/k8s.io/cri-api/pkg/apis/runtime/v1/api.proto, over @grpc/grpc-js.
+// There is no crictl in Debian; this is the part of it the tests need.
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import * as path from 'node:path';
+import { unaryCall } from '../../src/client/connect';
+import { packageRoot } from '../../src/package-root';
+
+const API = 'k8s.io/cri-api/pkg/apis/runtime/v1/api.proto';
+
+/** runtime.v1.NamespaceMode: the pod shares the node's network, so no CNI is needed. */
+export const NODE_NETWORK = 'NODE';
+
+export interface CriClient {
+  runtime: grpc.Client;
+  images: grpc.Client;
+  /** One unary call of RuntimeService or ImageService, by method name; messages in the proto's field names. */
+  call<Res = Record<string, unknown>>(method: string, request?: object): Promise<Res>;
+  close(): void;
+}
+
+const IMAGE_METHODS = new Set(['ListImages', 'ImageStatus', 'PullImage', 'RemoveImage', 'ImageFsInfo']);
+
+export function connectCri(address: string): CriClient {
+  const definition = protoLoader.loadSync(API, {
+    includeDirs: [path.join(packageRoot(), 'proto')],
+    keepCase: true,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    arrays: true,
+    objects: true,
+  });
+  const options = { 'grpc.default_authority': 'localhost', 'grpc.max_receive_message_length': 16 << 20 };
+  const client = (name: string): grpc.Client => {
+    const Client = grpc.makeGenericClientConstructor(definition[name] as unknown as grpc.ServiceDefinition, '');
+    return new Client(`unix:${address}`, grpc.credentials.createInsecure(), options);
+  };
+  const runtime = client('runtime.v1.RuntimeService');
+  const images = client('runtime.v1.ImageService');
+  return {
+    runtime,
+    images,
+    call: (method, request = {}) => unaryCall(IMAGE_METHODS.has(method) ? images : runtime, method, request),
+    close() {
+      runtime.close();
+      images.close();
+    },
+  };
+}
