@@ -1,6 +1,8 @@
 // Writes tree changes as an OCI layer tar, as containerd's archive.WriteDiff
-// does: deletions become .wh. whiteouts, a second name of an inode becomes a
-// hardlink, times are truncated to seconds, and xattrs travel as PAX records.
+// does: deletions become .wh. whiteouts (at time 0, as containerd 2.x), a
+// second name of an inode becomes a hardlink, times are clamped to
+// SOURCE_DATE_EPOCH when one is given and truncated to seconds, and xattrs
+// travel as PAX records.
 import fs from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
@@ -48,6 +50,8 @@ export class ChangeWriter {
   constructor(
     private readonly pack: tar.Pack,
     upperRoot: string,
+    /** Nanoseconds since the epoch; a later modification time is written as this one (WithModTimeUpperBound). */
+    private readonly mtimeBound?: bigint,
   ) {
     this.upperRoot = bytePath(upperRoot);
   }
@@ -103,12 +107,16 @@ export class ChangeWriter {
       mode: Number(stat.mode & 0o7777n),
       uid: Number(stat.uid),
       gid: Number(stat.gid),
-      mtime: new Date(Number(stat.mtimeMs / 1000n) * 1000),
+      mtime: new Date(Number(this.boundedMtimeNs(stat.mtimeNs) / 1_000_000_000n) * 1000),
     };
     const pax: Record<string, string> = {};
     for (const [name, value] of fileXattrs(change.source as BytePath)) pax[XATTR_PREFIX + name] = xattrRecord(value);
     if (Object.keys(pax).length > 0) header.pax = pax;
     return header;
+  }
+
+  private boundedMtimeNs(mtimeNs: bigint): bigint {
+    return this.mtimeBound !== undefined && mtimeNs > this.mtimeBound ? this.mtimeBound : mtimeNs;
   }
 
   /** An unchanged name goes in only as a link to a changed name of its inode, once there is one. */

@@ -37,6 +37,8 @@ export interface CompareRequest {
   /** The ingest ref to write under; a random one when empty. */
   ref: string;
   labels: Labels;
+  /** SOURCE_DATE_EPOCH (containerd 1.7+), in nanoseconds: no file time in the layer is later. */
+  sourceDateEpoch?: bigint;
 }
 
 export class LayerDiffer {
@@ -56,7 +58,7 @@ export class LayerDiffer {
       try {
         return await withMounted(lower, this.scratch, true, (lowerRoot) =>
           withMounted(upper, this.scratch, true, (upperRoot) =>
-            this.store(lowerRoot, upperRoot, stages, { mediaType, ref, labels: request.labels }, signal),
+            this.store(lowerRoot, upperRoot, stages, { ...request, mediaType, ref }, signal),
           ),
         );
       } catch (err) {
@@ -70,7 +72,7 @@ export class LayerDiffer {
     lowerRoot: string,
     upperRoot: string,
     compression: Stage[],
-    { mediaType, ref, labels }: CompareRequest,
+    { mediaType, ref, labels, sourceDateEpoch }: CompareRequest,
     signal?: AbortSignal,
   ): Promise<Descriptor> {
     const writer = await this.content.openWriter(ref, 0, '');
@@ -83,6 +85,7 @@ export class LayerDiffer {
         compression,
         (chunk) => writer.write(chunk),
         signal,
+        sourceDateEpoch,
       );
       const withLabel = { ...labels, [UNCOMPRESSED_LABEL]: diffId };
       let digest: string;

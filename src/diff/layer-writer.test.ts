@@ -121,3 +121,29 @@ test('a sink that fails, or a cancelled call, ends the layer with every file clo
     }
   });
 });
+
+test('SOURCE_DATE_EPOCH: no time in the layer is later than it, earlier ones stay, and whiteouts are at 0', async () => {
+  await withTrees(async (lower, upper) => {
+    fs.writeFileSync(path.join(lower, 'gone'), '');
+    fs.mkdirSync(path.join(upper, 'dir'));
+    for (const [name, seconds] of [['dir/old', 1_000_000_000], ['dir/new', 2_000_000_000]] as const) {
+      fs.writeFileSync(path.join(upper, name), name);
+      fs.utimesSync(path.join(upper, name), seconds, seconds + 0.75);
+    }
+    fs.utimesSync(path.join(upper, 'dir'), 2_100_000_000, 2_100_000_000);
+    const epoch = 1_500_000_000_500_000_000n;
+    const chunks: Buffer[] = [];
+    await writeLayer(treeChanges(lower, upper), upper, compression('none'), async (chunk) => void chunks.push(chunk), undefined, epoch);
+    const times: Record<string, number> = {};
+    await forEachTarEntry(
+      (async function* () {
+        yield Buffer.concat(chunks);
+      })(),
+      async (header, body) => {
+        times[header.name] = (header.mtime as Date).getTime() / 1000;
+        body.resume();
+      },
+    );
+    assert.deepEqual(times, { dir: 1_500_000_000, 'dir/old': 1_000_000_000, 'dir/new': 1_500_000_000, '.wh.gone': 0 });
+  });
+});

@@ -19,6 +19,8 @@ export async function writeLayer(
   compression: Stage[],
   sink: (chunk: Buffer) => Promise<void>,
   signal?: AbortSignal,
+  /** SOURCE_DATE_EPOCH, in nanoseconds: later times are written as this one. */
+  mtimeBound?: bigint,
 ): Promise<WrittenLayer> {
   const pack = tar.pack();
   const diffId = createHash('sha256');
@@ -31,7 +33,7 @@ export async function writeLayer(
     signal,
   );
   const producing = (async () => {
-    const writer = new ChangeWriter(pack, upperRoot);
+    const writer = new ChangeWriter(pack, upperRoot, mtimeBound);
     for await (const change of changes) {
       signal?.throwIfAborted();
       await writer.write(change);

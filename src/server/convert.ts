@@ -13,6 +13,10 @@ export function toTimestamp(ns: Nanos): Timestamp {
   return { seconds: Number(ns / NS_PER_S), nanos: Number(ns % NS_PER_S) };
 }
 
+export function fromTimestamp(t: Timestamp): Nanos {
+  return BigInt(t.seconds) * NS_PER_S + BigInt(t.nanos);
+}
+
 export interface FieldMask {
   paths: string[];
 }

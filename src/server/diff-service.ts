@@ -5,7 +5,7 @@ import type { LayerApplier } from '../diff/layer-applier';
 import type { LayerDiffer } from '../diff/layer-differ';
 import type { Descriptor } from '../diff/types';
 import { invalidArgument } from '../errdefs';
-import { fromWireMount, type WireMount } from './convert';
+import { fromTimestamp, fromWireMount, type Timestamp, type WireMount } from './convert';
 import { unary } from './handlers';
 
 interface WireDescriptor {
@@ -43,14 +43,19 @@ export function diffHandlers(applier: LayerApplier, differ: LayerDiffer, metrics
     Diff: unary(
       method('Diff'),
       async (
-        req: { left: WireMount[]; right: WireMount[]; media_type: string; ref: string; labels: Record<string, string> },
+        req: { left: WireMount[]; right: WireMount[]; media_type: string; ref: string; labels: Record<string, string>; source_date_epoch: Timestamp | null },
         signal,
       ) => ({
         diff: toWireDescriptor(
           await differ.compare(
             req.left.map(fromWireMount),
             req.right.map(fromWireMount),
-            { mediaType: req.media_type, ref: req.ref, labels: req.labels },
+            {
+              mediaType: req.media_type,
+              ref: req.ref,
+              labels: req.labels,
+              ...(req.source_date_epoch ? { sourceDateEpoch: fromTimestamp(req.source_date_epoch) } : {}),
+            },
             signal,
           ),
         ),

@@ -186,13 +186,13 @@ function toSeconds(tree: Tree): Tree {
 }
 
 
-/** Member names and types of a tar, in order. */
-async function members(tar: Buffer): Promise<{ name: string; type: string }[]> {
+/** Member names, types and times (seconds) of a tar, in order. */
+async function members(tar: Buffer): Promise<{ name: string; type: string; mtime: number }[]> {
   const extractor = extract({ filenameEncoding: 'latin1' } as Parameters<typeof extract>[0]);
-  const found: { name: string; type: string }[] = [];
+  const found: { name: string; type: string; mtime: number }[] = [];
   const done = (async () => {
     for await (const entry of extractor) {
-      found.push({ name: entry.header.name.replace(/\/$/, ''), type: entry.header.type ?? 'file' });
+      found.push({ name: entry.header.name.replace(/\/$/, ''), type: entry.header.type ?? 'file', mtime: (entry.header.mtime?.getTime() ?? 0) / 1000 });
       entry.resume();
     }
   })();
@@ -317,7 +317,7 @@ describe('Diff.Diff (compare) on strata, checked by applying its layer', { timeo
     return made;
   }
 
-  async function diff(server: StrataServer, left: WireMount[], right: WireMount[], mediaType: string, ref: string, labels: Record<string, string>): Promise<WireDescriptor> {
+  async function diff(server: StrataServer, left: WireMount[], right: WireMount[], mediaType: string, ref: string, labels: Record<string, string>, more: object = {}): Promise<WireDescriptor> {
     try {
       const response = await unaryCall<object, { diff: WireDescriptor | null }>(server.client.diff, 'Diff', {
         left,
@@ -325,6 +325,7 @@ describe('Diff.Diff (compare) on strata, checked by applying its layer', { timeo
         media_type: mediaType,
         ref,
         labels,
+        ...more,
       });
       assert.ok(response.diff, 'Diff answered without a descriptor');
       return response.diff;
@@ -461,6 +462,19 @@ describe('Diff.Diff (compare) on strata, checked by applying its layer', { timeo
       assert.deepEqual(second, first);
       const info = await contentInfo(server.client.content, second.digest);
       assert.match(info.labels[UNCOMPRESSED_LABEL] ?? '', /^sha256:/);
+    });
+
+    it(`${backend}: Diff with a source_date_epoch (containerd 1.7+) writes no time later than it`, async () => {
+      const { server, left, right } = await pair(backend);
+      const plain = MEDIA_TYPES[2];
+      const unbounded = await members(uncompressLayer(plain, await readBlob(server.client.content, (await diff(server, left, right, plain, `strata-e2e-epoch-0-${backend}`, {})).digest)));
+      // Before every change the fixture made; whiteouts, at 0, stay there.
+      const epoch = Math.min(...unbounded.map((m) => m.mtime).filter((t) => t > 0)) - 100;
+      const layer = await diff(server, left, right, plain, `strata-e2e-epoch-${backend}`, {}, { source_date_epoch: { seconds: epoch, nanos: 500_000_000 } });
+      const bounded = await members(uncompressLayer(plain, await readBlob(server.client.content, layer.digest)));
+      assert.deepEqual(bounded.map((m) => m.name), unbounded.map((m) => m.name));
+      assert.deepEqual(bounded.map((m) => m.mtime), unbounded.map((m) => Math.min(m.mtime, epoch)));
+      assert.ok(bounded.some((m) => m.mtime === 0) && bounded.some((m) => m.mtime === epoch));
     });
 
     it(`${backend}: Diff of a snapshot against itself is an empty layer`, async () => {
