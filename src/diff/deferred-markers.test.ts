@@ -22,7 +22,7 @@ function isWhiteout(target: string): boolean {
   return stat !== undefined && stat.isCharacterDevice() && stat.rdev === 0;
 }
 
-test('a record made before its directory, or a parent, was removed is not written', async () => {
+test('a record made before its directory, or a parent, was removed is not written', () => {
   const { dir, file } = scratch();
   try {
     const markers = new DeferredMarkers();
@@ -33,7 +33,7 @@ test('a record made before its directory, or a parent, was removed is not writte
     markers.removedDirectory('/a');
     markers.whiteout('/a/y', 1, 2);
     markers.removedDirectory('/d/e');
-    await markers.append(file);
+    markers.append(file);
     const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { kind: string; path: string });
     assert.deepEqual(
       lines.map((l) => [l.kind, Buffer.from(l.path, 'base64').toString('latin1')]),
@@ -47,7 +47,7 @@ test('a record made before its directory, or a parent, was removed is not writte
   }
 });
 
-test('replay writes markers where nothing of the layer stands, and copies the lower directory to one made for its entries', async () => {
+test('replay writes markers where nothing of the layer stands, and copies the lower directory to one made for its entries', () => {
   const { dir, upper, lower, file } = scratch();
   try {
     fs.mkdirSync(path.join(lower, 'made'), { mode: 0o750 });
@@ -67,7 +67,7 @@ test('replay writes markers where nothing of the layer stands, and copies the lo
     markers.madeDirectory('/made');
     markers.madeDirectory('/declared');
     markers.declaredDirectory('/declared');
-    await markers.append(file);
+    markers.append(file);
 
     for (let run = 0; run < 2; run++) {
       replayDeferredMarkers(file, upper, [lower], OPAQUE);
@@ -87,14 +87,14 @@ test('replay writes markers where nothing of the layer stands, and copies the lo
   }
 });
 
-test('replay never follows a symlink out of the upper dir', async () => {
+test('replay never follows a symlink out of the upper dir', () => {
   const { dir, upper, file } = scratch();
   const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-outside-'));
   try {
     const markers = new DeferredMarkers();
     markers.whiteout('/escape/x', 0, 0);
     markers.opaque('/escape');
-    await markers.append(file);
+    markers.append(file);
     // A later Apply into the same snapshot made the directory a symlink out.
     fs.symlinkSync(outside, path.join(upper, 'escape'));
     replayDeferredMarkers(file, upper, [], OPAQUE);
@@ -106,10 +106,10 @@ test('replay never follows a symlink out of the upper dir', async () => {
   }
 });
 
-test('no records, no file; replaying a missing file does nothing', async () => {
+test('no records, no file; replaying a missing file does nothing', () => {
   const { dir, upper, file } = scratch();
   try {
-    await new DeferredMarkers().append(file);
+    new DeferredMarkers().append(file);
     assert.equal(fs.existsSync(file), false);
     replayDeferredMarkers(file, upper, [], OPAQUE);
     assert.deepEqual(fs.readdirSync(upper), []);

@@ -14,7 +14,6 @@
 // as a sequential unpack writes it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { fsPath, type BytePath } from './byte-paths';
 import { fileXattrs } from './file-xattrs';
 import { copyLowerDirectory, lowerDirectory, lstatIfExists, markOpaque, writeWhiteoutMarker } from './overlay-markers';
@@ -29,8 +28,6 @@ type MarkerRecord =
   | { kind: 'made'; path: BytePath }
   /** A made directory whose own entry came later: its mode and owner are the entry's, and only the lower's xattrs are added. */
   | { kind: 'declared'; path: BytePath };
-
-const fsync = promisify(fs.fsync);
 
 /** What one Apply records, in the order the layer's entries asked for it. */
 export class DeferredMarkers {
@@ -63,17 +60,14 @@ export class DeferredMarkers {
     this.records.push({ record, seq: ++this.seq });
   }
 
-  /** Appends the records no later removal voided to `file`, durably: the Commit that replays them may come after a restart. */
-  async append(file: string): Promise<void> {
+  /**
+   * Appends the records no later removal voided to `file`, beside the
+   * snapshot's tree and as durable as it: the syncfs an Apply may ask for
+   * covers both, and the Commit that replays them may come after a restart.
+   */
+  append(file: string): void {
     const lines = this.records.filter(({ record, seq }) => this.stands(record, seq)).map(({ record }) => `${serialise(record)}\n`);
-    if (lines.length === 0) return;
-    const fd = fs.openSync(file, 'a', 0o600);
-    try {
-      fs.writeSync(fd, lines.join(''));
-      await fsync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    if (lines.length > 0) fs.appendFileSync(file, lines.join(''), { mode: 0o600 });
   }
 
   /** Whether the record's directory (or, for a whiteout, the directory it is in) outlived the rest of the apply. */

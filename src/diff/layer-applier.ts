@@ -83,7 +83,7 @@ export class LayerApplier {
           }
           throw err;
         });
-        if (markersFile !== undefined) await deferred?.append(markersFile);
+        if (markersFile !== undefined) deferred?.append(markersFile);
         // One syncfs per layer instead of an fsync per file, as containerd 2.x.
         if (syncFs || this.alwaysSyncFs) syscalls.syncfs(target.root);
         return { mediaType: UNCOMPRESSED_LAYER, digest: `sha256:${diffId.digest('hex')}`, size, annotations: {} };
