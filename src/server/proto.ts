@@ -22,17 +22,20 @@ export interface ServiceDefinitions {
   admin: grpc.ServiceDefinition;
 }
 
+/** How strata reads its proto/ files: the wire's field names, and numbers for 64-bit integers. */
+export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
+  includeDirs: [path.join(packageRoot(), 'proto')],
+  keepCase: true,
+  // Sizes and offsets fit well inside 2^53; numbers keep domain code simple.
+  longs: Number,
+  enums: String,
+  defaults: true,
+  arrays: true,
+  objects: true,
+};
+
 export function loadServices(): ServiceDefinitions {
-  const definition = protoLoader.loadSync(SERVICE_FILES, {
-    includeDirs: [path.join(packageRoot(), 'proto')],
-    keepCase: true,
-    // Sizes and offsets fit well inside 2^53; numbers keep domain code simple.
-    longs: Number,
-    enums: String,
-    defaults: true,
-    arrays: true,
-    objects: true,
-  });
+  const definition = protoLoader.loadSync(SERVICE_FILES, PROTO_LOADER_OPTIONS);
   const service = (name: string): grpc.ServiceDefinition =>
     passingPreEncoded(definition[name] as unknown as grpc.ServiceDefinition);
   return {

@@ -4,9 +4,8 @@
 // There is no crictl in Debian; this is the part of it the tests need.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import * as path from 'node:path';
 import { unaryCall } from '../../src/client/connect';
-import { packageRoot } from '../../src/package-root';
+import { PROTO_LOADER_OPTIONS } from '../../src/server/proto';
 
 const API = 'k8s.io/cri-api/pkg/apis/runtime/v1/api.proto';
 
@@ -24,15 +23,7 @@ export interface CriClient {
 const IMAGE_METHODS = new Set(['ListImages', 'ImageStatus', 'PullImage', 'RemoveImage', 'ImageFsInfo']);
 
 export function connectCri(address: string): CriClient {
-  const definition = protoLoader.loadSync(API, {
-    includeDirs: [path.join(packageRoot(), 'proto')],
-    keepCase: true,
-    longs: Number,
-    enums: String,
-    defaults: true,
-    arrays: true,
-    objects: true,
-  });
+  const definition = protoLoader.loadSync(API, PROTO_LOADER_OPTIONS);
   const options = { 'grpc.default_authority': 'localhost', 'grpc.max_receive_message_length': 16 << 20 };
   const client = (name: string): grpc.Client => {
     const Client = grpc.makeGenericClientConstructor(definition[name] as unknown as grpc.ServiceDefinition, '');
