@@ -87,6 +87,8 @@ test('commit refuses a non-active snapshot, a taken name and a missing key', () 
   throwsKind(() => store.commitActive(db.writer, 'c', 'y', {}, tick()), 'FailedPrecondition');
   throwsKind(() => store.commitActive(db.writer, 'a', 'c', {}, tick()), 'AlreadyExists');
   throwsKind(() => store.commitActive(db.writer, 'missing', 'z', {}, tick()), 'NotFound');
+  // The key is looked up first, as containerd's overlay Commit does.
+  throwsKind(() => store.commitActive(db.writer, 'missing', 'c', {}, tick()), 'NotFound');
 });
 
 test('commit gives a snapshot created without a parent the one it names, with its whole ancestry', () => {

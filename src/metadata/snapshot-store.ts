@@ -142,16 +142,17 @@ export interface Committed {
 
 /**
  * Commits an active snapshot under `name`, with containerd's rules (2.2's
- * storage.CommitActive): a snapshot created without a parent may be given
- * one now, which must be committed; one created with a parent keeps it. The
- * caller measures and records the usage afterwards, once the backend has
- * done whatever a new parent asks of the snapshot's directory.
+ * overlay Commit, which looks the key up before storage.CommitActive): a
+ * snapshot created without a parent may be given one now, which must be
+ * committed; one created with a parent keeps it. The caller measures and
+ * records the usage afterwards, once the backend has done whatever a new
+ * parent asks of the snapshot's directory.
  */
 export function commitActive(db: Connection, key: string, name: string, labels: Labels, now: Nanos, parent = ''): Committed {
+  const row = getRow(db, key);
   requireNewKey(name);
   validateLabels(labels);
   if (findRow(db, name)) throw alreadyExists(`snapshot ${name} already exists`);
-  const row = getRow(db, key);
   if (row.kind !== 'active') throw failedPrecondition(`snapshot ${key} is ${row.kind}, not active`);
   const rebase = parent !== '' && parent !== (row.parent_key ?? '');
   let parentId: number | undefined;

@@ -90,9 +90,6 @@ export class StoreSnapshotter implements Snapshotter {
     return inContext(`commit ${key} as ${name}`, async () => {
       await this.writes.run(
         async (db) => {
-          // The key first, as containerd's overlay Commit looks it up before
-          // storage.CommitActive: a missing key is NotFound even if the name is taken.
-          store.getSnapshot(db, key);
           const { id, rebasedOnto } = store.commitActive(db, key, name, labels, nowNs(), parent);
           if (rebasedOnto) {
             if (!this.backend.rebase) {
