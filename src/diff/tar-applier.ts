@@ -393,8 +393,10 @@ class TarApplier {
     await this.settle(target);
     const existing = lstatIfExists(target);
     if (existing) await this.remove(target, existing);
-    const { uid, gid } = entryOwner(header);
-    this.target.deferred?.whiteout(this.relative(target), uid, gid);
+    if (this.target.deferred) {
+      const { uid, gid } = entryOwner(header);
+      this.target.deferred.whiteout(this.relative(target), uid, gid);
+    }
   }
 
   private async removeExceptUnpacked(dir: string): Promise<void> {
