@@ -1,5 +1,6 @@
 // The machine a run came from, for the report: figures mean little without it.
 import os from 'node:os';
+import { filesystemType } from '../src/filesystem-type';
 import type { Machine } from './model';
 import { run } from './system';
 
@@ -19,7 +20,7 @@ export async function describeMachine(workDir: string): Promise<Machine> {
     cores: cpus.length,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     kernel: `${os.type()} ${os.release()}`,
-    filesystem: (await run('findmnt', ['-n', '--first-only', '-o', 'FSTYPE', '--target', workDir]).catch(() => 'unknown')).trim(),
+    filesystem: await filesystemType(workDir),
     node: process.version,
     containerd: await version('containerd', ['--version'], /containerd\S*\s+\S+\s+v?(\S+)/),
     go: await version('go', ['version'], /go version go(\S+)/),

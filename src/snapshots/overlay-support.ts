@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import fs from 'fs-extra';
 import os from 'node:os';
 import path from 'node:path';
+import { filesystemType } from '../filesystem-type';
 import { mountAt, unmount } from '../mount';
 
 export interface OverlayFeatures {
@@ -44,10 +45,12 @@ async function tryOverlayMount(dir: string, options: string[]): Promise<void> {
     const opts = [...options, `lowerdir=${lower2}:${lower1}`, `upperdir=${upper}`, `workdir=${work}`];
     try {
       await mountAt({ type: 'overlay', source: 'overlay', options: opts }, merged);
-    } catch (err) {
+    } catch {
+      // mount(8) says only "wrong fs type, bad option, ..."; what decides is
+      // the filesystem under the root (overlay on overlay, some network ones).
       throw new Error(
-        `overlayfs is not usable under ${dir} on ${os.release()}: ${(err as Error).message.trim()}; ` +
-          'use --backend native instead',
+        `overlayfs does not work under ${dir}, whose filesystem is ${await filesystemType(dir)}: Linux ${os.release()} refused a test overlay mount there; ` +
+          'serve with --backend native, or put --root on a local filesystem such as ext4 or xfs',
       );
     }
     await unmount(merged);
