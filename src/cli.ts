@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { DEFAULTS } from './config/config';
 import { resolveConfig, type ConfigFlags } from './config/config-file';
 import { createServerLog } from './log';
+import { packageVersion } from './package-root';
 import type { BenchFlags } from './commands/bench';
 import type { GcFlags } from './commands/gc';
 import type { InspectFlags } from './commands/inspect';
@@ -20,6 +21,7 @@ function examples(...lines: string[]): string {
 const program = new Command()
   .name('strata')
   .description('A containerd storage plugin: Snapshots, Content and Diff services on one unix socket')
+  .version(packageVersion(), '-V, --version', "print strata's version")
   .exitOverride()
   .configureOutput({ outputError: (message, write) => write(message.split('\n')[0] + '\n') })
   .addHelpText(
@@ -87,7 +89,7 @@ program
   .command('inspect')
   .description("what is inside an image: config, layers, what each adds, removes and wastes, from an archive, a layout, a registry or strata's store")
   .argument('[image]', 'oci-archive:FILE[:REF], oci:DIR[:REF], docker://HOST/REPO:TAG|@DIGEST, strata:DIGEST|NAME, or a file or directory')
-  .option('--json', 'print one JSON document (schema in the README)')
+  .option('--json', 'print one JSON document (schema in docs/inspect.md)')
   .option('--platform <os/arch[/variant]>', "the image to pick from a multi-platform index (default: this host's)")
   .option('--address <socket>', "strata's socket, for strata: images", DEFAULTS.address)
   .option('--containerd-address <socket>', "containerd's socket, to resolve a strata: image name")

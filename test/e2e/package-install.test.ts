@@ -23,9 +23,23 @@ const ALLOW_SCRIPTS = 'strata,better-sqlite3,protobufjs,zstd-napi';
 /**
  * The shipped paths (under package/ in the tarball): the build, the wire
  * format, the config, what the addon and the benchmark's Go reference build
- * from, and the READMEs (npm always packs a README it finds).
+ * from, the READMEs (npm always packs a README it finds), the reference in
+ * docs/, the licence and the changelog.
  */
-const SHIPPED = [/^dist\//, /^proto\//, /^config\//, /^README\.md$/, /^native-bench\/README\.md$/, /^package\.json$/, /^binding\.gyp$/, /^src\/native\/[\w-]+\.[ch]$/, /^native-bench\/go\//];
+const SHIPPED = [
+  /^dist\//,
+  /^proto\//,
+  /^config\//,
+  /^docs\/[\w-]+\.md$/,
+  /^README\.md$/,
+  /^native-bench\/README\.md$/,
+  /^LICENSE$/,
+  /^CHANGELOG\.md$/,
+  /^package\.json$/,
+  /^binding\.gyp$/,
+  /^src\/native\/[\w-]+\.[ch]$/,
+  /^native-bench\/go\//,
+];
 
 describe('npm pack, npm install -g, and the installed bin', { timeout: 600_000 }, () => {
   let workDir = '';
@@ -46,7 +60,7 @@ describe('npm pack, npm install -g, and the installed bin', { timeout: 600_000 }
     const files = stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
     assert.deepEqual(files.filter((f) => !SHIPPED.some((allowed) => allowed.test(f))), []);
     assert.deepEqual(files.filter((f) => /\.test\.js$|^dist\/src\/testing\//.test(f)), [], 'no tests');
-    for (const needed of ['dist/cli.js', 'dist/src/commands/serve.js', 'config/strata.toml', 'config/strata.service', 'config/containerd-1.6.toml', 'config/containerd-1.7.toml', 'config/containerd-2.toml', 'proto/containerd/services/snapshots/v1/snapshots.proto']) {
+    for (const needed of ['dist/cli.js', 'dist/src/commands/serve.js', 'config/strata.toml', 'config/strata.service', 'config/containerd-1.6.toml', 'config/containerd-1.7.toml', 'config/containerd-2.toml', 'proto/containerd/services/snapshots/v1/snapshots.proto', 'LICENSE', 'CHANGELOG.md', 'docs/operating.md', 'docs/troubleshooting.md']) {
       assert.ok(files.includes(needed), needed);
     }
   });
@@ -63,6 +77,8 @@ describe('npm pack, npm install -g, and the installed bin', { timeout: 600_000 }
     const bin = path.join(prefix, 'bin/strata');
     const help = await execFileAsync(bin, ['--help']);
     assert.match(help.stdout, /serve/);
+    const version = await execFileAsync(bin, ['--version']);
+    assert.equal(version.stdout.trim(), (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version);
 
     const address = path.join(workDir, 'installed.sock');
     const server = startServer(bin, ['serve', '--root', path.join(workDir, 'installed-root'), '--address', address], path.join(workDir, 'installed.log'));
