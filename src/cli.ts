@@ -98,13 +98,14 @@ program
   .option('--files', "list the layers' entries (mode, owner, size, path, link target, whiteouts)")
   .option('--layer <n>', 'with --files: only this layer (0 is the lowest)')
   .option('--tree', 'list the merged filesystem the layers make')
-  .option('--diff <a b...>', 'compare two layers of IMAGE (numbers), or two images, path by path')
+  .option('--diff <a b...>', 'compare, path by path, two layers of IMAGE (--diff A B IMAGE, by number) or two images (--diff IMAGE1 IMAGE2)')
   .addHelpText('after', examples(
       'strata inspect oci-archive:image.tar',
       'strata inspect docker://registry.example/app:v1 --files --layer 0',
       'strata inspect oci:./layout --tree --json',
       'strata inspect strata:docker.io/library/busybox:latest --containerd-address /run/containerd/containerd.sock',
-      'strata inspect oci:./layout --diff 0 1',
+      'strata inspect --diff 0 1 oci:./layout',
+      'strata inspect --diff oci-archive:v1.tar oci-archive:v2.tar',
     ))
   .action(async (image: string | undefined, flags: InspectFlags) => {
     const { inspect } = await import('./commands/inspect');

@@ -10,6 +10,7 @@ import { inspectImage, type InspectOptions, type InspectProgress, type InspectRe
 import { comparePaths, type PathDifference } from '../inspect/path-diff';
 import { differenceText, imageText } from '../inspect/report-text';
 import { UsageError } from '../usage-error';
+import { diffOperands, layerNumber } from './inspect-operands';
 
 export interface InspectFlags {
   json?: boolean;
@@ -62,11 +63,6 @@ function progressBar(): InspectProgress | undefined {
   };
 }
 
-function layerNumber(text: string, flag: string): number {
-  if (!/^\d+$/.test(text)) throw new UsageError(`${flag}: ${JSON.stringify(text)} is not a layer number`);
-  return Number(text);
-}
-
 async function withSource<T>(reference: string, open: OpenOptions, fn: (source: ImageSource) => Promise<T>): Promise<T> {
   const source = await openImageSource(reference, open);
   try {
@@ -110,19 +106,17 @@ export async function inspect(image: string | undefined, flags: InspectFlags): P
   if (flags.layer !== undefined && !flags.files) throw new UsageError('--layer goes with --files');
 
   if (flags.diff) {
-    if (flags.diff.length !== 2) throw new UsageError('--diff takes two layers (of IMAGE) or two images');
-    const [a, b] = flags.diff;
+    const operands = diffOperands(flags.diff, image);
+    const { a, b } = operands;
     let differences: PathDifference[];
     let reports: InspectReport[];
-    if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
-      if (!image) throw new UsageError('--diff A B with layer numbers needs an IMAGE');
-      const layers = [layerNumber(a, '--diff'), layerNumber(b, '--diff')];
-      const report = await withSource(image, open, (source) => inspectImage(source, { ...base, files: new Set(layers) }));
+    if (operands.kind === 'layers') {
+      const { layers } = operands;
+      const report = await withSource(operands.image, open, (source) => inspectImage(source, { ...base, files: new Set(layers) }));
       const of = (layer: number) => (report.files ?? []).filter((f) => f.layer === layer);
       differences = comparePaths(of(layers[0]), of(layers[1]));
       reports = [report];
     } else {
-      if (image) throw new UsageError('--diff with two images takes no IMAGE of its own');
       reports = [];
       for (const reference of [a, b]) reports.push(await withSource(reference, open, (source) => inspectImage(source, { ...base, tree: true })));
       differences = comparePaths(reports[0].tree ?? [], reports[1].tree ?? []);

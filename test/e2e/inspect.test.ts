@@ -153,6 +153,24 @@ describe('strata inspect on the same image from an archive, a layout, strata beh
     assert.match(run.stdout, /var\/cache\/a/, 'the top wasted paths');
   });
 
+  it('--diff takes IMAGE after its layer numbers (the README order) or before --diff, and two images', async () => {
+    const layout = `oci:${image.layoutDir}`;
+    const diff = async (args: string[]) => {
+      const run = await strataInspect(args);
+      assert.equal(run.code, 0, `strata inspect ${args.join(' ')}: ${run.stderr}`);
+      return JSON.parse(run.stdout) as { a: string; b: string; differences: { path: string; change: string }[] };
+    };
+    const readme = await diff(['--diff', '0', '2', layout, '--json']);
+    const changes = readme.differences.map((d) => `${d.change} ${d.path}`);
+    for (const change of ['added bin/tool', 'removed etc/config', 'removed var/cache/a']) assert.ok(changes.includes(change), `${change} in ${changes.join(', ')}`);
+    assert.deepEqual(await diff(['--json', '--diff', '0', '2', layout]), readme);
+    assert.deepEqual(await diff([layout, '--diff', '0', '2', '--json']), readme);
+    const images = await diff(['--diff', layout, `oci-archive:${image.archive}`, '--json']);
+    assert.deepEqual(images.differences, [], 'an image is the same as its archive');
+    await assertFails(['--diff', '0', '2'], 2, /^strata: --diff 0 2: layer numbers need an IMAGE/);
+    await assertFails(['--diff', layout, layout, layout], 2, /with an IMAGE, A and B are layer numbers/);
+  });
+
   it('a registry that refuses says so, with its HTTP status', async () => {
     const host = (registry as Registry).host;
     await assertFails([`docker://${host}/strata-e2e/inspect:nope`, '--plain-http'], 1, /404/);
