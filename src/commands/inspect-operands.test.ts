@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UsageError } from '../usage-error';
-import { diffOperands } from './inspect-operands';
+import { diffOperands, layerNumber } from './inspect-operands';
 
 const usage = (pattern: RegExp) => (err: unknown) => err instanceof UsageError && pattern.test(err.message);
 
@@ -27,5 +27,11 @@ test('what is neither form is bad usage, saying which was meant', () => {
   assert.throws(() => diffOperands(['0', '1', '2'], 'oci:a'), usage(/^--diff takes two values/));
   assert.throws(() => diffOperands(['0'], undefined), usage(/^--diff takes two layers and an IMAGE, or two images/));
   assert.throws(() => diffOperands(['0', '1', '2', 'oci:a'], undefined), usage(/^--diff takes two layers and an IMAGE, or two images/));
-  assert.throws(() => diffOperands(['1.5', '2', 'oci:a'], undefined), usage(/^--diff: "1.5" is not a layer number/));
+  assert.throws(() => diffOperands(['1.5', '2', 'oci:a'], undefined), usage(/^--diff 1\.5: not a layer number \(a whole number, 0 for the lowest layer\)$/));
+});
+
+test('a negative layer number is left for the image to refuse, with its range', () => {
+  assert.deepEqual(diffOperands(['-1', '0'], 'oci:x'), { kind: 'layers', a: '-1', b: '0', layers: [-1, 0], image: 'oci:x' });
+  assert.equal(layerNumber('-1', '--layer'), -1);
+  for (const text of ['x', '1.5', '', '1e3', '0x1']) assert.throws(() => layerNumber(text, '--layer'), usage(/^--layer .*: not a layer number/));
 });

@@ -12,8 +12,9 @@ const FORMS = '--diff A B IMAGE compares two layers of IMAGE by number, --diff I
 /** A word written as a number is meant as a layer, whole or not. */
 const numeric = (word: string) => /^[-+]?(\d+\.?\d*|\.\d+)$/.test(word);
 
+/** A whole number; a negative one passes, to be refused with the image's range once that is known. */
 export function layerNumber(text: string, flag: string): number {
-  if (!/^\d+$/.test(text)) throw new UsageError(`${flag}: ${JSON.stringify(text)} is not a layer number`);
+  if (!/^-?\d+$/.test(text)) throw new UsageError(`${flag} ${text}: not a layer number (a whole number, 0 for the lowest layer)`);
   return Number(text);
 }
 

@@ -6,7 +6,7 @@ import { hostPlatform, parsePlatform } from '../images/platform';
 import { syscalls } from '../native/syscalls';
 import type { ImageSource } from '../images/source';
 import type { Platform } from '../images/types';
-import { inspectImage, type InspectOptions, type InspectProgress, type InspectReport } from '../inspect/inspect-image';
+import { inspectImage, layerRange, NoSuchLayer, type InspectOptions, type InspectProgress, type InspectReport } from '../inspect/inspect-image';
 import { comparePaths, type PathDifference } from '../inspect/path-diff';
 import { differenceText, imageText } from '../inspect/report-text';
 import { UsageError } from '../usage-error';
@@ -72,6 +72,16 @@ async function withSource<T>(reference: string, open: OpenOptions, fn: (source: 
   }
 }
 
+/** Inspects `reference` listing `options.files`, whose numbers came from `flag`: a layer the image lacks is bad usage. */
+async function inspectLayers(reference: string, open: OpenOptions, options: InspectOptions, flag: string): Promise<InspectReport> {
+  try {
+    return await withSource(reference, open, (source) => inspectImage(source, options));
+  } catch (err) {
+    if (err instanceof NoSuchLayer) throw new UsageError(`${flag} ${err.layer}: ${err.image} has ${layerRange(err.count)}`);
+    throw err;
+  }
+}
+
 /** The text is rendered only when it is printed: with --json it is not needed. */
 function print(flags: InspectFlags, json: unknown, text: () => string): void {
   process.stdout.write(flags.json ? `${JSON.stringify(json, null, 2)}\n` : text());
@@ -112,7 +122,7 @@ export async function inspect(image: string | undefined, flags: InspectFlags): P
     let reports: InspectReport[];
     if (operands.kind === 'layers') {
       const { layers } = operands;
-      const report = await withSource(operands.image, open, (source) => inspectImage(source, { ...base, files: new Set(layers) }));
+      const report = await inspectLayers(operands.image, open, { ...base, files: new Set(layers) }, '--diff');
       const of = (layer: number) => (report.files ?? []).filter((f) => f.layer === layer);
       differences = comparePaths(of(layers[0]), of(layers[1]));
       reports = [report];
@@ -128,7 +138,7 @@ export async function inspect(image: string | undefined, flags: InspectFlags): P
 
   if (!image) throw new UsageError('an IMAGE to inspect is required (oci-archive:FILE, oci:DIR, docker://HOST/REPO:TAG, strata:REF, or a path)');
   const files = flags.files ? (flags.layer !== undefined ? new Set([layerNumber(flags.layer, '--layer')]) : 'all') : undefined;
-  const report = await withSource(image, open, (source) => inspectImage(source, { ...base, files, tree: flags.tree === true }));
+  const report = await inspectLayers(image, open, { ...base, files, tree: flags.tree === true }, '--layer');
   print(flags, report, () => imageText(report));
   failOnProblems([report]);
 }

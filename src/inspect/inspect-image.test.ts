@@ -10,7 +10,7 @@ import { isKind } from '../errdefs';
 import { openImageSource } from '../images/open-source';
 import { parsePlatform } from '../images/platform';
 import { buildSpecImage, type BuiltImage, type Spec } from '../testing/spec-image';
-import { inspectImage, type InspectReport } from './inspect-image';
+import { inspectImage, NoSuchLayer, type InspectReport } from './inspect-image';
 
 const PLATFORM = parsePlatform('linux/amd64');
 let workDir: string;
@@ -228,6 +228,22 @@ test('a truncated layer, a missing blob and a file that is no image fail with wh
   const notImage = path.join(workDir, 'not-an-image.txt');
   fs.writeFileSync(notImage, 'hello\n'.repeat(200));
   await assert.rejects(inspectRef(notImage), /not a tar archive|not an OCI layout/);
+});
+
+test('a layer listed by a number the image lacks is NoSuchLayer, before any layer is read', async () => {
+  const built = await buildImage([[{ op: 'file', path: 'a', size: 1 }], [{ op: 'file', path: 'b', size: 1 }]], ['gzip']);
+  const source = await openImageSource(`oci:${built.layoutDir}`);
+  try {
+    for (const layer of [2, -1]) {
+      await assert.rejects(inspectImage(source, { platform: PLATFORM, files: new Set([0, layer]) }), (err) => {
+        assert.ok(err instanceof NoSuchLayer && isKind(err, 'OutOfRange'));
+        assert.deepEqual([err.layer, err.count, err.message], [layer, 2, `${built.layoutDir} has no layer ${layer}: it has 2 layers, 0 to 1`]);
+        return true;
+      });
+    }
+  } finally {
+    await source.close();
+  }
 });
 
 test('a docker save archive is read through its manifest.json', async () => {

@@ -1,7 +1,7 @@
 // `strata inspect`'s report: one platform's image from any image source,
 // every layer streamed once, in order, into the merged tree that counts what
 // each layer adds, modifies, removes and wastes.
-import { invalidArgument } from '../errdefs';
+import { invalidArgument, StrataError } from '../errdefs';
 import { isLayerFault } from '../diff/layer-format-error';
 import { formatPlatform } from '../images/platform';
 import { resolveImage } from '../images/resolve';
@@ -12,6 +12,23 @@ import { MergedTree, noChanges, type LayerChanges, type TreeEntry } from './merg
 
 /** How many wasted paths the report names. */
 const TOP_WASTED = 10;
+
+/** "4 layers, 0 to 3": the layer numbers an image of `count` layers has. */
+export function layerRange(count: number): string {
+  if (count === 0) return 'no layers';
+  return count === 1 ? 'one layer, 0' : `${count} layers, 0 to ${count - 1}`;
+}
+
+/** A layer asked for by number that the image lacks; the command line words it as bad usage, naming its flag. */
+export class NoSuchLayer extends StrataError {
+  constructor(
+    readonly image: string,
+    readonly layer: number,
+    readonly count: number,
+  ) {
+    super('OutOfRange', `${image} has no layer ${layer}: it has ${layerRange(count)}`);
+  }
+}
 
 export interface InspectOptions {
   platform: Platform;
@@ -109,7 +126,7 @@ export async function inspectImage(source: ImageSource, options: InspectOptions)
   const layerCount = manifest.layers.length;
   const listed = options.files;
   for (const layer of listed === 'all' || !listed ? [] : listed) {
-    if (layer >= layerCount) throw invalidArgument(`${source.name} has no layer ${layer}: its layers are 0 to ${layerCount - 1}`);
+    if (layer < 0 || layer >= layerCount) throw new NoSuchLayer(source.name, layer, layerCount);
   }
   const offered = (index?.manifests ?? []).filter((m) => m.platform).map((m) => formatPlatform(m.platform as Platform));
   const summary = summarise(config);

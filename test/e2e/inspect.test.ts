@@ -216,4 +216,14 @@ describe('strata inspect on the same image from an archive, a layout, strata beh
     await assertFails([`oci:${image.layoutDir}`, '--no-such-flag'], 2, /no-such-flag/);
     await assertFails([`oci:${image.layoutDir}`, '--layer', '1'], 2, /--layer goes with --files/);
   });
+
+  it('a layer number the image lacks, or that is no layer number, is bad usage naming the layers there are', async () => {
+    const layout = `oci:${image.layoutDir}`;
+    const range = new RegExp(`^strata: --layer (9|-1): ${image.layoutDir} has 3 layers, 0 to 2$`);
+    await assertFails([layout, '--files', '--layer', '9'], 2, range);
+    await assertFails([layout, '--files', '--layer', '-1'], 2, range);
+    for (const word of ['x', '1.5']) await assertFails([layout, '--files', '--layer', word], 2, new RegExp(`^strata: --layer ${word.replace('.', '\\.')}: not a layer number \\(a whole number, 0 for the lowest layer\\)$`));
+    await assertFails(['--diff', '0', '3', layout], 2, new RegExp(`^strata: --diff 3: ${image.layoutDir} has 3 layers, 0 to 2$`));
+    await assertFails([layout, '--diff', '-1', '0'], 2, /^strata: --diff -1: .* has 3 layers, 0 to 2$/);
+  });
 });
