@@ -9,7 +9,7 @@ import type { Compression } from '../diff/compression';
 import { isKind } from '../errdefs';
 import { openImageSource } from '../images/open-source';
 import { parsePlatform } from '../images/platform';
-import { buildSpecImage, type BuiltImage, type Spec } from '../testing/spec-image';
+import { buildSpecImage, writeDockerSave, type BuiltImage, type Spec } from '../testing/spec-image';
 import { inspectImage, NoSuchLayer, type InspectReport } from './inspect-image';
 
 const PLATFORM = parsePlatform('linux/amd64');
@@ -248,21 +248,8 @@ test('a layer listed by a number the image lacks is NoSuchLayer, before any laye
 
 test('a docker save archive is read through its manifest.json', async () => {
   const built = await buildImage([[{ op: 'file', path: 'hello', size: 5 }], [{ op: 'whiteout', path: 'hello' }]], ['none']);
-  const index = JSON.parse(fs.readFileSync(path.join(built.layoutDir, 'index.json'), 'utf8'));
-  const blob = (digest: string) => path.join(built.layoutDir, 'blobs', 'sha256', digest.slice(7));
-  const manifest = JSON.parse(fs.readFileSync(blob(index.manifests[0].digest), 'utf8'));
-  const dockerDir = path.join(workDir, 'docker-save');
-  fs.mkdirSync(dockerDir);
-  const saved = [{ Config: 'config.json', RepoTags: ['example/hello:1'], Layers: manifest.layers.map((_: unknown, i: number) => `l${i}/layer.tar`) }];
-  fs.writeFileSync(path.join(dockerDir, 'manifest.json'), JSON.stringify(saved));
-  fs.copyFileSync(blob(manifest.config.digest), path.join(dockerDir, 'config.json'));
-  for (const [i, layer] of manifest.layers.entries()) {
-    fs.mkdirSync(path.join(dockerDir, `l${i}`));
-    fs.copyFileSync(blob(layer.digest), path.join(dockerDir, `l${i}`, 'layer.tar'));
-  }
   const archive = path.join(workDir, 'docker-save.tar');
-  const { execFileSync } = await import('node:child_process');
-  execFileSync('tar', ['-cf', archive, '-C', dockerDir, '.']);
+  await writeDockerSave(built, archive, 'example/hello:1');
   const report = await inspectRef(archive);
   assert.deepEqual(report.problems, []);
   assert.deepEqual(report.layers.map((l) => l.diffId), built.diffIds);

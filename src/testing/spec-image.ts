@@ -1,12 +1,15 @@
 // Test images described entry by entry: each layer a list of files, dirs,
 // links, whiteouts and opaque markers, written as a one-platform OCI layout
 // and as its archive, with the diff IDs the layer writer computed.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import type * as tar from 'tar-stream';
 import type { Compression } from '../diff/compression';
 import { LayoutWriter, packLayout, writeTarLayer } from '../images/layout-writer';
-import { MEDIA_TYPES } from '../images/types';
+import { MEDIA_TYPES, type Descriptor } from '../images/types';
 import { addEntry } from '../tar-pack';
 
 /** A layer entry as the tests describe it; the builder turns it into tar members. */
@@ -74,4 +77,34 @@ export async function buildSpecImage(dir: string, layers: Spec[][], compressions
   const archive = `${layoutDir}.tar`;
   await packLayout(layoutDir, archive);
   return { layoutDir, archive, manifestDigest: manifest.digest, diffIds, uncompressed: written.map((w) => w.uncompressedSize) };
+}
+
+/**
+ * The image as `docker save` wrote it before Docker 25, with no OCI layout:
+ * each layer tar under a directory of its own, the config beside them, and
+ * manifest.json naming them, last, as docker writes it. Docker saved layers
+ * uncompressed, so the image's must be ('none').
+ */
+export async function writeDockerSave(image: BuiltImage, archive: string, repoTag: string): Promise<void> {
+  const blob = (digest: string) => path.join(image.layoutDir, 'blobs', 'sha256', digest.slice('sha256:'.length));
+  const readJson = async (digest: string) => JSON.parse(await fs.promises.readFile(blob(digest), 'utf8'));
+  const index = JSON.parse(await fs.promises.readFile(path.join(image.layoutDir, 'index.json'), 'utf8'));
+  const manifest = (await readJson(index.manifests[0].digest)) as { config: Descriptor; layers: Descriptor[] };
+  const dir = await fs.promises.mkdtemp(`${archive}.staging-`);
+  try {
+    const members: string[] = [];
+    for (const layer of manifest.layers) {
+      if (layer.mediaType !== MEDIA_TYPES.ociLayer) throw new Error(`docker save holds uncompressed layers, not ${layer.mediaType}`);
+      const name = `${layer.digest.slice('sha256:'.length)}/layer.tar`;
+      await fs.promises.mkdir(path.dirname(path.join(dir, name)));
+      await fs.promises.copyFile(blob(layer.digest), path.join(dir, name));
+      members.push(name);
+    }
+    const config = `${manifest.config.digest.slice('sha256:'.length)}.json`;
+    await fs.promises.copyFile(blob(manifest.config.digest), path.join(dir, config));
+    await fs.promises.writeFile(path.join(dir, 'manifest.json'), JSON.stringify([{ Config: config, RepoTags: [repoTag], Layers: members }]));
+    await promisify(execFile)('tar', ['-cf', archive, '-C', dir, ...members, config, 'manifest.json']);
+  } finally {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
 }
