@@ -20,10 +20,6 @@ const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar';
 
 const sha256 = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
-export async function isDockerArchive(files: LayoutFiles): Promise<boolean> {
-  return (await files.size('manifest.json')) !== undefined && (await files.size('oci-layout')) === undefined;
-}
-
 export class DockerArchiveSource implements ImageSource {
   /** Digest to what it is: the made-up manifest, the config, or a layer file. */
   private readonly blobs = new Map<string, { bytes?: Buffer; file?: string }>();

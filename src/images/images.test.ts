@@ -3,6 +3,7 @@
 // chooses them, and a blob that does not match its digest is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -79,6 +80,19 @@ test('a blob that does not match its digest is refused; a missing one is NotFoun
     const missing = { mediaType: MEDIA_TYPES.ociLayer, digest: `sha256:${'0'.repeat(64)}`, size: 1 };
     await assert.rejects(readBlob(source, missing), (err) => isKind(err, 'NotFound'));
     await assert.rejects(openImageSource(path.join(dir, 'blobs')).then((s) => s.top()), (err) => isKind(err, 'NotFound'));
+  }));
+
+test('a tar with no image in it says so; one that stops between members before any is truncated', () =>
+  withDir(async (dir) => {
+    fs.writeFileSync(path.join(dir, 'notes'), 'not an image\n');
+    const plain = path.join(dir, 'plain.tar');
+    execFileSync('tar', ['-cf', plain, '-C', dir, 'notes']);
+    const kind = (message: string) => (err: unknown) => isKind(err, 'InvalidArgument') && (err as Error).message === message;
+    await assert.rejects(openImageSource(plain), kind(`${plain} is not an image archive: a tar with neither oci-layout (an OCI archive) nor manifest.json (docker save)`));
+    // Everything but the end-of-archive blocks: notes' header and one block of data.
+    const cut = path.join(dir, 'cut.tar');
+    fs.writeFileSync(cut, fs.readFileSync(plain).subarray(0, 1024));
+    await assert.rejects(openImageSource(`oci-archive:${cut}`), kind(`${cut} is truncated: the tar stops without its end-of-archive blocks, before any oci-layout or manifest.json`));
   }));
 
 test('registry references are read as Docker reads them', () => {

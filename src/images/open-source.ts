@@ -4,7 +4,7 @@
 // file an archive (an OCI one, or what `docker save` writes).
 import fs from 'node:fs';
 import { invalidArgument, notFound } from '../errdefs';
-import { DockerArchiveSource, isDockerArchive } from './docker-archive-source';
+import { DockerArchiveSource } from './docker-archive-source';
 import { archiveFiles, directoryFiles } from './layout-files';
 import { OciLayoutSource } from './oci-layout-source';
 import { parseRegistryReference } from './registry-reference';
@@ -35,10 +35,17 @@ async function layout(rest: string, kind: 'oci' | 'oci-archive'): Promise<ImageS
   if (!stat) throw notFound(`${kind}:${path} does not exist`);
   if (kind === 'oci' && !stat.isDirectory()) throw invalidArgument(`oci:${path} is not a directory`);
   if (kind === 'oci-archive' && !stat.isFile()) throw invalidArgument(`oci-archive:${path} is not a file`);
-  const files = kind === 'oci' ? directoryFiles(path) : await archiveFiles(path);
-  // `docker save` before Docker 25 wrote its own layout; later ones add an OCI layout beside it.
-  if (kind === 'oci-archive' && (await isDockerArchive(files))) return new DockerArchiveSource(files, ref);
-  return new OciLayoutSource(files, ref);
+  return kind === 'oci' ? new OciLayoutSource(directoryFiles(path), ref) : archiveSource(path, ref);
+}
+
+/** An archive holds an OCI layout, or `docker save`'s own layout (before Docker 25; later ones add an OCI layout beside it), or no image. */
+async function archiveSource(path: string, ref: string | undefined): Promise<ImageSource> {
+  const files = await archiveFiles(path);
+  if ((await files.size('oci-layout')) !== undefined) return new OciLayoutSource(files, ref);
+  if ((await files.size('manifest.json')) !== undefined) return new DockerArchiveSource(files, ref);
+  // Both come late in the archives skopeo and docker write: a cut at a member's end loses them.
+  if (!files.ended) throw invalidArgument(`${path} is truncated: the tar stops without its end-of-archive blocks, before any oci-layout or manifest.json`);
+  throw invalidArgument(`${path} is not an image archive: a tar with neither oci-layout (an OCI archive) nor manifest.json (docker save)`);
 }
 
 export async function openImageSource(reference: string, options: OpenOptions = {}): Promise<ImageSource> {

@@ -227,7 +227,7 @@ test('a truncated layer, a missing blob and a file that is no image fail with wh
 
   const notImage = path.join(workDir, 'not-an-image.txt');
   fs.writeFileSync(notImage, 'hello\n'.repeat(200));
-  await assert.rejects(inspectRef(notImage), /not a tar archive|not an OCI layout/);
+  await assert.rejects(inspectRef(notImage), /is not an image archive: not a tar file$/);
 });
 
 test('a layer listed by a number the image lacks is NoSuchLayer, before any layer is read', async () => {

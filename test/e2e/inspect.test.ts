@@ -16,7 +16,7 @@ import { startContainerd, type Containerd } from '../../native-bench/harness/con
 import { startRegistry, type Registry } from '../../native-bench/harness/registry';
 import { startStrata, STRATA_CLI, type Strata } from '../../native-bench/harness/strata';
 import type { InspectReport } from '../../src/inspect/inspect-image';
-import { buildSpecImage, type BuiltImage, type Spec } from '../../src/testing/spec-image';
+import { buildSpecImage, writeDockerSave, type BuiltImage, type Spec } from '../../src/testing/spec-image';
 import { tearDown } from '../support/teardown';
 
 const execFileAsync = promisify(execFile);
@@ -76,6 +76,9 @@ async function inspectJson(args: string[], env?: NodeJS.ProcessEnv): Promise<Ins
   assert.equal(run.stderr, '', 'nothing on stderr when it is not a terminal');
   return JSON.parse(run.stdout) as InspectReport;
 }
+
+/** `text` as a regular expression that matches only it. */
+const quote = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Fails with `code`, saying what is wrong on one line of stderr and nothing on stdout. */
 async function assertFails(args: string[], code: number, message: RegExp, env?: NodeJS.ProcessEnv): Promise<void> {
@@ -207,8 +210,41 @@ describe('strata inspect on the same image from an archive, a layout, strata beh
     await assertFails([`oci-archive:${corrupt}`], 1, /./);
     const text = path.join(workDir, 'notes.txt');
     await fs.promises.writeFile(text, 'not an image\n'.repeat(100));
-    await assertFails([text], 1, /not a tar archive|not an OCI layout/);
+    await assertFails([text], 1, /is not an image archive: not a tar file$/);
     await assertFails([path.join(workDir, 'missing.tar')], 1, /no such file/);
+  });
+
+  it('an archive cut short (OCI, docker save), an empty file and a tar of other files each say what they are', async () => {
+    const cut = async (archive: string) => {
+      const file = `${archive}.cut`;
+      const bytes = await fs.promises.readFile(archive);
+      await fs.promises.writeFile(file, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+      return file;
+    };
+    // skopeo writes oci-layout last, after the blobs, and docker save its manifest.json: a cut archive has lost both.
+    const skopeo = path.join(workDir, 'skopeo.tar');
+    await execFileAsync('skopeo', ['copy', '--insecure-policy', '--quiet', `oci:${image.layoutDir}`, `oci-archive:${skopeo}`]);
+    const oci = await cut(skopeo);
+    // Where 60% falls, in a blob or a header, depends on how well the layers compress.
+    const blob = 'blobs/sha256/[0-9a-f]{64}';
+    await assertFails([oci], 1, new RegExp(`^strata: ${quote(oci)} is truncated: the tar ends early, (inside ${blob} \\(\\d+ of its \\d+ bytes\\)|in a header \\(after ${blob}\\))$`));
+    await assertFails([`oci-archive:${oci}`], 1, /is truncated: the tar ends early/);
+    const saved = path.join(workDir, 'docker-save.tar');
+    await writeDockerSave(await buildSpecImage(workDir, LAYERS, ['none'], CONFIG), saved, IMAGE_NAME);
+    const docker = await cut(saved);
+    await assertFails([docker], 1, new RegExp(`^strata: ${quote(docker)} is truncated: the tar ends early, inside [0-9a-f]{64}/layer\\.tar \\(\\d+ of its \\d+ bytes\\)$`));
+
+    const empty = path.join(workDir, 'empty.tar');
+    await fs.promises.writeFile(empty, '');
+    await assertFails([empty], 1, new RegExp(`^strata: ${quote(empty)} is empty \\(0 bytes\\), not an image archive$`));
+    const files = path.join(workDir, 'files');
+    await fs.promises.mkdir(files);
+    await fs.promises.writeFile(path.join(files, 'readme.txt'), 'hello\n');
+    const plain = path.join(workDir, 'files.tar');
+    await execFileAsync('tar', ['-cf', plain, '-C', files, '.']);
+    const neither = `^strata: ${quote(plain)} is not an image archive: a tar with neither oci-layout \\(an OCI archive\\) nor manifest\\.json \\(docker save\\)$`;
+    await assertFails([plain], 1, new RegExp(neither));
+    await assertFails([`oci-archive:${plain}`], 1, new RegExp(neither));
   });
 
   it('bad usage exits 2', async () => {
