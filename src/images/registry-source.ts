@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { invalidArgument, notFound, unavailable } from '../errdefs';
+import { fetchFailure } from './fetch-failure';
 import { basicAuthorization, dockerCredentials, parseChallenge, type Credentials } from './registry-auth';
 import { registryEndpoint, type RegistryReference } from './registry-reference';
 import { sniffMediaType } from './resolve';
@@ -22,6 +23,7 @@ export class RegistrySource implements ImageSource {
   private authorization: string | undefined;
   private readonly credentials: Credentials | undefined;
   private readonly base: string;
+  private readonly plainHttp: boolean;
   /** The top manifest's bytes, read once for its digest and kept for the first open. */
   private topBody: { digest: string; body: Buffer } | undefined;
 
@@ -30,7 +32,8 @@ export class RegistrySource implements ImageSource {
     options: RegistryOptions = {},
   ) {
     this.credentials = options.credentials ?? dockerCredentials(ref.host);
-    this.base = `${options.plainHttp ? 'http' : 'https'}://${registryEndpoint(ref.host)}/v2/${ref.repository}`;
+    this.plainHttp = options.plainHttp === true;
+    this.base = `${this.plainHttp ? 'http' : 'https'}://${registryEndpoint(ref.host)}/v2/${ref.repository}`;
   }
 
   get name(): string {
@@ -74,6 +77,10 @@ export class RegistrySource implements ImageSource {
     const detail = (await response.text().catch(() => '')).slice(0, 200).trim();
     const what = `${this.name}: GET ${path}: ${response.status} ${response.statusText}${detail ? ` ${detail}` : ''}`;
     if (response.status === 404) throw notFound(what);
+    // Go's servers, the registry's among them, answer plain HTTP on a TLS port so.
+    if (response.status === 400 && this.plainHttp && detail.includes('HTTP request to an HTTPS server')) {
+      throw unavailable(`${this.name}: ${new URL(url).host} serves HTTPS: leave out --plain-http`);
+    }
     if (response.status === 401 || response.status === 403) throw invalidArgument(`${what} (credentials for ${this.ref.host} are missing or not accepted)`);
     throw unavailable(what);
   }
@@ -84,8 +91,7 @@ export class RegistrySource implements ImageSource {
     try {
       return await fetch(url, { headers, redirect: 'follow' });
     } catch (err) {
-      const cause = (err as { cause?: Error }).cause;
-      throw unavailable(`${this.name}: cannot reach ${url}: ${cause?.message ?? (err as Error).message}`);
+      throw unavailable(`${this.name}: ${fetchFailure(new URL(url), err, true)}`);
     }
   }
 
@@ -106,7 +112,7 @@ export class RegistrySource implements ImageSource {
     try {
       response = await fetch(url, { headers });
     } catch (err) {
-      throw unavailable(`${this.name}: cannot reach the token service ${url.origin}: ${(err as Error).message}`);
+      throw unavailable(`${this.name}: the token service: ${fetchFailure(url, err, false)}`);
     }
     if (!response.ok) throw invalidArgument(`${this.name}: the token service answered ${response.status} ${response.statusText}`);
     const { token, access_token: accessToken } = (await response.json()) as { token?: string; access_token?: string };

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { startContainerd, type Containerd } from '../../native-bench/harness/containerd';
-import { startRegistry, type Registry } from '../../native-bench/harness/registry';
+import { freePort, startRegistry, type Registry } from '../../native-bench/harness/registry';
 import { startStrata, STRATA_CLI, type Strata } from '../../native-bench/harness/strata';
 import type { InspectReport } from '../../src/inspect/inspect-image';
 import { buildSpecImage, writeDockerSave, type BuiltImage, type Spec } from '../../src/testing/spec-image';
@@ -185,7 +185,16 @@ describe('strata inspect on the same image from an archive, a layout, strata beh
     await fs.promises.mkdir(path.join(wrong, '.docker'), { recursive: true });
     await fs.promises.writeFile(path.join(wrong, '.docker', 'config.json'), JSON.stringify({ auths: { [guardedHost]: { auth: Buffer.from('strata:wrong').toString('base64') } } }));
     await assertFails([`docker://${guardedHost}/${IMAGE_NAME}`, '--plain-http'], 1, /401 Unauthorized.*not accepted/, { ...process.env, HOME: wrong });
-    await assertFails(['docker://127.0.0.1:1/strata-e2e/inspect:v1', '--plain-http'], 1, /cannot reach/);
+  });
+
+  it('a registry reached the wrong way, or not at all, is one line naming the host and what to do', async () => {
+    const host = (registry as Registry).host;
+    const ref = (at: string) => `docker://${at}/${IMAGE_NAME}`;
+    await assertFails([ref(host)], 1, new RegExp(`^strata: ${quote(ref(host))}: ${quote(host)} answered in plain HTTP, not HTTPS: add --plain-http for a registry without TLS$`));
+    const closed = `127.0.0.1:${await freePort()}`;
+    await assertFails([ref(closed), '--plain-http'], 1, new RegExp(`^strata: ${quote(ref(closed))}: ${quote(closed)} refused the connection: no registry listens on port \\d+ there; check the host and port$`));
+    await assertFails([ref('no-such-host.invalid')], 1, /^strata: docker:\/\/no-such-host\.invalid\/\S+: cannot resolve no-such-host\.invalid(: no such host| now: DNS did not answer)/);
+    await assertFails([ref('127.0.0.1:1'), '--plain-http'], 1, /: fetch will not connect to port 1 \(a port browsers block\): serve the registry on another port$/);
   });
 
   it('a strata socket that is not there, or a blob strata lacks, is one clear line', async () => {
