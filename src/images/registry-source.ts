@@ -55,9 +55,25 @@ export class RegistrySource implements ImageSource {
   async open(descriptor: Descriptor): Promise<Readable> {
     if (this.topBody?.digest === descriptor.digest) return Readable.from([this.topBody.body]);
     const manifest = isIndex(descriptor.mediaType) || isManifest(descriptor.mediaType);
-    const response = await this.get(`${manifest ? 'manifests' : 'blobs'}/${descriptor.digest}`, manifest ? descriptor.mediaType : '*/*');
+    const path = `${manifest ? 'manifests' : 'blobs'}/${descriptor.digest}`;
+    const response = await this.get(path, manifest ? descriptor.mediaType : '*/*');
     if (!response.body) return Readable.from([]);
-    return Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+    return this.saying(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>), path);
+  }
+
+  /** A body whose connection breaks fails with fetch's bare "terminated": this says what broke. */
+  private saying(body: Readable, path: string): Readable {
+    const failed = `${this.name}: GET ${path}: ${new URL(this.base).host} stopped sending part way through; try again`;
+    return Readable.from(
+      (async function* () {
+        try {
+          yield* body;
+        } catch {
+          throw unavailable(failed);
+        }
+      })(),
+      { objectMode: false },
+    );
   }
 
   async close(): Promise<void> {
