@@ -1,10 +1,12 @@
 // `strata inspect` as users run it: the built CLI reading one test image
 // from an OCI archive, an OCI layout, strata's content store after a real
 // containerd imported it, and a real registry (Debian's docker-registry, the
-// image pushed with skopeo). All four give the same JSON. Then the ways it
-// fails: a registry that refuses (401, 404), a strata socket that is not
-// there, a platform the image lacks, corrupt and truncated archives, and bad
-// usage; each one line on stderr, with exit code 1 or 2.
+// image pushed with skopeo). All four give the same JSON, and --diff takes
+// its IMAGE before or after the layer numbers. Then the ways it fails: a
+// registry that refuses (401, 404), or is reached without --plain-http or
+// not at all, a strata socket that is not there, a platform the image lacks,
+// corrupt, truncated, empty and imageless archives, and bad usage (layer
+// numbers out of range among it); each one line on stderr, exit code 1 or 2.
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
