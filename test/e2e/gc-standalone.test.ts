@@ -6,19 +6,17 @@
 // then removes that set and nothing else. With the default mode, `strata gc`
 // refuses with exit code 2.
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
-import { startStrata, STRATA_CLI, type Strata } from '../../native-bench/harness/strata';
+import { startStrata, type Strata } from '../../native-bench/harness/strata';
 import { writeBlob } from '../../native-bench/content-writer';
 import { connect, unaryCall, type StrataClient } from '../../src/client/connect';
 import { listAll, sha256 } from '../support/strata-grpc';
+import { runStrata, type CliRun } from '../support/strata-cli';
 import { tearDown } from '../support/teardown';
 
-const execFileAsync = promisify(execFile);
 const HOUR = 3600_000;
 
 interface Report {
@@ -27,14 +25,8 @@ interface Report {
   bytes: Record<string, number>;
 }
 
-async function strataGc(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [STRATA_CLI, 'gc', ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+function strataGc(args: string[]): Promise<CliRun> {
+  return runStrata(['gc', ...args]);
 }
 
 describe('strata gc, standalone (gc.mode = labels)', { timeout: 120_000 }, () => {

@@ -16,9 +16,10 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { startContainerd, type Containerd } from '../../native-bench/harness/containerd';
 import { freePort, startRegistry, type Registry } from '../../native-bench/harness/registry';
-import { startStrata, STRATA_CLI, type Strata } from '../../native-bench/harness/strata';
+import { startStrata, type Strata } from '../../native-bench/harness/strata';
 import type { InspectReport } from '../../src/inspect/inspect-image';
 import { buildSpecImage, writeDockerSave, type BuiltImage, type Spec } from '../../src/testing/spec-image';
+import { assertFailure, runStrata, type CliRun } from '../support/strata-cli';
 import { tearDown } from '../support/teardown';
 
 const execFileAsync = promisify(execFile);
@@ -55,21 +56,8 @@ const CONFIG = {
   history: [{ created_by: 'ADD etc var' }, { created_by: 'RUN update' }, { created_by: 'COPY tool /bin/tool' }],
 };
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function strataInspect(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [STRATA_CLI, 'inspect', ...args], { env, maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    if (typeof failed.code !== 'number') throw error;
-    return { code: failed.code, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
+function strataInspect(args: string[], env?: NodeJS.ProcessEnv): Promise<CliRun> {
+  return runStrata(['inspect', ...args], { env });
 }
 
 async function inspectJson(args: string[], env?: NodeJS.ProcessEnv): Promise<InspectReport> {
@@ -84,14 +72,7 @@ const quote = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Fails with `code`, saying what is wrong on one line of stderr and nothing on stdout. */
 async function assertFails(args: string[], code: number, message: RegExp, env?: NodeJS.ProcessEnv): Promise<void> {
-  const run = await strataInspect(args, env);
-  const command = `strata inspect ${args.join(' ')}`;
-  assert.equal(run.code, code, `${command}: exit code (stderr: ${run.stderr})`);
-  assert.equal(run.stdout, '', `${command}: stdout`);
-  const lines = run.stderr.split('\n').filter((line) => line !== '');
-  assert.equal(lines.length, 1, `${command}: one line on stderr, got:\n${run.stderr}`);
-  assert.match(lines[0], message, command);
-  assert.doesNotMatch(lines[0], /\bat .*:\d+:\d+/, `${command}: a stack trace`);
+  assertFailure(await strataInspect(args, env), code, message, `strata inspect ${args.join(' ')}`);
 }
 
 describe('strata inspect on the same image from an archive, a layout, strata behind containerd, and a registry', { timeout: 180_000 }, () => {

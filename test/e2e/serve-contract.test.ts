@@ -2,12 +2,13 @@
 // a stale socket is replaced, a live one or a root in use is refused, and a
 // failing call never takes the server down.
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { unaryCall } from '../../src/client/connect';
+import { staleSocket } from '../../src/testing/stale-socket';
 import { STRATA_CLI } from '../../native-bench/harness/strata';
 import { grpcCode, startStrataServer, writableDirOf, type StrataServer } from '../support/strata-grpc';
 import { tearDown } from '../support/teardown';
@@ -18,14 +19,6 @@ function serveOnce(root: string, address: string): { status: number | null; stde
     encoding: 'utf8',
   });
   return { status: result.status, stderr: result.stderr };
-}
-
-/** A socket file nobody listens on, as a server killed with SIGKILL leaves behind. */
-async function staleSocket(address: string): Promise<void> {
-  const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(address)})`]);
-  while (!fs.existsSync(address)) await new Promise((resolve) => setTimeout(resolve, 20));
-  child.kill('SIGKILL');
-  await new Promise((resolve) => child.once('exit', resolve));
 }
 
 describe('strata serve', { timeout: 120_000 }, () => {
