@@ -2,6 +2,7 @@
 // serves: used by the CLI's own subcommands and by the benchmarks, which also
 // point it at containerd's socket to compare.
 import * as grpc from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
 import { loadServices } from '../server/proto';
 
 export interface StrataClient {
@@ -12,6 +13,8 @@ export interface StrataClient {
   images: grpc.Client;
   /** strata's own administration service. */
   admin: grpc.Client;
+  /** grpc.health.v1, which tells strata (its services by name) from other servers. */
+  health: grpc.Client;
   close(): void;
 }
 
@@ -68,25 +71,27 @@ export function connect(address: string, connectOptions: ConnectOptions = {}): S
   const diff = client(services.diff);
   const images = client(services.images);
   const admin = client(services.admin);
+  const health = client(healthService as unknown as grpc.ServiceDefinition);
   return {
     snapshots,
     content,
     diff,
     images,
     admin,
+    health,
     close() {
-      for (const c of [snapshots, content, diff, images, admin]) c.close();
+      for (const c of [snapshots, content, diff, images, admin, health]) c.close();
     },
   };
 }
 
-type UnaryMethod<Req, Res> = (request: Req, callback: (err: grpc.ServiceError | null, res: Res) => void) => void;
+type UnaryMethod<Req, Res> = (request: Req, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, res: Res) => void) => void;
 
 /** Calls a unary method and resolves with its response. */
-export function unaryCall<Req, Res>(client: grpc.Client, method: string, request: Req): Promise<Res> {
+export function unaryCall<Req, Res>(client: grpc.Client, method: string, request: Req, options: grpc.CallOptions = {}): Promise<Res> {
   const fn = (client as unknown as Record<string, UnaryMethod<Req, Res>>)[method];
   if (typeof fn !== 'function') throw new Error(`no method ${method}`);
   return new Promise((resolve, reject) =>
-    fn.call(client, request, (err, res) => (err ? reject(err) : resolve(res))),
+    fn.call(client, request, options, (err, res) => (err ? reject(err) : resolve(res))),
   );
 }

@@ -1,7 +1,8 @@
 // `strata gc`: asks a running strata to collect garbage now, by containerd's
 // gc labels, and prints what went, by kind, with the bytes freed.
 import { filesize } from 'filesize';
-import { connect, unaryCall } from '../client/connect';
+import { unaryCall } from '../client/connect';
+import { openStrata } from '../client/reach-server';
 import { isKind } from '../errdefs';
 import { fromServiceError } from '../server/status';
 import { alignedTable } from '../text-table';
@@ -20,7 +21,7 @@ interface Collected {
 }
 
 export async function gc(flags: GcFlags): Promise<void> {
-  const client = connect(flags.address);
+  const client = await openStrata(flags.address, '--address');
   let response: { dry_run: boolean; removed: Collected[] };
   try {
     response = await unaryCall(client.admin, 'CollectGarbage', { dry_run: flags.dryRun === true });

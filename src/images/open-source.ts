@@ -63,7 +63,7 @@ export async function openImageSource(reference: string, options: OpenOptions = 
       if (!options.strataAddress) throw invalidArgument(`${reference}: strata: needs the socket of a running strata (--address)`);
       // Loaded only here: gRPC and protobufjs are a tenth of inspect's memory, and no other source needs them.
       const { StrataSource } = await import('./strata-source');
-      return new StrataSource(options.strataAddress, rest, { containerdAddress: options.containerdAddress, namespace: options.namespace });
+      return StrataSource.open(options.strataAddress, rest, { containerdAddress: options.containerdAddress, namespace: options.namespace });
     }
     default: {
       const stat = await fs.promises.stat(reference).catch(() => undefined);

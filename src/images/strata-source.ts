@@ -5,8 +5,8 @@ import { Readable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
 import { connect, unaryCall, type StrataClient } from '../client/connect';
 import type { ReadResponse } from '../client/content-messages';
-import fs from 'node:fs';
-import { invalidArgument, isKind, unavailable } from '../errdefs';
+import { checkSocket, openStrata, wrongServer, type ServerSocket } from '../client/reach-server';
+import { inContext, invalidArgument, isKind, withContext } from '../errdefs';
 import { fromServiceError } from '../server/status';
 import { readBlob, sniffMediaType } from './resolve';
 import type { ImageSource } from './source';
@@ -21,26 +21,26 @@ export interface StrataSourceOptions {
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
-export class StrataSource implements ImageSource {
-  private readonly client: StrataClient;
-  private readonly address: string;
+const containerdSocket = (address: string): ServerSocket => ({ address, server: 'containerd', flag: '--containerd-address' });
 
-  constructor(
-    address: string,
-    private readonly ref: string,
-    private readonly options: StrataSourceOptions = {},
-  ) {
+export class StrataSource implements ImageSource {
+  /** Fails, before anything is read, when either socket is not the server it should be. */
+  static async open(address: string, ref: string, options: StrataSourceOptions = {}): Promise<StrataSource> {
     if (!DIGEST.test(ref) && !options.containerdAddress) {
       throw invalidArgument(`strata:${ref}: give a manifest or index digest (sha256:...), or containerd's socket (--containerd-address) to resolve a name`);
     }
-    // grpc-js would report a missing socket only as a failed connection.
-    if (!fs.existsSync(address)) throw unavailable(`strata:${ref}: no strata socket at ${address}`);
-    if (options.containerdAddress && !fs.existsSync(options.containerdAddress)) {
-      throw unavailable(`strata:${ref}: no containerd socket at ${options.containerdAddress}`);
-    }
-    this.client = connect(address);
-    this.address = address;
+    return inContext(`strata:${ref}`, async () => {
+      if (options.containerdAddress) await checkSocket(containerdSocket(options.containerdAddress));
+      return new StrataSource(await openStrata(address, '--address'), address, ref, options);
+    });
   }
+
+  private constructor(
+    private readonly client: StrataClient,
+    private readonly address: string,
+    private readonly ref: string,
+    private readonly options: StrataSourceOptions,
+  ) {}
 
   get name(): string {
     return `strata:${this.ref}`;
@@ -63,15 +63,18 @@ export class StrataSource implements ImageSource {
 
   /** containerd keeps image names in its own metadata; strata keeps the blobs they point at. */
   private async resolveName(): Promise<Descriptor> {
-    const containerd = connect(this.options.containerdAddress as string, { namespace: this.options.namespace ?? 'default' });
+    const socket = containerdSocket(this.options.containerdAddress as string);
+    const containerd = connect(socket.address, { namespace: this.options.namespace ?? 'default' });
     try {
       const { image } = await this.call<{ image: { target: { media_type: string; digest: string; size: number } } }>(
         containerd.images,
         'Get',
         { name: this.ref },
-        `containerd at ${this.options.containerdAddress}`,
+        `containerd at ${socket.address}`,
       );
       return { mediaType: image.target.media_type, digest: image.target.digest, size: image.target.size };
+    } catch (err) {
+      throw isKind(err, 'Unimplemented') ? withContext(wrongServer(socket), this.name) : err;
     } finally {
       containerd.close();
     }
