@@ -10,13 +10,11 @@ import { after, before, describe, it } from 'node:test';
 import { startContainerd, type Containerd } from '../../native-bench/harness/containerd';
 import { startStrata, type Strata } from '../../native-bench/harness/strata';
 import { staleSocket } from '../../src/testing/stale-socket';
-import { assertFailure, runStrata, type CliOptions } from '../support/strata-cli';
+import { assertFailure, literal, runStrata, type CliOptions } from '../support/strata-cli';
 import { tearDown } from '../support/teardown';
 
 /** Neither root nor in the sockets' group (strata's and containerd's are root's, 0660). */
 const NOBODY = { uid: 65534, gid: 65534 };
-
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 describe('commands given a socket they cannot use', { timeout: 120_000 }, () => {
   let workDir = '';
@@ -46,17 +44,17 @@ describe('commands given a socket they cannot use', { timeout: 120_000 }, () => 
     const start = server === 'strata' ? 'strata \\(strata serve\\)' : 'containerd';
     const other = server === 'strata' ? paths.containerd : paths.strata;
     const service = server === 'strata' ? 'strata\\.admin\\.v1\\.Admin' : 'containerd\\.services\\.images\\.v1\\.Images';
-    const flagged = escape(flag);
+    const flagged = literal(flag);
     return [
-      { socket: paths.missing, message: new RegExp(`no ${server} socket at ${escape(paths.missing)}: start ${start}, or give its socket with ${flagged}$`) },
-      { socket: paths.file, message: new RegExp(`${escape(paths.file)} is not a socket: give ${server}'s socket with ${flagged}$`) },
-      { socket: paths.stale, message: new RegExp(`nothing listens on ${escape(paths.stale)} \\(a socket left by a server that stopped\\): start ${start}, or give its socket with ${flagged}$`) },
+      { socket: paths.missing, message: new RegExp(`no ${server} socket at ${literal(paths.missing)}: start ${start}, or give its socket with ${flagged}$`) },
+      { socket: paths.file, message: new RegExp(`${literal(paths.file)} is not a socket: give ${server}'s socket with ${flagged}$`) },
+      { socket: paths.stale, message: new RegExp(`nothing listens on ${literal(paths.stale)} \\(a socket left by a server that stopped\\): start ${start}, or give its socket with ${flagged}$`) },
       {
         socket: server === 'strata' ? paths.strata : paths.containerd,
         options: NOBODY,
-        message: new RegExp(`permission denied on ${escape(server === 'strata' ? paths.strata : paths.containerd)}: run as root, or as a user in the socket's group$`),
+        message: new RegExp(`permission denied on ${literal(server === 'strata' ? paths.strata : paths.containerd)}: run as root, or as a user in the socket's group$`),
       },
-      { socket: other, message: new RegExp(`${escape(other)} is not ${server}'s socket \\(the server there does not serve ${service}\\): give ${server}'s socket with ${flagged}$`) },
+      { socket: other, message: new RegExp(`${literal(other)} is not ${server}'s socket \\(the server there does not serve ${service}\\): give ${server}'s socket with ${flagged}$`) },
     ];
   }
 
@@ -64,7 +62,7 @@ describe('commands given a socket they cannot use', { timeout: 120_000 }, () => 
     for (const { socket, options, message } of expectations(server, flag)) {
       const args = command(socket);
       const run = await runStrata(args, options);
-      assertFailure(run, 1, new RegExp(`^strata: ${escape(prefix)}${message.source}`), `strata ${args.join(' ')}${options ? ' (as nobody)' : ''}`);
+      assertFailure(run, 1, new RegExp(`^strata: ${literal(prefix)}${message.source}`), `strata ${args.join(' ')}${options ? ' (as nobody)' : ''}`);
     }
   }
 

@@ -41,3 +41,8 @@ export function assertFailure(run: CliRun, code: number, message: RegExp, comman
   assert.match(lines[0], message, command);
   assert.doesNotMatch(lines[0], /\bat .*:\d+:\d+/, `${command}: a stack trace`);
 }
+
+/** `text` as a pattern that matches it literally, for messages that quote paths. */
+export function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
