@@ -81,7 +81,15 @@ export interface Machine {
   go: string;
 }
 
+/**
+ * The report's layout: raised when a field is renamed, removed or changes
+ * meaning, so that --from refuses a report it would misread. Reports written
+ * before the field existed have format 1's layout.
+ */
+export const REPORT_FORMAT = 1;
+
 export interface Report {
+  format: typeof REPORT_FORMAT;
   startedAt: string;
   seconds: number;
   machine: Machine;

@@ -17,7 +17,7 @@ import { ReferenceArm } from './arms/reference';
 import { StrataApplyArm } from './arms/strata-apply';
 import { makeBlob, measureContent } from './content-throughput';
 import { describeMachine } from './machine';
-import type { ContentScenario, Group, Measurement, Report, Sample, SnapshotScenario } from './model';
+import { REPORT_FORMAT, type ContentScenario, type Group, type Measurement, type Report, type Sample, type SnapshotScenario } from './model';
 import { buildReference } from './reference-build';
 import { summarise } from './report/summarise';
 import { buildChain, figures, OPERATIONS, removeChain, runRounds, type Latencies, type SnapshotTarget } from './snapshot-ops';
@@ -320,6 +320,7 @@ export async function runSuite(options: SuiteOptions, progress: Progress): Promi
       contentScenarios,
     );
     return {
+      format: REPORT_FORMAT,
       startedAt: startedAt.toISOString(),
       seconds: (Date.now() - startedAt.getTime()) / 1000,
       machine: await describeMachine(options.workDir),

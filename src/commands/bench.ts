@@ -9,6 +9,7 @@ import type { Report } from '../../native-bench/model';
 import { ratioChart } from '../../native-bench/report/chart';
 import { headlineMarkdown, markdownTables, textTables } from '../../native-bench/report/table';
 import { GROUPS, runSuite, type Progress, type SuiteOptions } from '../../native-bench/suite';
+import { readReport } from '../../native-bench/report/read-report';
 import { UsageError } from '../usage-error';
 
 export interface BenchFlags {
@@ -84,30 +85,42 @@ function progressBar(): Progress {
   };
 }
 
-async function readReport(file: string): Promise<Report> {
+/** Every file of the report, rendered before any is written, so that one that cannot be rendered leaves none. */
+async function reportFiles(report: Report): Promise<[name: string, text: string][]> {
+  return [
+    ['bench.json', `${JSON.stringify(report, null, 2)}\n`],
+    ['bench.txt', textTables(report)],
+    ['bench.md', markdownTables(report)],
+    ['headline.md', headlineMarkdown(report)],
+    ...(report.ratios.length > 0 ? [['bench.svg', await ratioChart(report)] as [string, string]] : []),
+  ];
+}
+
+/** Writes each file beside its name first and renames them all at the end: an interrupted write leaves no half of one. */
+async function writeFiles(dir: string, files: [name: string, text: string][]): Promise<void> {
+  await fs.promises.mkdir(dir, { recursive: true });
+  const staged = files.map(([name, text]) => ({ name, text, temporary: path.join(dir, `.${name}.${process.pid}`) }));
   try {
-    return JSON.parse(await fs.promises.readFile(file, 'utf8')) as Report;
-  } catch (err) {
-    throw new Error(`--from ${file}: ${(err as Error).message}`);
+    for (const file of staged) await fs.promises.writeFile(file.temporary, file.text);
+    for (const file of staged) await fs.promises.rename(file.temporary, path.join(dir, file.name));
+  } finally {
+    for (const file of staged) await fs.promises.rm(file.temporary, { force: true });
   }
 }
 
 export async function bench(flags: BenchFlags): Promise<Report> {
+  // Flags and the report are checked before anything runs or is written.
+  const options = flags.from === undefined ? benchOptions(flags) : undefined;
+  const out = path.resolve(flags.out);
   let report: Report;
-  if (flags.from) {
-    report = await readReport(flags.from);
-  } else {
-    const options = benchOptions(flags);
+  if (options) {
     await fs.promises.mkdir(options.workDir, { recursive: true });
     report = await runSuite(options, progressBar());
+  } else {
+    report = await readReport(flags.from as string);
   }
-  const out = path.resolve(flags.out);
-  await fs.promises.mkdir(out, { recursive: true });
-  await fs.promises.writeFile(path.join(out, 'bench.json'), `${JSON.stringify(report, null, 2)}\n`);
-  await fs.promises.writeFile(path.join(out, 'bench.txt'), textTables(report));
-  await fs.promises.writeFile(path.join(out, 'bench.md'), markdownTables(report));
-  await fs.promises.writeFile(path.join(out, 'headline.md'), headlineMarkdown(report));
-  if (report.ratios.length > 0) await fs.promises.writeFile(path.join(out, 'bench.svg'), await ratioChart(report));
+  const files = await reportFiles(report);
+  await writeFiles(out, files);
   process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : textTables(report));
   return report;
 }

@@ -1,0 +1,56 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { packageRoot } from '../../src/package-root';
+import { UsageError } from '../../src/usage-error';
+import { REPORT_FORMAT } from '../model';
+import { readReport } from './read-report';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-read-report-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const results = path.join(packageRoot(), 'native-bench', 'results');
+const kept = [path.join(results, 'bench.json'), ...['disk-run', 'snapshots-content', 'zstd-3rep'].map((run) => path.join(results, run, 'bench.json'))];
+
+function written(name: string, content: unknown): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+}
+
+/** Rejects as a failure (exit 1), not as bad usage, with this message. */
+async function refused(file: string, message: RegExp): Promise<void> {
+  await assert.rejects(readReport(file), (err: Error) => {
+    assert.ok(!(err instanceof UsageError), `${err.message}: bad usage, not a failure`);
+    assert.match(err.message, message);
+    assert.doesNotMatch(err.message, /\n/);
+    return true;
+  });
+}
+
+test('the reports kept in native-bench/results, from before the format field, read as format 1', async () => {
+  for (const file of kept) assert.equal((await readReport(file)).format, REPORT_FORMAT, file);
+});
+
+test('a path that cannot be read is bad usage', async () => {
+  await assert.rejects(readReport(path.join(dir, 'missing.json')), (err) => err instanceof UsageError && /^--from \S+missing\.json: no such file$/.test(err.message));
+  await assert.rejects(readReport(dir), (err) => err instanceof UsageError && /: a directory, not a report$/.test(err.message));
+});
+
+test('what is not JSON, or JSON that is not a report, fails naming what is wrong', async () => {
+  await refused(written('text.json', 'strata\nbench\n'), /^--from \S+: not JSON \(Unexpected token .*\); give the bench\.json of an earlier strata bench$/);
+  await refused(written('list.json', [1, 2]), /not a strata bench report \(not a JSON object\)$/);
+  await refused(written('package.json', { name: 'some-other', version: '1.0.0' }), /not a strata bench report \(report\.startedAt is missing\)$/);
+  const report = JSON.parse(fs.readFileSync(kept[3], 'utf8'));
+  delete report.measurements[2].seconds.p50;
+  await refused(written('damaged.json', report), /not a strata bench report \(report\.measurements\[2\]\.seconds\.p50 is missing\)$/);
+  report.measurements[2].seconds.p50 = '1.5';
+  await refused(written('string.json', report), /report\.measurements\[2\]\.seconds\.p50 is not a number\)$/);
+});
+
+test('a report in another format is refused, naming both formats', async () => {
+  const report = { ...JSON.parse(fs.readFileSync(kept[3], 'utf8')), format: REPORT_FORMAT + 1 };
+  await refused(written('next.json', report), new RegExp(`a report in format ${REPORT_FORMAT + 1}, from another version of strata; this strata bench reads format ${REPORT_FORMAT} \\(run it again to get one\\)$`));
+});

@@ -1,0 +1,60 @@
+// `strata bench` refuses what it cannot use before it writes anything: an
+// earlier report (--from) that is missing, not JSON, not a report or in
+// another format. Each is one line on stderr, exit code 2 for bad usage and
+// 1 for a file that holds no report; the working directory, --out and
+// --work stay as they were.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { REPORT_FORMAT } from '../../native-bench/model';
+import { packageRoot } from '../../src/package-root';
+import { assertFailure, runStrata } from '../support/strata-cli';
+import { tearDown } from '../support/teardown';
+
+/** A report kept in the repository; it has ratios, so a chart (bench.svg) too. */
+const KEPT = path.join(packageRoot(), 'native-bench', 'results', 'zstd-3rep', 'bench.json');
+
+describe('strata bench: bad usage and unusable reports', { timeout: 120_000 }, () => {
+  let workDir = '';
+  /** The directory bench runs in: its default --out, bench-results/, would appear here. */
+  let cwd = '';
+  let out = '';
+  let work = '';
+
+  before(async () => {
+    workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'strata-e2e-bench-usage-'));
+    cwd = path.join(workDir, 'cwd');
+    await fs.promises.mkdir(cwd);
+    out = path.join(workDir, 'out');
+    work = path.join(workDir, 'work');
+  });
+
+  after(() => tearDown(workDir, []));
+
+  /** Fails as `code` says, with one line matching `message`, and leaves nothing behind. */
+  async function refused(args: string[], code: number, message: RegExp): Promise<void> {
+    assertFailure(await runStrata(['bench', ...args], { cwd }), code, message, `strata bench ${args.join(' ')}`);
+    assert.deepEqual(fs.readdirSync(cwd), [], `strata bench ${args.join(' ')} wrote into its working directory`);
+    assert.equal(fs.existsSync(out), false, `strata bench ${args.join(' ')} made --out`);
+    assert.equal(fs.existsSync(work), false, `strata bench ${args.join(' ')} made --work`);
+  }
+
+  const file = (name: string, content: string) => {
+    const written = path.join(workDir, name);
+    fs.writeFileSync(written, content);
+    return written;
+  };
+
+  it('--from: a missing path or a directory is bad usage; no JSON, no report, or another format is a failure', async () => {
+    await refused(['--from', path.join(workDir, 'missing.json')], 2, /^strata: --from \S+missing\.json: no such file$/);
+    await refused(['--from', workDir, '--out', out], 2, /^strata: --from \S+: a directory, not a report$/);
+    await refused(['--from', file('notes.json', 'not json\n'), '--out', out], 1, /^strata: --from \S+notes\.json: not JSON \(.*\); give the bench\.json of an earlier strata bench$/);
+    const other = file('some-other.json', JSON.stringify({ name: 'some-other', version: '1.0.0', dependencies: {} }));
+    await refused(['--from', other], 1, /^strata: --from \S+some-other\.json: not a strata bench report \(report\.startedAt is missing\)$/);
+    await refused(['--from', other, '--out', out], 1, /not a strata bench report/);
+    const next = file('next.json', JSON.stringify({ ...JSON.parse(fs.readFileSync(KEPT, 'utf8')), format: REPORT_FORMAT + 1 }));
+    await refused(['--from', next, '--out', out], 1, /^strata: --from \S+next\.json: a report in format \d+, from another version of strata; this strata bench reads format \d+ \(run it again to get one\)$/);
+  });
+});
