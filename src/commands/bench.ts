@@ -11,6 +11,7 @@ import { headlineMarkdown, markdownTables, textTables } from '../../native-bench
 import { GROUPS, runSuite, type Progress, type SuiteOptions } from '../../native-bench/suite';
 import { readReport } from '../../native-bench/report/read-report';
 import { UsageError } from '../usage-error';
+import { checkWritableDir } from '../writable-dir';
 
 export interface BenchFlags {
   quick?: boolean;
@@ -32,6 +33,7 @@ const COMPRESSIONS: Compression[] = ['gzip', 'zstd', 'none'];
 function list<T extends string>(value: string | undefined, allowed: readonly T[], flag: string, fallback: readonly T[]): T[] {
   if (value === undefined) return [...fallback];
   const items = value.split(',').map((v) => v.trim()).filter(Boolean);
+  if (items.length === 0) throw new UsageError(`${flag}: empty (choose from ${allowed.join(', ')}, or all)`);
   if (items.length === 1 && items[0] === 'all') return [...allowed];
   for (const item of items) {
     if (!allowed.includes(item as T)) throw new UsageError(`${flag}: unknown ${JSON.stringify(item)} (choose from ${allowed.join(', ')}, or all)`);
@@ -41,8 +43,11 @@ function list<T extends string>(value: string | undefined, allowed: readonly T[]
 
 export function benchOptions(flags: BenchFlags): SuiteOptions {
   const quick = flags.quick === true;
+  // Digits only: Number() would also take '1e1', '0x2' and ' 3'.
+  if (flags.repetitions !== undefined && !/^[1-9][0-9]*$/.test(flags.repetitions)) {
+    throw new UsageError(`--repetitions must be a positive integer, not ${JSON.stringify(flags.repetitions)}`);
+  }
   const repetitions = flags.repetitions === undefined ? (quick ? 1 : 3) : Number(flags.repetitions);
-  if (!Number.isInteger(repetitions) || repetitions < 1) throw new UsageError(`--repetitions must be a positive integer, not ${flags.repetitions}`);
   const userOnly = flags.image.length > 0 && flags.images === undefined;
   return {
     workDir: path.resolve(flags.work),
@@ -109,9 +114,11 @@ async function writeFiles(dir: string, files: [name: string, text: string][]): P
 }
 
 export async function bench(flags: BenchFlags): Promise<Report> {
-  // Flags and the report are checked before anything runs or is written.
+  // Every flag is checked before anything runs or is written.
   const options = flags.from === undefined ? benchOptions(flags) : undefined;
   const out = path.resolve(flags.out);
+  await checkWritableDir(flags.out, '--out');
+  if (options) await checkWritableDir(options.workDir, '--work');
   let report: Report;
   if (options) {
     await fs.promises.mkdir(options.workDir, { recursive: true });

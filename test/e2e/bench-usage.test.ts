@@ -1,16 +1,17 @@
-// `strata bench` refuses what it cannot use before it writes anything: an
-// earlier report (--from) that is missing, not JSON, not a report or in
-// another format. Each is one line on stderr, exit code 2 for bad usage and
-// 1 for a file that holds no report; the working directory, --out and
-// --work stay as they were.
+// `strata bench` refuses what it cannot use before it runs or writes
+// anything: an earlier report (--from) that is missing, not JSON, not a
+// report or in another format, and flags it cannot take. Each is one line
+// on stderr, exit code 2 for bad usage and 1 for a file that holds no
+// report; the working directory, --out and --work stay as they were.
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { REPORT_FORMAT } from '../../native-bench/model';
 import { packageRoot } from '../../src/package-root';
-import { assertFailure, runStrata } from '../support/strata-cli';
+import { assertFailure, literal, runStrata } from '../support/strata-cli';
 import { tearDown } from '../support/teardown';
 
 /** A report kept in the repository; it has ratios, so a chart (bench.svg) too. */
@@ -56,5 +57,26 @@ describe('strata bench: bad usage and unusable reports', { timeout: 120_000 }, (
     await refused(['--from', other, '--out', out], 1, /not a strata bench report/);
     const next = file('next.json', JSON.stringify({ ...JSON.parse(fs.readFileSync(KEPT, 'utf8')), format: REPORT_FORMAT + 1 }));
     await refused(['--from', next, '--out', out], 1, /^strata: --from \S+next\.json: a report in format \d+, from another version of strata; this strata bench reads format \d+ \(run it again to get one\)$/);
+  });
+
+  it('flags it cannot take are bad usage before anything runs', async () => {
+    const at = ['--out', out, '--work', work];
+    await refused(['--repetitions', '0', ...at], 2, /^strata: --repetitions must be a positive integer, not "0"$/);
+    await refused(['--repetitions', 'x', ...at], 2, /^strata: --repetitions must be a positive integer, not "x"$/);
+    await refused(['--images', 'nosuch', ...at], 2, /^strata: --images: unknown "nosuch" \(choose from .*, or all\)$/);
+    await refused(['--compressions', 'foo', ...at], 2, /^strata: --compressions: unknown "foo" \(choose from gzip, zstd, none, or all\)$/);
+    await refused(['--groups', 'foo', ...at], 2, /^strata: --groups: unknown "foo" \(choose from unpack, containerd, decompress, snapshots, content, or all\)$/);
+    await refused(['--groups', '', ...at], 2, /^strata: --groups: empty \(choose from /);
+  });
+
+  it('--out that is a file, and --work that cannot be written, are bad usage before anything runs', async () => {
+    const report = file('report.txt', 'a file\n');
+    await refused(['--groups', 'snapshots', '--out', report, '--work', work], 2, new RegExp(`^strata: --out ${literal(report)} is not a directory$`));
+    await refused(['--from', KEPT, '--out', path.join(report, 'out')], 2, new RegExp(`^strata: --out ${literal(`${report}/out`)}: ${literal(report)} is not a directory$`));
+    await refused(['--groups', 'snapshots', '--out', out, '--work', path.join(report, 'work')], 2, new RegExp(`^strata: --work ${literal(`${report}/work`)}: ${literal(report)} is not a directory$`));
+    const readOnly = path.join(workDir, 'read-only');
+    fs.mkdirSync(readOnly);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', readOnly]);
+    await refused(['--groups', 'snapshots', '--out', out, '--work', path.join(readOnly, 'work')], 2, new RegExp(`^strata: --work ${literal(`${readOnly}/work`)}: ${literal(readOnly)} is on a read-only file system$`));
   });
 });
