@@ -128,6 +128,14 @@ export async function bench(flags: BenchFlags): Promise<Report> {
   }
   const files = await reportFiles(report);
   await writeFiles(out, files);
-  process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : textTables(report));
+  const names = files.map(([name]) => name);
+  const written = `wrote ${names.slice(0, -1).join(', ')} and ${names[names.length - 1]} in ${out}\n`;
+  // With --json, stdout holds the report alone.
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    process.stderr.write(written);
+  } else {
+    process.stdout.write(`${textTables(report)}\n${written}`);
+  }
   return report;
 }

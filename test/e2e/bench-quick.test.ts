@@ -30,5 +30,7 @@ describe('strata bench --quick', { timeout: 600_000 }, () => {
     for (const m of written.measurements) assert.ok(m.seconds.n >= 1 && Number.isFinite(m.seconds.p50), `${m.arm} on ${m.subject}: no figure`);
     assert.match(fs.readFileSync(path.join(out, 'bench.svg'), 'utf8'), /^<svg/);
     assert.match(fs.readFileSync(path.join(out, 'bench.md'), 'utf8'), /\| image \| arm \|/);
+    // stdout is the JSON alone; where the files went is said on stderr.
+    assert.equal(run.stderr, `wrote bench.json, bench.txt, bench.md, headline.md and bench.svg in ${out}\n`);
   });
 });

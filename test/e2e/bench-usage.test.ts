@@ -2,7 +2,8 @@
 // anything: an earlier report (--from) that is missing, not JSON, not a
 // report or in another format, and flags it cannot take. Each is one line
 // on stderr, exit code 2 for bad usage and 1 for a file that holds no
-// report; the working directory, --out and --work stay as they were.
+// report; the working directory, --out and --work stay as they were. A
+// report it can read is written again, and bench says where.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -16,6 +17,7 @@ import { tearDown } from '../support/teardown';
 
 /** A report kept in the repository; it has ratios, so a chart (bench.svg) too. */
 const KEPT = path.join(packageRoot(), 'native-bench', 'results', 'zstd-3rep', 'bench.json');
+const FILES = ['bench.json', 'bench.md', 'bench.svg', 'bench.txt', 'headline.md'];
 
 describe('strata bench: bad usage and unusable reports', { timeout: 120_000 }, () => {
   let workDir = '';
@@ -78,5 +80,21 @@ describe('strata bench: bad usage and unusable reports', { timeout: 120_000 }, (
     fs.mkdirSync(readOnly);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', readOnly]);
     await refused(['--groups', 'snapshots', '--out', out, '--work', path.join(readOnly, 'work')], 2, new RegExp(`^strata: --work ${literal(`${readOnly}/work`)}: ${literal(readOnly)} is on a read-only file system$`));
+  });
+
+  it('--from a report it can read writes every file again, and says where', async () => {
+    const tables = await runStrata(['bench', '--from', KEPT, '--out', out], { cwd });
+    assert.equal(tables.code, 0, tables.stderr);
+    assert.equal(tables.stderr, '');
+    assert.deepEqual(fs.readdirSync(out).sort(), FILES);
+    // The tables, then where the files are.
+    assert.equal(tables.stdout, `${fs.readFileSync(path.join(out, 'bench.txt'), 'utf8')}\nwrote bench.json, bench.txt, bench.md, headline.md and bench.svg in ${out}\n`);
+
+    // With --json stdout is the report alone, and the note goes to stderr; the default --out is relative to where bench runs.
+    const json = await runStrata(['bench', '--from', KEPT, '--json'], { cwd });
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout), JSON.parse(fs.readFileSync(path.join(cwd, 'bench-results', 'bench.json'), 'utf8')));
+    assert.equal(json.stderr, `wrote bench.json, bench.txt, bench.md, headline.md and bench.svg in ${path.join(cwd, 'bench-results')}\n`);
+    assert.deepEqual(fs.readdirSync(path.join(cwd, 'bench-results')).sort(), FILES);
   });
 });
