@@ -62,7 +62,7 @@ program
 program
   .command('bench')
   .description('benchmark layer unpacking, snapshot operations and content throughput: strata against containerd')
-  .option('--quick', 'a small subset, in under two minutes')
+  .option('--quick', 'a small subset (two images at 2 % scale, one repetition): 30 to 45 seconds on 2 cores')
   .option('--json', 'print the report as JSON instead of tables')
   .option('--out <dir>', 'where bench.json, bench.txt, bench.md, headline.md and bench.svg go', 'bench-results')
   .option('--work <dir>', 'inputs, servers and scratch space (needs a few GB for a full run)', '/var/tmp/strata-bench')
