@@ -118,7 +118,7 @@ export async function bench(flags: BenchFlags): Promise<Report> {
   const options = flags.from === undefined ? benchOptions(flags) : undefined;
   const out = path.resolve(flags.out);
   await checkWritableDir(flags.out, '--out');
-  if (options) await checkWritableDir(options.workDir, '--work');
+  if (options) await checkWritableDir(flags.work, '--work');
   let report: Report;
   if (options) {
     await fs.promises.mkdir(options.workDir, { recursive: true });
