@@ -90,21 +90,22 @@ function progressBar(): Progress {
   };
 }
 
-/** Every file of the report, rendered before any is written, so that one that cannot be rendered leaves none. */
-async function reportFiles(report: Report): Promise<[name: string, text: string][]> {
-  return [
+/** Every file of the report by name, rendered before any is written, so that one that cannot be rendered leaves none. */
+async function reportFiles(report: Report): Promise<Map<string, string>> {
+  const files = new Map([
     ['bench.json', `${JSON.stringify(report, null, 2)}\n`],
     ['bench.txt', textTables(report)],
     ['bench.md', markdownTables(report)],
     ['headline.md', headlineMarkdown(report)],
-    ...(report.ratios.length > 0 ? [['bench.svg', await ratioChart(report)] as [string, string]] : []),
-  ];
+  ]);
+  if (report.ratios.length > 0) files.set('bench.svg', await ratioChart(report));
+  return files;
 }
 
 /** Writes each file beside its name first and renames them all at the end: an interrupted write leaves no half of one. */
-async function writeFiles(dir: string, files: [name: string, text: string][]): Promise<void> {
+async function writeFiles(dir: string, files: Map<string, string>): Promise<void> {
   await fs.promises.mkdir(dir, { recursive: true });
-  const staged = files.map(([name, text]) => ({ name, text, temporary: path.join(dir, `.${name}.${process.pid}`) }));
+  const staged = [...files].map(([name, text]) => ({ name, text, temporary: path.join(dir, `.${name}.${process.pid}`) }));
   try {
     for (const file of staged) await fs.promises.writeFile(file.temporary, file.text);
     for (const file of staged) await fs.promises.rename(file.temporary, path.join(dir, file.name));
@@ -128,14 +129,14 @@ export async function bench(flags: BenchFlags): Promise<Report> {
   }
   const files = await reportFiles(report);
   await writeFiles(out, files);
-  const names = files.map(([name]) => name);
+  const names = [...files.keys()];
   const written = `wrote ${names.slice(0, -1).join(', ')} and ${names[names.length - 1]} in ${out}\n`;
   // With --json, stdout holds the report alone.
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(files.get('bench.json') as string);
     process.stderr.write(written);
   } else {
-    process.stdout.write(`${textTables(report)}\n${written}`);
+    process.stdout.write(`${files.get('bench.txt')}\n${written}`);
   }
   return report;
 }
