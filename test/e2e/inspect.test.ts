@@ -19,7 +19,7 @@ import { freePort, startRegistry, type Registry } from '../../native-bench/harne
 import { startStrata, type Strata } from '../../native-bench/harness/strata';
 import type { InspectReport } from '../../src/inspect/inspect-image';
 import { buildSpecImage, writeDockerSave, type BuiltImage, type Spec } from '../../src/testing/spec-image';
-import { assertFailure, runStrata, type CliRun } from '../support/strata-cli';
+import { assertFailure, literal, runStrata, type CliRun } from '../support/strata-cli';
 import { tearDown } from '../support/teardown';
 
 const execFileAsync = promisify(execFile);
@@ -66,9 +66,6 @@ async function inspectJson(args: string[], env?: NodeJS.ProcessEnv): Promise<Ins
   assert.equal(run.stderr, '', 'nothing on stderr when it is not a terminal');
   return JSON.parse(run.stdout) as InspectReport;
 }
-
-/** `text` as a regular expression that matches only it. */
-const quote = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Fails with `code`, saying what is wrong on one line of stderr and nothing on stdout. */
 async function assertFails(args: string[], code: number, message: RegExp, env?: NodeJS.ProcessEnv): Promise<void> {
@@ -173,9 +170,9 @@ describe('strata inspect on the same image from an archive, a layout, strata beh
   it('a registry reached the wrong way, or not at all, is one line naming the host and what to do', async () => {
     const host = (registry as Registry).host;
     const ref = (at: string) => `docker://${at}/${IMAGE_NAME}`;
-    await assertFails([ref(host)], 1, new RegExp(`^strata: ${quote(ref(host))}: ${quote(host)} answered in plain HTTP, not HTTPS: add --plain-http for a registry without TLS$`));
+    await assertFails([ref(host)], 1, new RegExp(`^strata: ${literal(ref(host))}: ${literal(host)} answered in plain HTTP, not HTTPS: add --plain-http for a registry without TLS$`));
     const closed = `127.0.0.1:${await freePort()}`;
-    await assertFails([ref(closed), '--plain-http'], 1, new RegExp(`^strata: ${quote(ref(closed))}: ${quote(closed)} refused the connection: no registry listens on port \\d+ there; check the host and port$`));
+    await assertFails([ref(closed), '--plain-http'], 1, new RegExp(`^strata: ${literal(ref(closed))}: ${literal(closed)} refused the connection: no registry listens on port \\d+ there; check the host and port$`));
     await assertFails([ref('no-such-host.invalid')], 1, /^strata: docker:\/\/no-such-host\.invalid\/\S+: cannot resolve no-such-host\.invalid(: no such host| now: DNS did not answer)/);
     await assertFails([ref('127.0.0.1:1'), '--plain-http'], 1, /: fetch will not connect to port 1 \(a port browsers block\): serve the registry on another port$/);
   });
@@ -219,22 +216,22 @@ describe('strata inspect on the same image from an archive, a layout, strata beh
     const oci = await cut(skopeo);
     // Where 60% falls, in a blob or a header, depends on how well the layers compress.
     const blob = 'blobs/sha256/[0-9a-f]{64}';
-    await assertFails([oci], 1, new RegExp(`^strata: ${quote(oci)} is truncated: the tar ends early, (inside ${blob} \\(\\d+ of its \\d+ bytes\\)|in a header \\(after ${blob}\\))$`));
+    await assertFails([oci], 1, new RegExp(`^strata: ${literal(oci)} is truncated: the tar ends early, (inside ${blob} \\(\\d+ of its \\d+ bytes\\)|in a header \\(after ${blob}\\))$`));
     await assertFails([`oci-archive:${oci}`], 1, /is truncated: the tar ends early/);
     const saved = path.join(workDir, 'docker-save.tar');
     await writeDockerSave(await buildSpecImage(workDir, LAYERS, ['none'], CONFIG), saved, IMAGE_NAME);
     const docker = await cut(saved);
-    await assertFails([docker], 1, new RegExp(`^strata: ${quote(docker)} is truncated: the tar ends early, inside [0-9a-f]{64}/layer\\.tar \\(\\d+ of its \\d+ bytes\\)$`));
+    await assertFails([docker], 1, new RegExp(`^strata: ${literal(docker)} is truncated: the tar ends early, inside [0-9a-f]{64}/layer\\.tar \\(\\d+ of its \\d+ bytes\\)$`));
 
     const empty = path.join(workDir, 'empty.tar');
     await fs.promises.writeFile(empty, '');
-    await assertFails([empty], 1, new RegExp(`^strata: ${quote(empty)} is empty \\(0 bytes\\), not an image archive$`));
+    await assertFails([empty], 1, new RegExp(`^strata: ${literal(empty)} is empty \\(0 bytes\\), not an image archive$`));
     const files = path.join(workDir, 'files');
     await fs.promises.mkdir(files);
     await fs.promises.writeFile(path.join(files, 'readme.txt'), 'hello\n');
     const plain = path.join(workDir, 'files.tar');
     await execFileAsync('tar', ['-cf', plain, '-C', files, '.']);
-    const neither = `^strata: ${quote(plain)} is not an image archive: a tar with neither oci-layout \\(an OCI archive\\) nor manifest\\.json \\(docker save\\)$`;
+    const neither = `^strata: ${literal(plain)} is not an image archive: a tar with neither oci-layout \\(an OCI archive\\) nor manifest\\.json \\(docker save\\)$`;
     await assertFails([plain], 1, new RegExp(neither));
     await assertFails([`oci-archive:${plain}`], 1, new RegExp(neither));
   });
