@@ -56,7 +56,7 @@ program
     const config = resolveConfig(flags);
     // Each subcommand loads only what it needs: inspect has no use for SQLite or the chart renderer.
     const { serve } = await import('./commands/serve');
-    await serve(config, createServerLog({ level: config.logLevel, format: config.logFormat, file: config.logFile }));
+    await serve(config, await createServerLog({ level: config.logLevel, format: config.logFormat, file: config.logFile }));
   });
 
 program

@@ -5,11 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { createServerLog } from './log';
 
-test('JSON lines by default, text with format = "text", and reopen() starts a new file after a rotation', () => {
+test('JSON lines by default, text with format = "text", and reopen() starts a new file after a rotation', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-log-'));
   try {
     const jsonFile = path.join(dir, 'json.log');
-    const json = createServerLog({ level: 'info', format: 'auto', file: jsonFile });
+    const json = await createServerLog({ level: 'info', format: 'auto', file: jsonFile });
     json.log.info({ key: 'k1' }, 'first');
     fs.renameSync(jsonFile, `${jsonFile}.1`);
     json.reopen();
@@ -19,7 +19,7 @@ test('JSON lines by default, text with format = "text", and reopen() starts a ne
     assert.deepEqual([after.msg, after.key, after.service], ['second', 'k2', 'strata']);
 
     const textFile = path.join(dir, 'text.log');
-    createServerLog({ level: 'info', format: 'text', file: textFile }).log.warn({ key: 'k3' }, 'readable');
+    (await createServerLog({ level: 'info', format: 'text', file: textFile })).log.warn({ key: 'k3' }, 'readable');
     const text = fs.readFileSync(textFile, 'utf8');
     assert.match(text, /WARN.*readable/);
     assert.match(text, /key: "k3"/);

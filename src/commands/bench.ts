@@ -10,6 +10,8 @@ import { ratioChart } from '../../native-bench/report/chart';
 import { headlineMarkdown, markdownTables, textTables } from '../../native-bench/report/table';
 import { GROUPS, runSuite, type Progress, type SuiteOptions } from '../../native-bench/suite';
 import { readReport } from '../../native-bench/report/read-report';
+import { makeDirectories } from '../make-directories';
+import { systemErrorText } from '../system-error';
 import { UsageError } from '../usage-error';
 import { checkWritableDir } from '../writable-dir';
 
@@ -104,13 +106,21 @@ async function reportFiles(report: Report): Promise<Map<string, string>> {
 
 /** Writes each file beside its name first and renames them all at the end: an interrupted write leaves no half of one. */
 async function writeFiles(dir: string, files: Map<string, string>): Promise<void> {
-  await fs.promises.mkdir(dir, { recursive: true });
   const staged = [...files].map(([name, text]) => ({ name, text, temporary: path.join(dir, `.${name}.${process.pid}`) }));
   try {
     for (const file of staged) await fs.promises.writeFile(file.temporary, file.text);
     for (const file of staged) await fs.promises.rename(file.temporary, path.join(dir, file.name));
   } finally {
     for (const file of staged) await fs.promises.rm(file.temporary, { force: true });
+  }
+}
+
+/** A directory a flag names, made now: a run is long, and should not fail only at its end. */
+async function flagDirectory(flag: string, dir: string): Promise<void> {
+  try {
+    await makeDirectories(dir);
+  } catch (err) {
+    throw new Error(`${flag} ${dir}: ${systemErrorText(err)}`);
   }
 }
 
@@ -122,10 +132,13 @@ export async function bench(flags: BenchFlags): Promise<Report> {
   if (options) await checkWritableDir(flags.work, '--work');
   let report: Report;
   if (options) {
-    await fs.promises.mkdir(options.workDir, { recursive: true });
+    await flagDirectory('--out', out);
+    await flagDirectory('--work', options.workDir);
     report = await runSuite(options, progressBar());
   } else {
+    // Read first: a --from that fails leaves no directory behind.
     report = await readReport(flags.from as string);
+    await flagDirectory('--out', out);
   }
   const files = await reportFiles(report);
   await writeFiles(out, files);

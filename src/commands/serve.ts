@@ -14,7 +14,6 @@ import { ContentStore } from '../content/store';
 import { openMetadataDatabase } from '../metadata/database';
 import { Transactor } from '../metadata/transactor';
 import { mountsUnder, unmount } from '../mount';
-import { syscalls } from '../native/syscalls';
 import { prepareRoot } from '../root-dir';
 import { Slots } from '../slots';
 import { LayerApplier, scratchDir } from '../diff/layer-applier';
@@ -51,16 +50,6 @@ function stopSignal(log: Logger): Promise<void> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-}
-
-/** Two servers sharing one root would sweep each other's work in progress. */
-function lockRoot(root: string): void {
-  try {
-    syscalls.lockExclusive(path.join(root, 'lock'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-    throw new Error(`${root} is in use by another strata`);
-  }
 }
 
 /** Unmounts what a killed server left mounted on its scratch directories, then removes them. */
@@ -135,7 +124,6 @@ export async function serve(config: Config, { log, reopen }: ServerLog): Promise
   const root = path.resolve(config.root);
   const address = path.resolve(config.address);
   await prepareRoot(root);
-  lockRoot(root);
   await releaseScratchMounts(scratchDir(root), log);
   const backend = await openBackend({ ...config, root });
   const dbFile = path.join(root, 'metadata.db');

@@ -2,10 +2,23 @@
 import fs from 'fs-extra';
 import net from 'node:net';
 import path from 'node:path';
+import { makeDirectories } from '../make-directories';
+import { systemErrorText } from '../system-error';
 
-/** Makes the socket's directory and removes a socket that nobody listens on any more. */
+/**
+ * Makes the socket's directory, checks that a socket can be made in it, and
+ * removes a socket that nobody listens on any more. Anything else at the
+ * address is left alone.
+ */
 export async function claimSocketPath(address: string): Promise<void> {
-  await fs.mkdirp(path.dirname(address));
+  const dir = path.dirname(address);
+  try {
+    await makeDirectories(dir);
+    // bind reports a read-only or closed directory only through grpc-js, in its own words.
+    await fs.access(dir, fs.constants.W_OK | fs.constants.X_OK);
+  } catch (err) {
+    throw new Error(`cannot listen on ${address}: ${systemErrorText(err)}`);
+  }
   let stat: fs.Stats;
   try {
     stat = await fs.lstat(address);

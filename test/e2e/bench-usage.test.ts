@@ -82,6 +82,14 @@ describe('strata bench: bad usage and unusable reports', { timeout: 120_000 }, (
     await refused(['--groups', 'snapshots', '--out', out, '--work', path.join(readOnly, 'work')], 2, new RegExp(`^strata: --work ${literal(`${readOnly}/work`)}: ${literal(readOnly)} is on a read-only file system$`));
   });
 
+  it('fails at once, in one line, on a --work or --out it cannot make', async () => {
+    for (const flag of ['--work', '--out']) {
+      // Node's recursive mkdir spun on a path under /proc for ever; the run would be killed.
+      const run = await runStrata(['bench', '--quick', '--work', work, '--out', out, flag, '/proc/strata-e2e/dir'], { cwd, timeout: 10_000 });
+      assertFailure(run, 1, new RegExp(`^strata: ${flag} /proc/strata-e2e/dir: mkdir /proc/strata-e2e: no such file or directory$`), `strata bench ${flag} /proc/...`);
+    }
+  });
+
   it('--from a report it can read writes every file again, and says where', async () => {
     const tables = await runStrata(['bench', '--from', KEPT, '--out', out], { cwd });
     assert.equal(tables.code, 0, tables.stderr);

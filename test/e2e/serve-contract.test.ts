@@ -13,20 +13,27 @@ import { STRATA_CLI } from '../../native-bench/harness/strata';
 import { grpcCode, startStrataServer, writableDirOf, type StrataServer } from '../support/strata-grpc';
 import { tearDown } from '../support/teardown';
 
-function serveOnce(root: string, address: string): { status: number | null; stderr: string } {
-  const result = spawnSync(process.execPath, [STRATA_CLI, 'serve', '--root', root, '--address', address], {
-    timeout: 20_000,
-    encoding: 'utf8',
-  });
-  return { status: result.status, stderr: result.stderr };
-}
-
 describe('strata serve', { timeout: 120_000 }, () => {
   let workDir = '';
   let server: StrataServer | undefined;
   before(async () => {
     workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'strata-serve-'));
   });
+  /**
+   * `strata serve` expected to fail at start, in the work dir (where a
+   * relative path would lead); SIGKILLed if it has not within 10 s (a server
+   * spinning on its root once ignored the first SIGTERM).
+   */
+  function serveOnce(root: string, address: string, ...more: string[]): { status: number | null; stderr: string } {
+    const result = spawnSync(process.execPath, [STRATA_CLI, 'serve', '--root', root, '--address', address, ...more], {
+      cwd: workDir,
+      timeout: 10_000,
+      killSignal: 'SIGKILL',
+      encoding: 'utf8',
+    });
+    return { status: result.status, stderr: result.stderr };
+  }
+
   const cleanups: (() => Promise<void>)[] = [];
   after(() => tearDown(workDir, [...cleanups, () => server?.stop()]));
 
@@ -84,6 +91,53 @@ describe('strata serve', { timeout: 120_000 }, () => {
     assert.match(result.stderr, /snapshots is a symbolic link; strata follows no link inside its root/);
     assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
     assert.deepEqual(fs.readdirSync(elsewhere), []);
+  });
+
+  it('fails at once, in one line, on a root it cannot make or use', () => {
+    const file = path.join(workDir, 'a-file');
+    fs.writeFileSync(file, '');
+    const readOnly = path.join(workDir, 'read-only');
+    fs.mkdirSync(readOnly);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro', 'tmpfs', readOnly]);
+    const frozen = path.join(workDir, 'frozen');
+    fs.mkdirSync(frozen);
+    execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', frozen]);
+    fs.mkdirSync(path.join(frozen, 'root'));
+    execFileSync('mount', ['-o', 'remount,ro', frozen]);
+    const address = path.join(workDir, 'unusable.sock');
+    for (const [root, why] of [
+      // procfs answers ENOENT to any mkdir: Node's recursive mkdir tried again for ever.
+      ['/proc/strata-e2e-root', 'mkdir /proc/strata-e2e-root: no such file or directory'],
+      [path.join(file, 'root'), `mkdir ${file}/root: not a directory`],
+      [file, `mkdir ${file}: file already exists`],
+      [path.join(readOnly, 'root'), `mkdir ${readOnly}/root: read-only file system`],
+      [path.join(frozen, 'root'), `open ${frozen}/root/lock: read-only file system`],
+    ]) {
+      const result = serveOnce(root, address);
+      assert.deepEqual(result, { status: 1, stderr: `strata: cannot use ${root} as root: ${why}\n` });
+      assert.equal(fs.existsSync(address), false);
+    }
+  });
+
+  it('leaves a directory that cannot be a root as it was: /proc keeps its mode', () => {
+    // A /proc of its own, in a mount and pid namespace of its own: root may chmod procfs.
+    const result = spawnSync('unshare', ['--mount', '--pid', '--fork', '--mount-proc', 'sh', '-c', '"$0" "$1" serve --root /proc --address "$2"; stat -c %a /proc', process.execPath, STRATA_CLI, path.join(workDir, 'proc.sock')], {
+      encoding: 'utf8',
+      timeout: 10_000,
+      killSignal: 'SIGKILL',
+    });
+    assert.equal(result.stdout, '555\n', 'the mode of /proc');
+    assert.equal(result.stderr, 'strata: cannot use /proc as root: open /proc/lock: no such file or directory\n');
+  });
+
+  it('fails at once, in one line, on a socket or log directory it cannot make', () => {
+    const root = path.join(workDir, 'unmade-dirs-root');
+    const result = serveOnce(root, '/proc/strata-e2e/strata.sock');
+    assert.deepEqual(result, { status: 1, stderr: 'strata: cannot listen on /proc/strata-e2e/strata.sock: mkdir /proc/strata-e2e: no such file or directory\n' });
+    const config = path.join(workDir, 'unmade-log.toml');
+    fs.writeFileSync(config, '[log]\nfile = "/proc/strata-e2e/strata.log"\n');
+    const logged = serveOnce(root, path.join(workDir, 'unmade-log.sock'), '--config', config);
+    assert.deepEqual(logged, { status: 1, stderr: 'strata: cannot open log.file /proc/strata-e2e/strata.log: mkdir /proc/strata-e2e: no such file or directory\n' });
   });
 
   it('answers Mounts of a committed snapshot with FailedPrecondition, as containerd', async () => {

@@ -19,11 +19,13 @@ export interface CliOptions {
   uid?: number;
   gid?: number;
   cwd?: string;
+  /** Killed (SIGKILL) past this many milliseconds. */
+  timeout?: number;
 }
 
 export async function runStrata(args: string[], options: CliOptions = {}): Promise<CliRun> {
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [STRATA_CLI, ...args], { ...options, maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await execFileAsync(process.execPath, [STRATA_CLI, ...args], { ...options, killSignal: 'SIGKILL', maxBuffer: 64 << 20 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };
