@@ -42,6 +42,9 @@ function bindable(port: number): Promise<boolean> {
   });
 }
 
+/** Random picks before giving up: with thousands of ports to pick from, this many taken means they all are. */
+const PICKS = 100;
+
 /**
  * A TCP port on 127.0.0.1 that nothing holds, for a server started next.
  * It is chosen below the ephemeral range: a port the kernel handed out for
@@ -51,12 +54,13 @@ function bindable(port: number): Promise<boolean> {
 export async function freePort(): Promise<number> {
   const high = ephemeralLow();
   const low = Math.max(1024, high - 12000);
-  for (;;) {
+  for (let pick = 0; pick < PICKS && low < high; pick++) {
     const port = low + Math.floor(Math.random() * (high - low));
     if (handedOut.has(port) || !(await bindable(port))) continue;
     handedOut.add(port);
     return port;
   }
+  throw new Error(`no free port on 127.0.0.1 from ${low} up to ${high}, where the ephemeral range (ip_local_port_range) starts`);
 }
 
 export interface RegistryOptions {
