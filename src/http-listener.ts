@@ -1,7 +1,7 @@
 // An HTTP server listening on host:port, or on a unix socket path, for the
 // metrics endpoint and the registry mirror.
-import fs from 'node:fs/promises';
 import type http from 'node:http';
+import { claimSocketPath, releaseSocketPath } from './server/socket';
 
 export interface HttpListener {
   /** host:port as bound (the port chosen when 0 was asked), or the socket path. */
@@ -12,7 +12,8 @@ export interface HttpListener {
 
 export async function listenHttp(server: http.Server, address: string): Promise<HttpListener> {
   const unix = address.startsWith('/');
-  if (unix) await fs.rm(address, { force: true });
+  // A stale socket is replaced and anything else refused: the path is the operator's to give, and could name any file.
+  if (unix) await claimSocketPath(address);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     if (unix) server.listen(address, resolve);
@@ -27,7 +28,7 @@ export async function listenHttp(server: http.Server, address: string): Promise<
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (unix) await fs.rm(address, { force: true });
+      if (unix) await releaseSocketPath(address);
     },
   };
 }

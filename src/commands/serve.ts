@@ -4,6 +4,7 @@ import fs from 'fs-extra';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config';
+import type { HttpListener } from '../http-listener';
 import type { ServerLog } from '../log';
 import type { Metrics } from '../metrics/metrics';
 import { storeHealth } from '../metrics/store-health';
@@ -159,9 +160,27 @@ export async function serve(config: Config, { log, reopen }: ServerLog): Promise
     maxStreamsPerConnection: config.maxStreamsPerConnection,
     interceptors: [rpcObserver(log, metrics)],
   });
-  health.serving();
-  const endpoint = metrics ? await (await import('../metrics/http-endpoint')).serveHttpEndpoint(config.metricsAddress, metrics, storeHealth(db, root), log) : undefined;
-  const mirror = config.mirrorAddress ? await startMirror(config, root, content, log, metrics) : undefined;
+  let endpoint: HttpListener | undefined;
+  let mirror: HttpListener | undefined;
+  const stop = async (graceMs: number) => {
+    await server.stop(graceMs);
+    // Cancelled calls unwind (unmount, remove their temp dirs) before the store closes.
+    await handlersFinished();
+    await mirror?.close();
+    await endpoint?.close();
+    await content.close();
+    await snapshotter.close();
+    db.close();
+  };
+  try {
+    health.serving();
+    endpoint = metrics ? await (await import('../metrics/http-endpoint')).serveHttpEndpoint(config.metricsAddress, metrics, storeHealth(db, root), log) : undefined;
+    mirror = config.mirrorAddress ? await startMirror(config, root, content, log, metrics) : undefined;
+  } catch (err) {
+    // The socket is there already: a start that fails goes as a stop would, socket and all.
+    await stop(0);
+    throw err;
+  }
   log.info({ root, address, backend: backend.name, gcMode: config.gcMode, metrics: endpoint?.address, mirror: mirror?.address }, 'strata serving');
   manager.ready();
   const schedule = collect && config.gcIntervalMs > 0 ? collectEvery(collect, config.gcIntervalMs, log) : undefined;
@@ -170,13 +189,6 @@ export async function serve(config: Config, { log, reopen }: ServerLog): Promise
   manager.stopping();
   health.stopping();
   await schedule?.stop();
-  await server.stop(config.shutdownGraceMs);
-  // Cancelled calls unwind (unmount, remove their temp dirs) before the store closes.
-  await handlersFinished();
-  await mirror?.close();
-  await endpoint?.close();
-  await content.close();
-  await snapshotter.close();
-  db.close();
+  await stop(config.shutdownGraceMs);
   log.info('stopped');
 }

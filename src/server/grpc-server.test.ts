@@ -29,3 +29,16 @@ test('a client may send a whole receive window before the server reads, per call
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a listen that fails once its socket is bound leaves no socket behind, and no server running', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-grpc-server-'));
+  try {
+    // chown takes no gid past 2^32-1, and comes after the bind.
+    await assert.rejects(listen(path.join(dir, 'strata.sock'), [{ definition: loadServices().content, implementation: {} }], { ...TEST_LISTEN, gid: 2 ** 32 }), {
+      code: 'ERR_OUT_OF_RANGE',
+    });
+    assert.deepEqual(fs.readdirSync(dir), []);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -45,15 +45,22 @@ export async function listen(address: string, services: ServiceBinding[], option
   // ever appears at its address when it accepts connections.
   const staging = path.join(path.dirname(address), `.${path.basename(address)}.${process.pid}`);
   await fs.rm(staging, { force: true });
-  await new Promise<void>((resolve, reject) =>
-    server.bindAsync(`unix:${staging}`, grpc.ServerCredentials.createInsecure(), (err) =>
-      err ? reject(err) : resolve(),
-    ),
-  );
-  const sessions = openSessions(server, RECEIVE_WINDOW);
-  await fs.chown(staging, 0, options.gid);
-  await fs.chmod(staging, options.mode);
-  await fs.rename(staging, address);
+  let sessions: Set<http2.ServerHttp2Session>;
+  try {
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(`unix:${staging}`, grpc.ServerCredentials.createInsecure(), (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
+    sessions = openSessions(server, RECEIVE_WINDOW);
+    await fs.chown(staging, 0, options.gid);
+    await fs.chmod(staging, options.mode);
+    await fs.rename(staging, address);
+  } catch (err) {
+    server.forceShutdown();
+    await fs.rm(staging, { force: true });
+    throw err;
+  }
   return {
     async stop(graceMs) {
       await new Promise<void>((resolve) => {

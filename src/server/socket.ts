@@ -1,4 +1,5 @@
-// The unix socket strata listens on: created fresh at start, removed at stop.
+// A unix socket strata listens on (the gRPC socket, or the metrics
+// endpoint's): created fresh at start, removed at stop.
 import fs from 'fs-extra';
 import net from 'node:net';
 import path from 'node:path';

@@ -4,6 +4,7 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -138,6 +139,29 @@ describe('strata serve', { timeout: 120_000 }, () => {
     fs.writeFileSync(config, '[log]\nfile = "/proc/strata-e2e/strata.log"\n');
     const logged = serveOnce(root, path.join(workDir, 'unmade-log.sock'), '--config', config);
     assert.deepEqual(logged, { status: 1, stderr: 'strata: cannot open log.file /proc/strata-e2e/strata.log: mkdir /proc/strata-e2e: no such file or directory\n' });
+  });
+
+  it('removes its socket when a start fails after making it, whatever failed', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => taken.close(() => resolve())));
+    const inUse = `127.0.0.1:${(taken.address() as net.AddressInfo).port}`;
+    const plainFile = path.join(workDir, 'not-a-socket');
+    fs.writeFileSync(plainFile, 'kept');
+    const root = path.join(workDir, 'failing-root');
+    for (const [config, why] of [
+      [`[metrics]\naddress = "${inUse}"\n`, `listen EADDRINUSE: address already in use ${inUse}`],
+      [`[mirror]\naddress = "${inUse}"\n`, `listen EADDRINUSE: address already in use ${inUse}`],
+      // Once removed with rm -f, whatever it was.
+      [`[metrics]\naddress = "${plainFile}"\n`, `${plainFile} exists and is not a socket; refusing to replace it`],
+    ]) {
+      const file = path.join(workDir, 'failing.toml');
+      fs.writeFileSync(file, config);
+      const address = path.join(workDir, 'failing.sock');
+      assert.deepEqual(serveOnce(root, address, '--config', file), { status: 1, stderr: `strata: ${why}\n` }, config);
+      assert.deepEqual(fs.readdirSync(workDir).filter((name) => name.includes('failing.sock')), [], config);
+    }
+    assert.equal(fs.readFileSync(plainFile, 'utf8'), 'kept');
   });
 
   it('answers Mounts of a committed snapshot with FailedPrecondition, as containerd', async () => {
