@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CONFIG_KEYS, DEFAULTS, type Config } from '../config/config';
-import { loadConfigFile } from '../config/config-file';
+import { resolveConfig } from '../config/config-file';
 import { packageRoot } from '../package-root';
 
 /** The settings by their names in the file, as `--json` prints them. */
@@ -11,7 +11,8 @@ function byKeyName(config: Config): Record<string, unknown> {
 }
 
 export function checkConfig(file: string, flags: { json?: boolean }): void {
-  const config = { ...DEFAULTS, ...loadConfigFile(file) };
+  // As serve would read it with no flags: what passes here passes there.
+  const config = resolveConfig({ config: file });
   if (flags.json) process.stdout.write(`${JSON.stringify({ file, valid: true, config: byKeyName(config) }, null, 2)}\n`);
   else process.stdout.write(`${file}: valid\n`);
 }

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../package-root';
 import { CONFIG_KEYS, DEFAULTS } from './config';
-import { ConfigError, keyLine, loadConfigFile, resolveConfig } from './config-file';
+import { ConfigError, keyLine, loadConfigFile, resolveConfig, type ConfigFlags } from './config-file';
 import { UsageError } from '../usage-error';
 
 function withConfig(text: string, fn: (file: string) => void): void {
@@ -91,4 +91,52 @@ test('the collector keys: gc.mode, gc.interval, gc.ingest_max_age and snapshotte
   withConfig('[gc]\ninterval = "soon"', (f) => assert.throws(() => loadConfigFile(f), /gc\.interval must be a duration/));
   withConfig('[gc]\ninterval = 30', (f) => assert.throws(() => loadConfigFile(f), /gc\.interval must be a duration/));
   withConfig('[gc]\nperiod = "1h"', (f) => assert.throws(() => loadConfigFile(f), /unknown key gc\.period/));
+});
+
+test('every value serve would refuse is refused here, with the file, line and key', () => {
+  const refused = (text: string, message: string) =>
+    withConfig(text, (f) => assert.throws(() => resolveConfig({ config: f }), (err: Error) => err instanceof ConfigError && err.message === `config ${f}:${message}`));
+  refused('[metrics]\naddress = "127.0.0.1:99999"', '2: metrics.address must be host:port or an absolute unix socket path (a port from 0 to 65535, a path of at most 107 bytes), not "127.0.0.1:99999"');
+  refused('[metrics]\naddress = "metrics.sock"', '2: metrics.address must be host:port or an absolute unix socket path (a port from 0 to 65535, a path of at most 107 bytes), not "metrics.sock"');
+  // bind would cut the path short and listen under another name.
+  refused(`[metrics]\naddress = "/run/${'m'.repeat(100)}.sock"`, `2: metrics.address must be host:port or an absolute unix socket path (a port from 0 to 65535, a path of at most 107 bytes), not "/run/${'m'.repeat(100)}.sock"`);
+  refused('[metrics]\naddress = "999.0.0.1:9400"', '2: metrics.address must be host:port or an absolute unix socket path (a port from 0 to 65535, a path of at most 107 bytes), not "999.0.0.1:9400"');
+  refused('root = "var/lib/strata"', '1: root must be an absolute path other than /, not "var/lib/strata"');
+  refused('root = "/"', '1: root must be an absolute path other than /, not "/"');
+  refused('address = "strata.sock"', '1: address must be an absolute unix socket path of at most 98 bytes, not "strata.sock"');
+  // The socket is bound as .NAME.PID beside the address first: that name must fit too.
+  refused(`address = "/run/${'s'.repeat(89)}.sock"`, `1: address must be an absolute unix socket path of at most 98 bytes, not "/run/${'s'.repeat(89)}.sock"`);
+  refused('[log]\nfile = "strata.log"', '2: log.file must be an absolute path, or "" for stderr, not "strata.log"');
+  refused('shutdown_grace = "25d"', '1: shutdown_grace must be a duration such as "30m" or "24h", at most "24d", not "25d"');
+  refused('[gc]\ninterval = "30d"', '2: gc.interval must be a duration such as "30m" or "24h", at most "24d", not "30d"');
+  refused('[grpc]\nmax_streams_per_connection = 4294967296', '2: grpc.max_streams_per_connection must be a whole number from 1 to 4294967295, not 4294967296');
+  refused('[mirror]\naddress = "localhost:65536"', '2: mirror.address must be host:port, with a port from 0 to 65535, not "localhost:65536"');
+  refused('[mirror]\npeers_dns = "peers.local:0"', '2: mirror.peers_dns must be host:port, with a port from 1 to 65535, not "peers.local:0"');
+  refused('[mirror]\npeers = ["http://10.0.0.2:99999"]', '2: mirror.peers must be a list of http://host:port URLs, not ["http://10.0.0.2:99999"]');
+  refused('[mirror]\npeer_timeout = "0"', '2: mirror.peer_timeout must be a duration such as "30m" or "24h", at least "1ms", at most "24d", not "0"');
+  refused('[metrics]\naddress = "/run/strata/strata.sock"', '2: metrics.address "/run/strata/strata.sock" is strata\'s gRPC socket (address)');
+  refused('[metrics]\naddress = "127.0.0.1:9400"\n[mirror]\naddress = "127.0.0.1:9400"', '4: mirror.address "127.0.0.1:9400" is metrics.address too');
+});
+
+test('the values at the edges of what serve takes are taken', () => {
+  withConfig(
+    `root = "/srv/strata/"\naddress = "/run/${'s'.repeat(88)}.sock"\nshutdown_grace = "24d"\n[log]\nfile = ""\n[metrics]\naddress = "[::1]:65535"\n[grpc]\nmax_streams_per_connection = 4294967295\n` +
+      '[mirror]\naddress = "0.0.0.0:0"\npeers = ["http://node-2.cluster.local:5000/", "https://10.0.0.3"]\npeers_dns = "mirrors.cluster.local:5000"\npeer_timeout = "1ms"\n[gc]\ningest_max_age = "1000d"\n',
+    (f) => assert.doesNotThrow(() => resolveConfig({ config: f })),
+  );
+  withConfig('[metrics]\naddress = ":0"\n[mirror]\naddress = "127.0.0.1:0"\n', (f) => assert.doesNotThrow(() => resolveConfig({ config: f })));
+  withConfig(`[metrics]\naddress = "/run/${'m'.repeat(97)}.sock"\n`, (f) => assert.doesNotThrow(() => resolveConfig({ config: f })));
+});
+
+test('--root and --address are read as the keys they override: a bad one is a usage error naming the flag', () => {
+  const refusal = (flags: ConfigFlags, message: string) =>
+    assert.throws(() => resolveConfig(flags, '/nonexistent/config.toml'), (err: Error) => err instanceof UsageError && !(err instanceof ConfigError) && err.message === message);
+  refusal({ root: 'var/lib/strata' }, '--root must be an absolute path other than /, not "var/lib/strata"');
+  refusal({ root: '' }, '--root must be an absolute path other than /, not ""');
+  refusal({ address: 'strata.sock' }, '--address must be an absolute unix socket path of at most 98 bytes, not "strata.sock"');
+  refusal({ logLevel: 'loud' }, '--log-level must be one of trace, debug, info, warn, error, fatal, silent, not "loud"');
+  // The gRPC socket named by the flag is where the file's metrics would go.
+  withConfig('[metrics]\naddress = "/tmp/strata.sock"\n', (f) =>
+    assert.throws(() => resolveConfig({ config: f, address: '/tmp/strata.sock' }), (err: Error) => err.message === `config ${f}:2: metrics.address "/tmp/strata.sock" is strata's gRPC socket (address)`),
+  );
 });

@@ -1,9 +1,10 @@
-// Loads a TOML config file. Every mistake in it (bad TOML, an unknown key, a
-// value of the wrong kind) is one ConfigError naming the file, line and key.
+// Loads a TOML config file and puts the flags over it. Every mistake in it
+// (bad TOML, an unknown key, a value of the wrong kind or out of range) is one
+// ConfigError naming the file, line and key; a bad flag is a UsageError.
 import { existsSync, readFileSync } from 'node:fs';
 import { parse, TomlError } from 'smol-toml';
 import { UsageError } from '../usage-error';
-import { CONFIG_KEYS, DEFAULTS, parseKey, type Config } from './config';
+import { CONFIG_KEYS, DEFAULTS, listenerClash, parseKey, type Config } from './config';
 
 /** Read by `strata serve` when no --config is given and the file exists. */
 export const SYSTEM_CONFIG_FILE = '/etc/strata/config.toml';
@@ -56,8 +57,14 @@ function isTable(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
 }
 
-/** What the file sets; the rest comes from flags and defaults. */
-export function loadConfigFile(file: string): Partial<Config> {
+interface ConfigFile {
+  /** What the file sets; the rest comes from flags and defaults. */
+  values: Partial<Config>;
+  /** The error for a mistake at `dotted` (a key, or a table), naming the file and the line. */
+  error(dotted: string, message: string): ConfigError;
+}
+
+function readConfigFile(file: string): ConfigFile {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -71,29 +78,34 @@ export function loadConfigFile(file: string): Partial<Config> {
     if (err instanceof TomlError) throw new ConfigError(`config ${file}:${err.line}: ${err.message.split('\n')[0]} (column ${err.column})`);
     throw err;
   }
-  const fail = (dotted: string, message: string): never => {
+  const error = (dotted: string, message: string) => {
     const line = keyLine(text, dotted);
-    throw new ConfigError(`config ${file}${line ? `:${line}` : ''}: ${message}`);
+    return new ConfigError(`config ${file}${line ? `:${line}` : ''}: ${message}`);
   };
-  const config: Partial<Config> = {};
+  const values: Partial<Config> = {};
   const take = (name: string, value: unknown) => {
     const key = CONFIG_KEYS.find((k) => k.name === name);
     if (!key) {
       const [table] = name.split('.');
-      return fail(name, name.includes('.') ? `unknown key ${name} ([${table}] takes ${keysOf(table)})` : `unknown key ${JSON.stringify(name)}`);
+      throw error(name, name.includes('.') ? `unknown key ${name} ([${table}] takes ${keysOf(table)})` : `unknown key ${JSON.stringify(name)}`);
     }
     try {
-      Object.assign(config, { [key.field]: parseKey(key, value) });
+      Object.assign(values, { [key.field]: parseKey(key, value) });
     } catch (err) {
-      fail(name, (err as Error).message);
+      throw error(name, (err as Error).message);
     }
   };
   for (const [name, value] of Object.entries(doc)) {
     if (!TABLES.has(name)) take(name, value);
-    else if (!isTable(value)) fail(name, `[${name}] must be a table`);
+    else if (!isTable(value)) throw error(name, `[${name}] must be a table`);
     else for (const [inner, innerValue] of Object.entries(value)) take(`${name}.${inner}`, innerValue);
   }
-  return config;
+  return { values, error };
+}
+
+/** What the file sets; the rest comes from flags and defaults. */
+export function loadConfigFile(file: string): Partial<Config> {
+  return readConfigFile(file).values;
 }
 
 export interface ConfigFlags {
@@ -105,11 +117,32 @@ export interface ConfigFlags {
   gcMode?: string;
 }
 
-/** Defaults, then the file (--config, or /etc/strata/config.toml if it exists), then flags. */
+/** What the flags set, read as the keys they override are: a bad one is a UsageError naming the flag. */
+function flagValues(flags: ConfigFlags): Partial<Config> {
+  const values: Partial<Config> = {};
+  for (const key of CONFIG_KEYS) {
+    const value = (flags as Record<string, unknown>)[key.field];
+    if (!key.flag || value === undefined) continue;
+    try {
+      Object.assign(values, { [key.field]: parseKey(key, value, key.flag) });
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  return values;
+}
+
+/**
+ * Defaults, then the file (--config, or /etc/strata/config.toml if it
+ * exists), then flags: every value as serve will take it, or a UsageError
+ * for the first it would not.
+ */
 export function resolveConfig(flags: ConfigFlags, systemFile = SYSTEM_CONFIG_FILE): Config {
   const file = flags.config ?? (existsSync(systemFile) ? systemFile : undefined);
-  const fromFlags = Object.fromEntries(
-    Object.entries({ root: flags.root, address: flags.address, backend: flags.backend, logLevel: flags.logLevel, gcMode: flags.gcMode }).filter(([, v]) => v !== undefined),
-  ) as Partial<Config>;
-  return { ...DEFAULTS, ...(file ? loadConfigFile(file) : {}), ...fromFlags };
+  const fromFile = file ? readConfigFile(file) : undefined;
+  const config = { ...DEFAULTS, ...fromFile?.values, ...flagValues(flags) };
+  const clash = listenerClash(config);
+  // Only the file sets listeners other than address: a clash is always at one of its keys.
+  if (clash) throw fromFile ? fromFile.error(clash.key, clash.message) : new UsageError(clash.message);
+  return config;
 }

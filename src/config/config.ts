@@ -1,7 +1,10 @@
 // What `strata serve` runs with, and every key of its TOML file: one table
 // that the file loader, `strata config check` and the flags all read.
+import { isIPv4, isIPv6 } from 'node:net';
 import { availableParallelism } from 'node:os';
+import path from 'node:path';
 import ms from 'ms';
+import { ADDRESS_MAX, SOCKET_PATH_MAX } from '../server/socket-path';
 import { BACKEND_NAMES, type BackendName } from '../snapshots/backend';
 
 export const GC_MODES = ['containerd', 'labels'] as const;
@@ -106,11 +109,6 @@ const nonEmptyString: Parse = (value) => {
   return value;
 };
 
-const anyString: Parse = (value) => {
-  if (typeof value !== 'string') throw new ValueError(`must be a string, not ${describe(value)}`);
-  return value;
-};
-
 const oneOf =
   (choices: readonly string[]): Parse =>
   (value) => {
@@ -124,22 +122,29 @@ const boolean: Parse = (value) => {
 };
 
 const count =
-  (least: number): Parse =>
+  (least: number, most = Number.MAX_SAFE_INTEGER): Parse =>
   (value) => {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < least) {
-      throw new ValueError(`must be a whole number of at least ${least}, not ${describe(value)}`);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < least || value > most) {
+      const range = most === Number.MAX_SAFE_INTEGER ? `of at least ${least}` : `from ${least} to ${most}`;
+      throw new ValueError(`must be a whole number ${range}, not ${describe(value)}`);
     }
     return value;
   };
 
-/** "30m", "24h", "0" (off): a duration as the ms package reads it. */
-const duration: Parse = (value) => {
-  const parsed = typeof value === 'string' ? ms(value as ms.StringValue) : undefined;
-  if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed < 0) {
-    throw new ValueError(`must be a duration such as "30m" or "24h", not ${describe(value)}`);
-  }
-  return parsed;
-};
+/** Node's timers hold 2^31-1 ms (24.8 days): a longer one fires at once, after a warning on stderr. */
+const TIMER_MOST = '24d';
+
+/** "30m", "24h", "0" (off): a duration as the ms package reads it, within the bounds given. */
+const duration =
+  ({ least, most }: { least?: ms.StringValue; most?: ms.StringValue } = {}): Parse =>
+  (value) => {
+    const parsed = typeof value === 'string' ? ms(value as ms.StringValue) : undefined;
+    if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed < (least ? ms(least) : 0) || parsed > (most ? ms(most) : Infinity)) {
+      const bounds = `${least ? `, at least "${least}"` : ''}${most ? `, at most "${most}"` : ''}`;
+      throw new ValueError(`must be a duration such as "30m" or "24h"${bounds}, not ${describe(value)}`);
+    }
+    return parsed;
+  };
 
 /** 0o660 in TOML, or "0660". Nobody but root and the group may connect: no bits for others. */
 const socketMode: Parse = (value) => {
@@ -157,21 +162,72 @@ const numericId: Parse = (value) => {
   return value;
 };
 
-/** host:port (a TCP listener) or an absolute path (a unix socket); empty is off. */
-const listenAddress: Parse = (value) => {
-  if (typeof value !== 'string' || !(value === '' || value.startsWith('/') || /^[^/]*:\d{1,5}$/.test(value))) {
-    throw new ValueError(`must be host:port or an absolute unix socket path, not ${describe(value)}`);
+/** strata runs as a service, from wherever its manager starts it: a relative path would lead somewhere by chance. */
+function isAbsolutePath(value: unknown): value is string {
+  return typeof value === 'string' && path.isAbsolute(value) && !value.includes('\0');
+}
+
+const root: Parse = (value) => {
+  // "/" would be chmodded to 0700, and its /tmp swept as strata's scratch space.
+  if (!isAbsolutePath(value) || path.resolve(value) === '/') throw new ValueError(`must be an absolute path other than /, not ${describe(value)}`);
+  return value;
+};
+
+function isSocketPath(value: string, most: number): boolean {
+  return isAbsolutePath(value) && !value.endsWith('/') && Buffer.byteLength(value) <= most;
+}
+
+const grpcAddress: Parse = (value) => {
+  if (typeof value !== 'string' || !isSocketPath(value, ADDRESS_MAX)) {
+    throw new ValueError(`must be an absolute unix socket path of at most ${ADDRESS_MAX} bytes, not ${describe(value)}`);
   }
   return value;
 };
 
-/** host:port for a TCP listener; empty is off. */
-const tcpAddress: Parse = (value) => {
-  if (typeof value !== 'string' || !(value === '' || /^(?:\[[0-9a-fA-F:]+\]|[^/:\s]+):\d{1,5}$/.test(value))) {
-    throw new ValueError(`must be host:port, not ${describe(value)}`);
+const logFile: Parse = (value) => {
+  if (value !== '' && !isAbsolutePath(value)) throw new ValueError(`must be an absolute path, or "" for stderr, not ${describe(value)}`);
+  return value;
+};
+
+/** A host name, an IPv4 address, or an IPv6 one in brackets. */
+function isHost(host: string): boolean {
+  if (host.startsWith('[') && host.endsWith(']')) return isIPv6(host.slice(1, -1));
+  // Digits and dots are an IPv4 address or nothing: never a name to look up.
+  if (/^[\d.]+$/.test(host)) return isIPv4(host);
+  return host.length <= 253 && /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?$/.test(host);
+}
+
+/** host:port with a port from `leastPort` to 65535; an empty host (every address) only where `anyHost`. */
+function isHostPort(value: string, { leastPort, anyHost }: { leastPort: 0 | 1; anyHost: boolean }): boolean {
+  const match = /^(.*):(\d{1,5})$/.exec(value);
+  if (!match) return false;
+  const [, host, port] = match;
+  return Number(port) >= leastPort && Number(port) <= 65535 && (host === '' ? anyHost : isHost(host));
+}
+
+/** host:port (a TCP listener; port 0 is any) or an absolute path (a unix socket); empty is off. */
+const listenAddress: Parse = (value) => {
+  if (typeof value !== 'string' || !(value === '' || isSocketPath(value, SOCKET_PATH_MAX) || isHostPort(value, { leastPort: 0, anyHost: true }))) {
+    throw new ValueError(`must be host:port or an absolute unix socket path (a port from 0 to 65535, a path of at most ${SOCKET_PATH_MAX} bytes), not ${describe(value)}`);
   }
   return value;
 };
+
+/** host:port: a TCP listener (port 0 is any), or peers to reach (port 0 is none); empty is off. */
+const tcpAddress =
+  (leastPort: 0 | 1): Parse =>
+  (value) => {
+    if (typeof value !== 'string' || !(value === '' || isHostPort(value, { leastPort, anyHost: false }))) {
+      throw new ValueError(`must be host:port, with a port from ${leastPort} to 65535, not ${describe(value)}`);
+    }
+    return value;
+  };
+
+/** http://host[:port], as the mirror asks its peers. */
+function isPeerUrl(url: string): boolean {
+  const match = /^https?:\/\/([^/\s]+?)\/?$/.exec(url);
+  return match !== null && (isHostPort(match[1], { leastPort: 1, anyHost: false }) || isHost(match[1]));
+}
 
 const stringList =
   (each: (item: string) => boolean, what: string): Parse =>
@@ -187,44 +243,48 @@ export interface ConfigKey {
   name: string;
   field: keyof Config;
   parse: Parse;
+  /** The `strata serve` flag that overrides it. */
+  flag?: string;
 }
 
 export const CONFIG_KEYS: readonly ConfigKey[] = [
-  { name: 'root', field: 'root', parse: nonEmptyString },
-  { name: 'address', field: 'address', parse: nonEmptyString },
-  { name: 'backend', field: 'backend', parse: oneOf(BACKEND_NAMES) },
+  { name: 'root', field: 'root', parse: root, flag: '--root' },
+  { name: 'address', field: 'address', parse: grpcAddress, flag: '--address' },
+  { name: 'backend', field: 'backend', parse: oneOf(BACKEND_NAMES), flag: '--backend' },
   { name: 'snapshotter_name', field: 'snapshotterName', parse: nonEmptyString },
-  { name: 'shutdown_grace', field: 'shutdownGraceMs', parse: duration },
-  { name: 'log.level', field: 'logLevel', parse: oneOf(LOG_LEVELS) },
+  { name: 'shutdown_grace', field: 'shutdownGraceMs', parse: duration({ most: TIMER_MOST }) },
+  { name: 'log.level', field: 'logLevel', parse: oneOf(LOG_LEVELS), flag: '--log-level' },
   { name: 'log.format', field: 'logFormat', parse: oneOf(LOG_FORMATS) },
-  { name: 'log.file', field: 'logFile', parse: anyString },
+  { name: 'log.file', field: 'logFile', parse: logFile },
   { name: 'metrics.address', field: 'metricsAddress', parse: listenAddress },
   { name: 'socket.mode', field: 'socketMode', parse: socketMode },
   { name: 'socket.gid', field: 'socketGid', parse: numericId },
   { name: 'grpc.max_message_bytes', field: 'maxMessageBytes', parse: count(4096) },
-  { name: 'grpc.max_streams_per_connection', field: 'maxStreamsPerConnection', parse: count(1) },
+  // An HTTP/2 setting: 32 bits, or every connection fails as it opens.
+  { name: 'grpc.max_streams_per_connection', field: 'maxStreamsPerConnection', parse: count(1, 2 ** 32 - 1) },
   { name: 'diff.sync_fs', field: 'syncFs', parse: boolean },
   { name: 'diff.foreign_mounts', field: 'foreignMounts', parse: boolean },
   { name: 'diff.max_concurrent_applies', field: 'maxConcurrentApplies', parse: count(1) },
   { name: 'diff.max_uncompressed_bytes', field: 'maxUncompressedBytes', parse: count(1) },
   { name: 'diff.max_compression_ratio', field: 'maxCompressionRatio', parse: count(0) },
-  { name: 'gc.mode', field: 'gcMode', parse: oneOf(GC_MODES) },
-  { name: 'gc.interval', field: 'gcIntervalMs', parse: duration },
-  { name: 'gc.ingest_max_age', field: 'gcIngestMaxAgeMs', parse: duration },
-  { name: 'mirror.address', field: 'mirrorAddress', parse: tcpAddress },
-  { name: 'mirror.peers', field: 'mirrorPeers', parse: stringList((url) => /^https?:\/\/[^/\s]+\/?$/.test(url), 'http://host:port URLs') },
-  { name: 'mirror.peers_dns', field: 'mirrorPeersDns', parse: tcpAddress },
-  { name: 'mirror.peer_timeout', field: 'mirrorPeerTimeoutMs', parse: duration },
+  { name: 'gc.mode', field: 'gcMode', parse: oneOf(GC_MODES), flag: '--gc-mode' },
+  { name: 'gc.interval', field: 'gcIntervalMs', parse: duration({ most: TIMER_MOST }) },
+  { name: 'gc.ingest_max_age', field: 'gcIngestMaxAgeMs', parse: duration() },
+  { name: 'mirror.address', field: 'mirrorAddress', parse: tcpAddress(0) },
+  { name: 'mirror.peers', field: 'mirrorPeers', parse: stringList(isPeerUrl, 'http://host:port URLs') },
+  { name: 'mirror.peers_dns', field: 'mirrorPeersDns', parse: tcpAddress(1) },
+  // 0 would give up on every peer before it could answer.
+  { name: 'mirror.peer_timeout', field: 'mirrorPeerTimeoutMs', parse: duration({ least: '1ms', most: TIMER_MOST }) },
   { name: 'mirror.cache', field: 'mirrorCache', parse: boolean },
   { name: 'mirror.registries', field: 'mirrorRegistries', parse: stringList((entry) => entry !== '' && !entry.includes(' '), 'registries or registry/repository names') },
 ];
 
-/** Reads one key's value; a bad one throws "KEY must be ...". */
-export function parseKey(key: ConfigKey, value: unknown): Config[keyof Config] {
+/** Reads one key's value; a bad one throws "KEY must be ...", or "--flag must be ..." when `as` names the flag it came from. */
+export function parseKey(key: ConfigKey, value: unknown, as = key.name): Config[keyof Config] {
   try {
     return key.parse(value);
   } catch (err) {
-    if (err instanceof ValueError) throw new Error(`${key.name} ${err.message}`);
+    if (err instanceof ValueError) throw new Error(`${as} ${err.message}`);
     throw err;
   }
 }
@@ -233,4 +293,19 @@ export function configKey(name: string): ConfigKey {
   const key = CONFIG_KEYS.find((k) => k.name === name);
   if (!key) throw new Error(`no config key ${name}`);
   return key;
+}
+
+/**
+ * Two listeners given one address, which serve would only find out once the
+ * second failed to bind, or (metrics.address on strata's own socket) once it
+ * had taken the gRPC socket's place: the key to change, and why.
+ */
+export function listenerClash(config: Config): { key: string; message: string } | undefined {
+  if (config.metricsAddress.startsWith('/') && path.resolve(config.metricsAddress) === path.resolve(config.address)) {
+    return { key: 'metrics.address', message: `metrics.address ${describe(config.metricsAddress)} is strata's gRPC socket (address)` };
+  }
+  if (config.mirrorAddress !== '' && config.mirrorAddress === config.metricsAddress && !config.mirrorAddress.endsWith(':0')) {
+    return { key: 'mirror.address', message: `mirror.address ${describe(config.mirrorAddress)} is metrics.address too` };
+  }
+  return undefined;
 }

@@ -2,9 +2,9 @@
 import * as grpc from '@grpc/grpc-js';
 import fs from 'fs-extra';
 import * as http2 from 'node:http2';
-import path from 'node:path';
 import { sendPreFramedAsIs } from './pre-framed-send';
 import { claimSocketPath, releaseSocketPath } from './socket';
+import { stagingPath } from './socket-path';
 
 /** How much a client may send before the server has read it, per call and per connection. */
 export const RECEIVE_WINDOW = 8 << 20;
@@ -43,7 +43,7 @@ export async function listen(address: string, services: ServiceBinding[], option
   for (const { definition, implementation } of services) server.addService(definition, implementation);
   // Bind under a staging name and rename once listening, so the socket only
   // ever appears at its address when it accepts connections.
-  const staging = path.join(path.dirname(address), `.${path.basename(address)}.${process.pid}`);
+  const staging = stagingPath(address);
   await fs.rm(staging, { force: true });
   let sessions: Set<http2.ServerHttp2Session>;
   try {

@@ -164,6 +164,27 @@ describe('strata serve', { timeout: 120_000 }, () => {
     assert.equal(fs.readFileSync(plainFile, 'utf8'), 'kept');
   });
 
+  it('refuses what config check refuses, and a bad --root or --address, with exit 2 before touching anything', () => {
+    const root = path.join(workDir, 'never-root');
+    const address = path.join(workDir, 'never.sock');
+    const configs = [
+      ['# metrics\n[metrics]\naddress = "127.0.0.1:99999"\n', '3: metrics.address must be host:port or an absolute unix socket path (a port from 0 to 65535, a path of at most 107 bytes), not "127.0.0.1:99999"'],
+      ['root = "var/lib/strata"\n', '1: root must be an absolute path other than /, not "var/lib/strata"'],
+      ['[gc]\nmode = "labels"\ninterval = "30d"\n', '3: gc.interval must be a duration such as "30m" or "24h", at most "24d", not "30d"'],
+    ];
+    configs.forEach(([text, where], index) => {
+      const file = path.join(workDir, `refused-${index}.toml`);
+      fs.writeFileSync(file, text);
+      const refused = { status: 2, stderr: `strata: config ${file}:${where}\n` };
+      const checked = spawnSync(process.execPath, [STRATA_CLI, 'config', 'check', file], { encoding: 'utf8', timeout: 10_000 });
+      assert.deepEqual({ status: checked.status, stderr: checked.stderr }, refused);
+      assert.deepEqual(serveOnce(root, address, '--config', file), refused);
+    });
+    assert.deepEqual(serveOnce('var/lib/strata', address), { status: 2, stderr: 'strata: --root must be an absolute path other than /, not "var/lib/strata"\n' });
+    assert.deepEqual(serveOnce(root, 'never.sock'), { status: 2, stderr: 'strata: --address must be an absolute unix socket path of at most 98 bytes, not "never.sock"\n' });
+    assert.deepEqual(fs.readdirSync(workDir).filter((name) => name.startsWith('never') || name === 'var'), []);
+  });
+
   it('answers Mounts of a committed snapshot with FailedPrecondition, as containerd', async () => {
     const s = server as StrataServer;
     await s.snapshots.prepare('base-active');
