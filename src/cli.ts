@@ -2,7 +2,7 @@
 // strata's command line: one program, one subcommand per job. Success exits
 // 0, a failure 1 and bad usage 2, each failure with one line on stderr.
 import { Command, CommanderError, Option } from 'commander';
-import { DEFAULTS } from './config/config';
+import { DEFAULTS, keyChoices } from './config/config';
 import { resolveConfig, type ConfigFlags } from './config/config-file';
 import { createServerLog } from './log';
 import { packageVersion } from './package-root';
@@ -41,10 +41,10 @@ program
   .description('serve the Snapshots, Content and Diff services on a unix socket')
   .option('--root <dir>', `directory holding all state (default ${DEFAULTS.root})`)
   .option('--address <socket>', `unix socket to listen on (default ${DEFAULTS.address})`)
-  .addOption(new Option('--backend <name>', `snapshot backend (default ${DEFAULTS.backend})`).choices(['overlayfs', 'native']))
+  .addOption(new Option('--backend <name>', `snapshot backend (default ${DEFAULTS.backend})`).choices(keyChoices('backend')))
   .option('--config <file>', 'TOML configuration file; flags override it')
-  .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error']))
-  .addOption(new Option('--gc-mode <mode>', `who deletes: containerd, or strata by containerd's gc labels (default ${DEFAULTS.gcMode})`).choices(['containerd', 'labels']))
+  .addOption(new Option('--log-level <level>', 'log level').choices(keyChoices('log.level')))
+  .addOption(new Option('--gc-mode <mode>', `who deletes: containerd, or strata by containerd's gc labels (default ${DEFAULTS.gcMode})`).choices(keyChoices('gc.mode')))
   .addHelpText('after', examples(
       '# the default config, or /etc/strata/config.toml when it exists',
       'strata serve',

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../package-root';
-import { CONFIG_KEYS, DEFAULTS } from './config';
+import { CONFIG_KEYS, DEFAULTS, keyChoices, LOG_LEVELS } from './config';
 import { ConfigError, keyLine, loadConfigFile, resolveConfig, type ConfigFlags } from './config-file';
 import { UsageError } from '../usage-error';
 
@@ -139,4 +139,9 @@ test('--root and --address are read as the keys they override: a bad one is a us
   withConfig('[metrics]\naddress = "/tmp/strata.sock"\n', (f) =>
     assert.throws(() => resolveConfig({ config: f, address: '/tmp/strata.sock' }), (err: Error) => err.message === `config ${f}:2: metrics.address "/tmp/strata.sock" is strata's gRPC socket (address)`),
   );
+});
+
+test('the serve flags are the keys that name them, and offer the words those keys take', () => {
+  assert.deepEqual(keyChoices('log.level'), LOG_LEVELS);
+  assert.deepEqual(CONFIG_KEYS.filter((key) => key.flag).map((key) => key.flag), ['--root', '--address', '--backend', '--log-level', '--gc-mode']);
 });

@@ -109,12 +109,14 @@ const nonEmptyString: Parse = (value) => {
   return value;
 };
 
-const oneOf =
-  (choices: readonly string[]): Parse =>
-  (value) => {
+/** A key that takes one of a few words: the flag that overrides it offers the same ones. */
+const oneOf = (choices: readonly string[]): Pick<ConfigKey, 'parse' | 'choices'> => ({
+  choices,
+  parse: (value) => {
     if (typeof value !== 'string' || !choices.includes(value)) throw new ValueError(`must be one of ${choices.join(', ')}, not ${describe(value)}`);
     return value as Config[keyof Config];
-  };
+  },
+});
 
 const boolean: Parse = (value) => {
   if (typeof value !== 'boolean') throw new ValueError(`must be true or false, not ${describe(value)}`);
@@ -243,6 +245,8 @@ export interface ConfigKey {
   name: string;
   field: keyof Config;
   parse: Parse;
+  /** The words it takes, when it takes one of a few. */
+  choices?: readonly string[];
   /** The `strata serve` flag that overrides it. */
   flag?: string;
 }
@@ -250,11 +254,11 @@ export interface ConfigKey {
 export const CONFIG_KEYS: readonly ConfigKey[] = [
   { name: 'root', field: 'root', parse: root, flag: '--root' },
   { name: 'address', field: 'address', parse: grpcAddress, flag: '--address' },
-  { name: 'backend', field: 'backend', parse: oneOf(BACKEND_NAMES), flag: '--backend' },
+  { name: 'backend', field: 'backend', ...oneOf(BACKEND_NAMES), flag: '--backend' },
   { name: 'snapshotter_name', field: 'snapshotterName', parse: nonEmptyString },
   { name: 'shutdown_grace', field: 'shutdownGraceMs', parse: duration({ most: TIMER_MOST }) },
-  { name: 'log.level', field: 'logLevel', parse: oneOf(LOG_LEVELS), flag: '--log-level' },
-  { name: 'log.format', field: 'logFormat', parse: oneOf(LOG_FORMATS) },
+  { name: 'log.level', field: 'logLevel', ...oneOf(LOG_LEVELS), flag: '--log-level' },
+  { name: 'log.format', field: 'logFormat', ...oneOf(LOG_FORMATS) },
   { name: 'log.file', field: 'logFile', parse: logFile },
   { name: 'metrics.address', field: 'metricsAddress', parse: listenAddress },
   { name: 'socket.mode', field: 'socketMode', parse: socketMode },
@@ -267,7 +271,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { name: 'diff.max_concurrent_applies', field: 'maxConcurrentApplies', parse: count(1) },
   { name: 'diff.max_uncompressed_bytes', field: 'maxUncompressedBytes', parse: count(1) },
   { name: 'diff.max_compression_ratio', field: 'maxCompressionRatio', parse: count(0) },
-  { name: 'gc.mode', field: 'gcMode', parse: oneOf(GC_MODES), flag: '--gc-mode' },
+  { name: 'gc.mode', field: 'gcMode', ...oneOf(GC_MODES), flag: '--gc-mode' },
   { name: 'gc.interval', field: 'gcIntervalMs', parse: duration({ most: TIMER_MOST }) },
   { name: 'gc.ingest_max_age', field: 'gcIngestMaxAgeMs', parse: duration() },
   { name: 'mirror.address', field: 'mirrorAddress', parse: tcpAddress(0) },
@@ -293,6 +297,13 @@ export function configKey(name: string): ConfigKey {
   const key = CONFIG_KEYS.find((k) => k.name === name);
   if (!key) throw new Error(`no config key ${name}`);
   return key;
+}
+
+/** The words a key takes, for its flag's --help and checks. */
+export function keyChoices(name: string): readonly string[] {
+  const { choices } = configKey(name);
+  if (!choices) throw new Error(`config key ${name} takes any value, not one of a few`);
+  return choices;
 }
 
 /**

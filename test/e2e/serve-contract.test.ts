@@ -9,8 +9,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { unaryCall } from '../../src/client/connect';
+import { startServer, stopServer, waitForSocket } from '../../native-bench/harness/processes';
 import { staleSocket } from '../../src/testing/stale-socket';
 import { STRATA_CLI } from '../../native-bench/harness/strata';
+import { LOG_LEVELS } from '../../src/config/config';
 import { grpcCode, startStrataServer, writableDirOf, type StrataServer } from '../support/strata-grpc';
 import { tearDown } from '../support/teardown';
 
@@ -183,6 +185,19 @@ describe('strata serve', { timeout: 120_000 }, () => {
     assert.deepEqual(serveOnce('var/lib/strata', address), { status: 2, stderr: 'strata: --root must be an absolute path other than /, not "var/lib/strata"\n' });
     assert.deepEqual(serveOnce(root, 'never.sock'), { status: 2, stderr: 'strata: --address must be an absolute unix socket path of at most 98 bytes, not "never.sock"\n' });
     assert.deepEqual(fs.readdirSync(workDir).filter((name) => name.startsWith('never') || name === 'var'), []);
+  });
+
+  it('--log-level takes every level log.level does', async () => {
+    const help = spawnSync(process.execPath, [STRATA_CLI, 'serve', '--help'], { encoding: 'utf8' });
+    // Unwrapped: --help fits its lines to 80 columns.
+    const options = help.stdout.replace(/\s+/g, ' ');
+    assert.ok(options.includes(`--log-level <level> log level (choices: ${LOG_LEVELS.map((level) => `"${level}"`).join(', ')})`), help.stdout);
+    const logFile = path.join(workDir, 'silent.log');
+    const address = path.join(workDir, 'silent.sock');
+    const silent = startServer(process.execPath, [STRATA_CLI, 'serve', '--root', path.join(workDir, 'silent-root'), '--address', address, '--log-level', 'silent'], logFile);
+    await waitForSocket(silent, address, 20_000);
+    assert.deepEqual(await stopServer(silent, 'SIGTERM', 15_000), { code: 0, signal: null });
+    assert.equal(fs.readFileSync(logFile, 'utf8'), '');
   });
 
   it('answers Mounts of a committed snapshot with FailedPrecondition, as containerd', async () => {
