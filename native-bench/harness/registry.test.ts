@@ -17,7 +17,8 @@ function freePortsIn(ephemeralLow: number, held: number[]): string {
       .then((port) => console.log(port), (err) => console.log(err.message))
       .then(() => process.exit(0));`;
   const setup = `ip link set lo up && sysctl -qw net.ipv4.ip_local_port_range="${ephemeralLow} 60999"`;
-  const child = spawnSync('unshare', ['--net', 'sh', '-c', `${setup} && "$0" -e "$1"`, process.execPath, script], { encoding: 'utf8', timeout: 10_000, killSignal: 'SIGKILL' });
+  // --kill-child and exec: the SIGKILL that ends unshare ends the node that may be spinning too.
+  const child = spawnSync('unshare', ['--net', '--kill-child', 'sh', '-c', `${setup} && exec "$0" -e "$1"`, process.execPath, script], { encoding: 'utf8', timeout: 10_000, killSignal: 'SIGKILL' });
   return child.stdout;
 }
 

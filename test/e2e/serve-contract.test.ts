@@ -123,8 +123,9 @@ describe('strata serve', { timeout: 120_000 }, () => {
   });
 
   it('leaves a directory that cannot be a root as it was: /proc keeps its mode', () => {
-    // A /proc of its own, in a mount and pid namespace of its own: root may chmod procfs.
-    const result = spawnSync('unshare', ['--mount', '--pid', '--fork', '--mount-proc', 'sh', '-c', '"$0" "$1" serve --root /proc --address "$2"; stat -c %a /proc', process.execPath, STRATA_CLI, path.join(workDir, 'proc.sock')], {
+    // A /proc of its own, in a mount and pid namespace of its own: root may chmod procfs. With
+    // --kill-child, the SIGKILL that ends unshare ends the namespace, and strata in it.
+    const result = spawnSync('unshare', ['--mount', '--pid', '--fork', '--kill-child', '--mount-proc', 'sh', '-c', '"$0" "$1" serve --root /proc --address "$2"; stat -c %a /proc', process.execPath, STRATA_CLI, path.join(workDir, 'proc.sock')], {
       encoding: 'utf8',
       timeout: 10_000,
       killSignal: 'SIGKILL',
