@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // strata's command line: one program, one subcommand per job. Success exits
 // 0, a failure 1 and bad usage 2, each failure with one line on stderr.
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULTS, keyChoices } from './config/config';
 import { resolveConfig, type ConfigFlags } from './config/config-file';
 import { createServerLog } from './log';
@@ -11,7 +11,23 @@ import type { GcFlags } from './commands/gc';
 import type { InspectFlags } from './commands/inspect';
 import { UsageError } from './usage-error';
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+/** A value that must not be empty: an empty one is almost always a shell variable that was never set. */
+function nonEmpty(value: string): string {
+  if (value === '') throw new InvalidArgumentError('It must not be empty.');
+  return value;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, nonEmpty(value)];
+
+/** A command that only groups others, run bare or with a word none of them is: one line, exit 2. */
+function needsCommand(group: Command): (word?: string) => never {
+  return (word) => {
+    const names = group.commands.map((c) => c.name());
+    const choices = `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+    const where = group.parent ? `${group.parent.name()} ${group.name()}` : group.name();
+    throw new UsageError(`${word === undefined ? `${where} needs a command` : `unknown command ${JSON.stringify(word)}`}: ${choices} (${where} --help)`);
+  };
+}
 
 /** The "Examples:" section of a command's --help. */
 function examples(...lines: string[]): string {
@@ -23,7 +39,8 @@ const program = new Command()
   .description('A containerd storage plugin: Snapshots, Content and Diff services on one unix socket')
   .version(packageVersion(), '-V, --version', "print strata's version")
   .exitOverride()
-  .configureOutput({ outputError: (message, write) => write(message.split('\n')[0] + '\n') })
+  // commander's own errors as strata's: one line, named for strata.
+  .configureOutput({ outputError: (message, write) => write(`${message.split('\n')[0].replace(/^error: /, 'strata: ')}\n`) })
   .addHelpText(
     'after',
     examples(
@@ -39,12 +56,13 @@ const program = new Command()
 program
   .command('serve')
   .description('serve the Snapshots, Content and Diff services on a unix socket')
-  .option('--root <dir>', `directory holding all state (default ${DEFAULTS.root})`)
-  .option('--address <socket>', `unix socket to listen on (default ${DEFAULTS.address})`)
+  .option('--root <dir>', `directory holding all state (default ${DEFAULTS.root})`, nonEmpty)
+  .option('--address <socket>', `unix socket to listen on (default ${DEFAULTS.address})`, nonEmpty)
   .addOption(new Option('--backend <name>', `snapshot backend (default ${DEFAULTS.backend})`).choices(keyChoices('backend')))
-  .option('--config <file>', 'TOML configuration file; flags override it')
+  .option('--config <file>', 'TOML configuration file; flags override it', nonEmpty)
   .addOption(new Option('--log-level <level>', 'log level').choices(keyChoices('log.level')))
   .addOption(new Option('--gc-mode <mode>', `who deletes: containerd, or strata by containerd's gc labels (default ${DEFAULTS.gcMode})`).choices(keyChoices('gc.mode')))
+  .option('--json', 'log JSON lines, whatever log.format says')
   .addHelpText('after', examples(
       '# the default config, or /etc/strata/config.toml when it exists',
       'strata serve',
@@ -64,8 +82,8 @@ program
   .description('benchmark layer unpacking, snapshot operations and content throughput: strata against containerd')
   .option('--quick', 'a small subset (two images at 2 % scale, one repetition): 30 to 45 seconds on 2 cores')
   .option('--json', 'print the report as JSON instead of tables')
-  .option('--out <dir>', 'where bench.json, bench.txt, bench.md, headline.md and bench.svg go', 'bench-results')
-  .option('--work <dir>', 'inputs, servers and scratch space (needs a few GB for a full run)', '/var/tmp/strata-bench')
+  .option('--out <dir>', 'where bench.json, bench.txt, bench.md, headline.md and bench.svg go', nonEmpty, 'bench-results')
+  .option('--work <dir>', 'inputs, servers and scratch space (needs a few GB for a full run)', nonEmpty, '/var/tmp/strata-bench')
   .option('--repetitions <n>', 'interleaved repetitions of every arm (default 3, 1 with --quick)')
   .option('--images <list>', 'generated images, comma-separated, or all')
   .option('--image <reference>', 'also benchmark this image (oci-archive:, oci:, docker://, strata:); repeatable', collect, [] as string[])
@@ -73,7 +91,7 @@ program
   .option('--groups <list>', 'unpack, containerd, decompress, snapshots, content, comma-separated, or all')
   .option('--drop-caches', 'drop the page cache before every sample (root only)')
   .option('--plain-http', 'reach docker:// images over plain HTTP')
-  .option('--from <bench.json>', 'run nothing: write the tables and chart of an earlier report')
+  .option('--from <bench.json>', 'run nothing: write the tables and chart of an earlier report', nonEmpty)
   .addHelpText('after', examples(
       'strata bench --quick',
       'strata bench --groups unpack --images distro-rootfs --compressions zstd,gzip --repetitions 3',
@@ -90,10 +108,10 @@ program
   .description("what is inside an image: config, layers, what each adds, removes and wastes, from an archive, a layout, a registry or strata's store")
   .argument('[image]', 'oci-archive:FILE[:REF], oci:DIR[:REF], docker://HOST/REPO:TAG|@DIGEST, strata:DIGEST|NAME, or a file or directory')
   .option('--json', 'print one JSON document (schema in docs/inspect.md)')
-  .option('--platform <os/arch[/variant]>', "the image to pick from a multi-platform index (default: this host's)")
-  .option('--address <socket>', "strata's socket, for strata: images", DEFAULTS.address)
-  .option('--containerd-address <socket>', "containerd's socket, to resolve a strata: image name")
-  .option('--namespace <name>', "containerd's namespace for the name", 'default')
+  .option('--platform <os/arch[/variant]>', "the image to pick from a multi-platform index (default: this host's)", nonEmpty)
+  .option('--address <socket>', "strata's socket, for strata: images", nonEmpty, DEFAULTS.address)
+  .option('--containerd-address <socket>', "containerd's socket, to resolve a strata: image name", nonEmpty)
+  .option('--namespace <name>', "containerd's namespace for the name", nonEmpty, 'default')
   .option('--plain-http', 'reach docker:// registries over plain HTTP')
   .option('--files', "list the layers' entries (mode, owner, size, path, link target, whiteouts)")
   .option('--layer <n>', 'with --files: only this layer (0 is the lowest)')
@@ -115,7 +133,7 @@ program
 program
   .command('gc')
   .description("collect garbage now, by containerd's gc labels, in a strata serving with --gc-mode labels")
-  .option('--address <socket>', "strata's socket", DEFAULTS.address)
+  .option('--address <socket>', "strata's socket", nonEmpty, DEFAULTS.address)
   .option('--dry-run', 'list what would be removed, and remove nothing')
   .option('--json', 'print the report as JSON')
   .addHelpText('after', examples('strata gc --dry-run', 'strata gc --json --address /run/strata/strata.sock'))
@@ -124,12 +142,12 @@ program
     await gc(flags);
   });
 
-const config = program.command('config').description("check a config file, or print the default one");
+const config = program.command('config').description("check a config file, or print the default one").argument('[command]');
 
 config
   .command('check')
   .description('validate a TOML config file without starting; exits 2 naming the line and key of the first mistake')
-  .argument('<file>', 'the config file')
+  .argument('<file>', 'the config file', nonEmpty)
   .option('--json', 'print the settings it gives, defaults included, as JSON')
   .addHelpText('after', examples('strata config check /etc/strata/config.toml', 'strata config check --json strata.toml'))
   .action(async (file: string, flags: { json?: boolean }) => {
@@ -146,6 +164,9 @@ config
     const { printDefaultConfig } = await import('./commands/config');
     printDefaultConfig(flags);
   });
+
+program.argument('[command]').action(needsCommand(program));
+config.action(needsCommand(config));
 
 // A reader that goes away (`| head`) is not a failure.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

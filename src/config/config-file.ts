@@ -3,6 +3,7 @@
 // ConfigError naming the file, line and key; a bad flag is a UsageError.
 import { existsSync, readFileSync } from 'node:fs';
 import { parse, TomlError } from 'smol-toml';
+import { systemErrorMeaning } from '../system-error';
 import { UsageError } from '../usage-error';
 import { CONFIG_KEYS, DEFAULTS, listenerClash, parseKey, type Config } from './config';
 
@@ -69,7 +70,7 @@ function readConfigFile(file: string): ConfigFile {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`config ${file}: ${(err as Error).message}`);
+    throw new ConfigError(`config ${file}: ${systemErrorMeaning(err) ?? (err as Error).message}`);
   }
   let doc: Record<string, unknown>;
   try {
@@ -115,6 +116,8 @@ export interface ConfigFlags {
   backend?: string;
   logLevel?: string;
   gcMode?: string;
+  /** The log as JSON lines: log.format = "json". */
+  json?: boolean;
 }
 
 /** What the flags set, read as the keys they override are: a bad one is a UsageError naming the flag. */
@@ -140,7 +143,7 @@ function flagValues(flags: ConfigFlags): Partial<Config> {
 export function resolveConfig(flags: ConfigFlags, systemFile = SYSTEM_CONFIG_FILE): Config {
   const file = flags.config ?? (existsSync(systemFile) ? systemFile : undefined);
   const fromFile = file ? readConfigFile(file) : undefined;
-  const config = { ...DEFAULTS, ...fromFile?.values, ...flagValues(flags) };
+  const config = { ...DEFAULTS, ...fromFile?.values, ...flagValues(flags), ...(flags.json ? { logFormat: 'json' as const } : {}) };
   const clash = listenerClash(config);
   // Only the file sets listeners other than address: a clash is always at one of its keys.
   if (clash) throw fromFile ? fromFile.error(clash.key, clash.message) : new UsageError(clash.message);
