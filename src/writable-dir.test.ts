@@ -24,3 +24,7 @@ test('a file, or a path under one, is bad usage naming the file', async () => {
   await refused(file, `--out ${file} is not a directory`);
   await refused(path.join(file, 'out'), `--out ${path.join(file, 'out')}: ${file} is not a directory`);
 });
+
+test('a directory mkdir refuses, though access allows its parent (procfs, for root), is bad usage in mkdir\'s words', async () => {
+  await refused('/proc/strata-unit/out', '--out /proc/strata-unit/out: mkdir /proc/strata-unit: no such file or directory');
+});

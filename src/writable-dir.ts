@@ -3,9 +3,11 @@
 // end would have been for nothing.
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeDirectories } from './make-directories';
+import { systemErrorText } from './system-error';
 import { UsageError } from './usage-error';
 
-/** Fails with bad usage unless `dir` is a directory this process can write in, or one it can create. */
+/** Fails with bad usage unless `dir` is a directory this process can write in, or one it can create; leaves nothing made. */
 export async function checkWritableDir(dir: string, flag: string): Promise<void> {
   const target = path.resolve(dir);
   const fail = (at: string, why: string) => new UsageError(at === target ? `${flag} ${dir} ${why}` : `${flag} ${dir}: ${at} ${why}`);
@@ -26,5 +28,17 @@ export async function checkWritableDir(dir: string, flag: string): Promise<void>
     await fs.promises.access(existing, fs.constants.W_OK | fs.constants.X_OK);
   } catch (err) {
     throw fail(existing, (err as NodeJS.ErrnoException).code === 'EROFS' ? 'is on a read-only file system' : 'is not writable');
+  }
+  if (existing === target) return;
+  // What mkdir says is the answer (procfs takes no new name, whatever access
+  // says for root): the directories are made, then taken away again.
+  const made: string[] = [];
+  for (let dir = target; dir !== existing; dir = path.dirname(dir)) made.push(dir);
+  try {
+    await makeDirectories(target);
+  } catch (err) {
+    throw new UsageError(`${flag} ${dir}: ${systemErrorText(err)}`);
+  } finally {
+    for (const dir of made) await fs.promises.rmdir(dir).catch(() => undefined);
   }
 }

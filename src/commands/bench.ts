@@ -36,7 +36,10 @@ function list<T extends string>(value: string | undefined, allowed: readonly T[]
   if (value === undefined) return [...fallback];
   const items = value.split(',').map((v) => v.trim()).filter(Boolean);
   if (items.length === 0) throw new UsageError(`${flag}: empty (choose from ${allowed.join(', ')}, or all)`);
-  if (items.length === 1 && items[0] === 'all') return [...allowed];
+  if (items.includes('all')) {
+    if (items.length > 1) throw new UsageError(`${flag}: all stands alone (it is ${allowed.join(', ')})`);
+    return [...allowed];
+  }
   for (const item of items) {
     if (!allowed.includes(item as T)) throw new UsageError(`${flag}: unknown ${JSON.stringify(item)} (choose from ${allowed.join(', ')}, or all)`);
   }
@@ -132,14 +135,13 @@ export async function bench(flags: BenchFlags): Promise<Report> {
   if (options) await checkWritableDir(flags.work, '--work');
   let report: Report;
   if (options) {
-    await flagDirectory('--out', out);
     await flagDirectory('--work', options.workDir);
     report = await runSuite(options, progressBar());
   } else {
-    // Read first: a --from that fails leaves no directory behind.
     report = await readReport(flags.from as string);
-    await flagDirectory('--out', out);
   }
+  // Made only now: a run or a --from that fails leaves no --out behind.
+  await flagDirectory('--out', out);
   const files = await reportFiles(report);
   await writeFiles(out, files);
   const names = [...files.keys()];
