@@ -33,12 +33,12 @@ export async function checkWritableDir(dir: string, flag: string): Promise<void>
   // What mkdir says is the answer (procfs takes no new name, whatever access
   // says for root): the directories are made, then taken away again.
   const made: string[] = [];
-  for (let dir = target; dir !== existing; dir = path.dirname(dir)) made.push(dir);
+  for (let missing = target; missing !== existing; missing = path.dirname(missing)) made.push(missing);
   try {
     await makeDirectories(target);
   } catch (err) {
     throw new UsageError(`${flag} ${dir}: ${systemErrorText(err)}`);
   } finally {
-    for (const dir of made) await fs.promises.rmdir(dir).catch(() => undefined);
+    for (const missing of made) await fs.promises.rmdir(missing).catch(() => undefined);
   }
 }
