@@ -35,6 +35,7 @@ import { OverlayfsBackend } from '../snapshots/overlayfs-backend';
 import { probeOverlay } from '../snapshots/overlay-support';
 import { SnapshotLayout } from '../snapshots/layout';
 import { StoreSnapshotter } from '../snapshots/snapshotter';
+import { startLayerSharing } from '../unpack/start';
 
 async function openBackend(config: Config): Promise<Backend> {
   if (config.backend === 'native') return new NativeBackend();
@@ -137,8 +138,9 @@ export async function serve(config: Config, { log, reopen }: ServerLog): Promise
   await content.open();
   const checkMounts = config.foreignMounts ? anyMounts : ownMountsOnly(new SnapshotLayout(root).dir);
   const limits = { maxBytes: config.maxUncompressedBytes, maxRatio: config.maxCompressionRatio };
-  const applier = new LayerApplier(content, scratchDir(root), config.syncFs, checkMounts, new Slots(config.maxConcurrentApplies), limits, (mounts) => snapshotter.deferredMarkersFile(mounts), log);
+  const applier = new LayerApplier(content, scratchDir(root), config.syncFs, checkMounts, new Slots(config.maxConcurrentApplies), limits, (mounts) => snapshotter.applyTarget(mounts), log);
   const differ = new LayerDiffer(content, scratchDir(root), checkMounts);
+  const sharing = await startLayerSharing(config, snapshotter, applier, content, log);
   // prom-client is loaded only when metrics are served: startup time counts.
   const metrics = config.metricsAddress ? new (await import('../metrics/metrics')).Metrics(() => storeFigures(db, dbFile)) : undefined;
   const collect =
@@ -166,6 +168,7 @@ export async function serve(config: Config, { log, reopen }: ServerLog): Promise
     await server.stop(graceMs);
     // Cancelled calls unwind (unmount, remove their temp dirs) before the store closes.
     await handlersFinished();
+    await sharing.close();
     await mirror?.close();
     await endpoint?.close();
     await content.close();

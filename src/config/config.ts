@@ -4,6 +4,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import ms from 'ms';
+import { SHARE_MODES, type ShareMode } from '../metadata/layer-records';
 import { ADDRESS_MAX, SOCKET_PATH_MAX } from '../server/socket-path';
 import { BACKEND_NAMES, type BackendName } from '../snapshots/backend';
 
@@ -39,6 +40,8 @@ export interface Config {
   maxStreamsPerConnection: number;
   /** Applies running at once; the others wait their turn. */
   maxConcurrentApplies: number;
+  /** Which unpacked layers a Prepare from containerd's unpacker may be given instead of a new unpack. */
+  shareLayers: ShareMode;
   /** A layer that decompresses to more is refused. */
   maxUncompressedBytes: number;
   /** A layer that decompresses past 1 GiB at a higher ratio is refused; 0 is no limit. */
@@ -82,6 +85,7 @@ export const DEFAULTS: Config = {
   maxMessageBytes: 16 << 20,
   maxStreamsPerConnection: 1000,
   maxConcurrentApplies: Math.max(2, availableParallelism()),
+  shareLayers: 'verified',
   maxUncompressedBytes: 64 * 2 ** 30,
   maxCompressionRatio: 10_000,
   gcMode: 'containerd',
@@ -266,6 +270,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { name: 'grpc.max_message_bytes', field: 'maxMessageBytes', parse: count(4096) },
   // An HTTP/2 setting: 32 bits, or every connection fails as it opens.
   { name: 'grpc.max_streams_per_connection', field: 'maxStreamsPerConnection', parse: count(1, 2 ** 32 - 1) },
+  { name: 'snapshots.share_layers', field: 'shareLayers', ...oneOf(SHARE_MODES) },
   { name: 'diff.sync_fs', field: 'syncFs', parse: boolean },
   { name: 'diff.foreign_mounts', field: 'foreignMounts', parse: boolean },
   { name: 'diff.max_concurrent_applies', field: 'maxConcurrentApplies', parse: count(1) },

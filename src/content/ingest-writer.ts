@@ -39,6 +39,8 @@ export class IngestWriter {
     private readonly layout: ContentLayout,
     private readonly writes: Transactor,
     private readonly onClose: (writer: IngestWriter) => void,
+    /** Told of every blob this writer commits, once it is durable. */
+    private readonly onCommitted: (digest: string, size: number) => void,
   ) {}
 
   get ref(): string {
@@ -116,6 +118,7 @@ export class IngestWriter {
     // The ingest is gone either way, as in containerd: a blob that exists already is not written twice.
     await this.removeIngestDir();
     if (!committed) throw alreadyExists(`content ${digest} already exists`);
+    this.onCommitted(digest, offset);
     return digest;
   }
 

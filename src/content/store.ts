@@ -41,6 +41,8 @@ export class ContentStore {
   private readonly locks = new RefLocks();
   private readonly active = new Map<string, IngestWriter>();
   private readonly openBlobs = new OpenBlobs(OPEN_BLOBS_KEPT);
+  private readonly committedListeners: ((digest: string, size: number) => void)[] = [];
+  private readonly deletedListeners: ((digest: string) => void)[] = [];
 
   constructor(
     root: string,
@@ -83,6 +85,16 @@ export class ContentStore {
     });
   }
 
+  /** Calls `listener` with every blob committed from now on, once it is durable. */
+  onCommitted(listener: (digest: string, size: number) => void): void {
+    this.committedListeners.push(listener);
+  }
+
+  /** Calls `listener` with every blob deleted from now on, once its row is gone. */
+  onDeleted(listener: (digest: string) => void): void {
+    this.deletedListeners.push(listener);
+  }
+
   info(digest: string): Promise<ContentInfo> {
     return inContext(`info ${digest}`, () => {
       parseDigest(digest);
@@ -118,6 +130,7 @@ export class ContentStore {
           meta.deleteBlob(db, digest);
         },
         async () => {
+          for (const listener of this.deletedListeners) listener(digest);
           await this.openBlobs.forget(digest);
           await fs.rm(this.layout.blobPath(digest), { force: true });
         },
@@ -237,8 +250,17 @@ export class ContentStore {
         for await (const chunk of fs.createReadStream(data, { highWaterMark: READ_CHUNK })) hash.update(chunk as Buffer);
         state.offset = (await fs.stat(data)).size;
         const file = await fs.promises.open(data, 'r+');
-        const writer = new IngestWriter(state, file, hash, lock, this.layout, this.writes, (w) =>
-          this.active.delete(w.ref),
+        const writer = new IngestWriter(
+          state,
+          file,
+          hash,
+          lock,
+          this.layout,
+          this.writes,
+          (w) => this.active.delete(w.ref),
+          (digest, size) => {
+            for (const listener of this.committedListeners) listener(digest, size);
+          },
         );
         this.active.set(ref, writer);
         return writer;

@@ -158,6 +158,33 @@ export function replayDeferredMarkers(file: string, upper: string, lowers: reado
   }
 }
 
+/**
+ * A directory this layer made only for entries beneath it, at a path where
+ * a lower layer has something other than a directory: in a sequential
+ * unpack those entries went through the lower symlink (or failed at the
+ * file), so the parentless unpack recorded in `file` came out differently.
+ * Returns the first such path, or undefined when the layer's result does
+ * not depend on the layers beneath it in this way. Conservative: any lower
+ * layer counts, even one a nearer layer hides.
+ */
+export function madeOverLowerNonDirectory(file: string, lowers: readonly string[]): BytePath | undefined {
+  const lowerRoots = lowers.map((lower) => Buffer.from(lower, 'utf8').toString('latin1'));
+  const checked = new Set<BytePath>();
+  for (const record of readRecords(file)) {
+    if (record.kind !== 'made') continue;
+    for (let end = record.path.indexOf('/', 1); ; end = record.path.indexOf('/', end + 1)) {
+      const prefix = end < 0 ? record.path : record.path.slice(0, end);
+      if (!checked.has(prefix)) {
+        checked.add(prefix);
+        // Earlier prefixes were directories or absent in every lower, so this joins no symlink.
+        if (lowerRoots.some((lower) => lstatIfExists(`${lower}${prefix}`)?.isDirectory() === false)) return prefix;
+      }
+      if (end < 0) break;
+    }
+  }
+  return undefined;
+}
+
 const S_ISGID = 0o2000;
 
 /** What mkdir(2) does under a setgid directory: the new one takes its group and its setgid bit. */

@@ -11,7 +11,7 @@ import type { ContentStore } from '../content/store';
 import { cancelled, inContext, invalidArgument, notFound } from '../errdefs';
 import { syscalls } from '../native/syscalls';
 import type { Slots } from '../slots';
-import type { Mount } from '../snapshots/types';
+import type { ApplyTarget, Mount } from '../snapshots/types';
 import { readAhead, runPipeline, tap } from '../stream-stages';
 import { compressionOf, decompression, detectCompression, SNIFF_BYTES, type Compression } from './compression';
 import { DeferredMarkers } from './deferred-markers';
@@ -26,11 +26,12 @@ import { UNCOMPRESSED_LAYER, type Descriptor } from './types';
 const READ_AHEAD = 4 << 20;
 
 /**
- * Where an Apply into these mounts records the overlay markers a later
- * rebase needs (see deferred-markers.ts): set for a snapshot with no parent
- * that a Commit may give one, undefined for anything else.
+ * What the snapshotter wants told of an Apply into these mounts (undefined
+ * when they are not one of its active snapshots): where to record the
+ * overlay markers a later rebase needs (see deferred-markers.ts), and the
+ * diff ID the Apply ends with.
  */
-export type DeferredMarkersFile = (mounts: readonly Mount[]) => string | undefined;
+export type ApplyTargetOf = (mounts: readonly Mount[]) => Promise<ApplyTarget | undefined>;
 
 export class LayerApplier {
   constructor(
@@ -42,7 +43,7 @@ export class LayerApplier {
     /** Applies that run at once; the rest wait, before anything is opened or mounted. */
     private readonly turns: Slots,
     private readonly limits: ExpansionLimits,
-    private readonly deferredMarkersFile: DeferredMarkersFile,
+    private readonly applyTargetOf: ApplyTargetOf,
     private readonly log: Logger,
   ) {}
 
@@ -62,8 +63,10 @@ export class LayerApplier {
     const compression = compressionOf(layer.mediaType) ?? detectCompression(await this.head(layer.digest), layer.mediaType);
     // Opened first, so a missing blob is NotFound before anything is mounted.
     const { stream } = await this.content.read(layer.digest, 0, 0);
-    const markersFile = this.deferredMarkersFile(mounts);
+    const tracked = await this.applyTargetOf(mounts);
+    const markersFile = tracked?.markersFile;
     const deferred = markersFile === undefined ? undefined : new DeferredMarkers();
+    let diffIdDone: string | undefined;
     try {
       return await withApplyTarget(mounts, this.scratch, async (mounted) => {
         const target = { ...mounted, deferred };
@@ -86,7 +89,8 @@ export class LayerApplier {
         if (markersFile !== undefined) deferred?.append(markersFile);
         // One syncfs per layer instead of an fsync per file, as containerd 2.x.
         if (syncFs || this.alwaysSyncFs) syscalls.syncfs(target.root);
-        return { mediaType: UNCOMPRESSED_LAYER, digest: `sha256:${diffId.digest('hex')}`, size, annotations: {} };
+        diffIdDone = `sha256:${diffId.digest('hex')}`;
+        return { mediaType: UNCOMPRESSED_LAYER, digest: diffIdDone, size, annotations: {} };
       });
     } catch (err) {
       if (signal?.aborted) throw cancelled('the client cancelled the call');
@@ -95,6 +99,7 @@ export class LayerApplier {
     } finally {
       // Already closed if the pipeline ran; not if mounting failed first.
       stream.destroy();
+      await tracked?.finish(diffIdDone);
     }
   }
 

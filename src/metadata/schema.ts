@@ -46,4 +46,20 @@ export const MIGRATIONS: readonly string[] = [
     updated_ns INTEGER NOT NULL
   );
   `,
+  `
+  -- What strata knows of a snapshot's content as an unpacked layer (see
+  -- unpack/layer-sharing.ts). applied: the diff ID of the one layer strata's
+  -- own Apply wrote into the active snapshot while it was empty, 'applying'
+  -- while that Apply runs, or 'mixed' once anything else may have written.
+  -- chain_id: the layer's chain ID, computed at Commit from applied and the
+  -- parent's chain; chain_trust says whether strata computed every link
+  -- itself ('verified') or took a link from containerd's label ('trusted').
+  -- speculative: made by strata ahead of containerd's unpacker and not yet
+  -- handed to it; such a snapshot is strata's to remove.
+  ALTER TABLE snapshots ADD COLUMN applied TEXT;
+  ALTER TABLE snapshots ADD COLUMN chain_id TEXT;
+  ALTER TABLE snapshots ADD COLUMN chain_trust TEXT CHECK (chain_trust IN ('verified', 'trusted'));
+  ALTER TABLE snapshots ADD COLUMN speculative INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX snapshots_by_chain_id ON snapshots(chain_id);
+  `,
 ];

@@ -178,6 +178,10 @@ export function commitActive(db: Connection, key: string, name: string, labels: 
   return parentId === undefined ? { id: row.id } : { id: row.id, rebasedOnto: [parentId, ...parentIds(db, parentId)] };
 }
 
+export function labelOf(db: Connection, id: number, key: string): string | undefined {
+  return labelTable.read(db, id)[key];
+}
+
 /** Disk usage, measured when the snapshot is committed. */
 export function recordUsage(db: Connection, id: number, usage: Usage): void {
   statement(db, 'UPDATE snapshots SET size = ?, inodes = ? WHERE id = ?').run(usage.size, usage.inodes, id);
@@ -215,7 +219,10 @@ export function removeSnapshot(db: Connection, key: string): { id: number; kind:
 }
 
 export function listInfos(db: Connection): Info[] {
-  const rows = statement(db, SELECT_SNAPSHOT).safeIntegers(true).all() as Record<keyof SnapshotRow, unknown>[];
+  // Snapshots with a chain strata verified come first: containerd adopts the
+  // first one its Walk finds with a layer's snapshot.ref label, and any
+  // client can write that label onto anything.
+  const rows = statement(db, `${SELECT_SNAPSHOT} ORDER BY s.chain_trust IS NOT 'verified', s.id`).safeIntegers(true).all() as Record<keyof SnapshotRow, unknown>[];
   const labels = labelTable.readAll(db);
   return rows.map(normalise).map((row) => toInfo(row, labels.get(row.id) ?? {}));
 }

@@ -19,9 +19,11 @@ export interface Backend {
   /**
    * Makes a snapshot prepared without a parent the top of `ref.parentIds`,
    * as it is committed (containerd 2.2's parallel unpack). A backend
-   * without it refuses such a Commit.
+   * without it refuses such a Commit. With `exact`, it refuses (with
+   * FailedPrecondition) a layer whose result a sequential unpack onto those
+   * parents would have made differently.
    */
-  rebase?(ref: SnapshotRef, layout: SnapshotLayout): Promise<void>;
+  rebase?(ref: SnapshotRef, layout: SnapshotLayout, exact?: boolean): Promise<void>;
 }
 
 export function bind(source: string, readonly: boolean): Mount {

@@ -4,6 +4,7 @@
 // diff/deferred-markers.ts), snapshots/new-* are directories still being prepared, and
 // snapshots/removed-* are those of removed snapshots, being deleted.
 import path from 'node:path';
+import type { Mount } from './types';
 
 export class SnapshotLayout {
   readonly dir: string;
@@ -30,6 +31,19 @@ export class SnapshotLayout {
 
   markersFile(id: number): string {
     return path.join(this.dir, String(id), 'overlay-markers');
+  }
+
+  /**
+   * The id of the active snapshot these mounts write into: a writable bind of
+   * its tree, or an overlay with it as upper dir; undefined for any others.
+   */
+  idOfActiveMounts(mounts: readonly Mount[]): number | undefined {
+    if (mounts.length !== 1) return undefined;
+    const [mount] = mounts;
+    if (mount.type === 'bind') return mount.options.includes('ro') ? undefined : this.idOfFsDir(mount.source);
+    if (mount.type !== 'overlay') return undefined;
+    const upper = mount.options.find((option) => option.startsWith('upperdir='));
+    return upper === undefined ? undefined : this.idOfFsDir(upper.slice('upperdir='.length));
   }
 
   /** The id of the snapshot whose tree is `dir`, as fsDir() names it; undefined for any other path. */

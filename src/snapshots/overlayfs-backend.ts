@@ -2,7 +2,9 @@
 // snapshots/overlay does.
 import fs from 'fs-extra';
 import path from 'node:path';
-import { replayDeferredMarkers } from '../diff/deferred-markers';
+import { fsPath } from '../diff/byte-paths';
+import { madeOverLowerNonDirectory, replayDeferredMarkers } from '../diff/deferred-markers';
+import { failedPrecondition } from '../errdefs';
 import { opaqueXattr } from '../diff/overlay-markers';
 import { bind, type Backend } from './backend';
 import type { SnapshotLayout } from './layout';
@@ -20,9 +22,13 @@ export class OverlayfsBackend implements Backend {
   }
 
   /** What Prepare would have given the upper dir with the parent known, and what Apply deferred. */
-  async rebase(ref: SnapshotRef, layout: SnapshotLayout): Promise<void> {
-    await takeParentRootOwner(layout.fsDir(ref.id), ref, layout);
+  async rebase(ref: SnapshotRef, layout: SnapshotLayout, exact = false): Promise<void> {
     const lowers = ref.parentIds.map((id) => layout.fsDir(id));
+    const dependent = exact ? madeOverLowerNonDirectory(layout.markersFile(ref.id), lowers) : undefined;
+    if (dependent !== undefined) {
+      throw failedPrecondition(`the layer in snapshot ${ref.id} depends on the layers beneath it (${JSON.stringify(fsPath(dependent).toString())} is not a directory there); unpack it on its parent instead`);
+    }
+    await takeParentRootOwner(layout.fsDir(ref.id), ref, layout);
     replayDeferredMarkers(layout.markersFile(ref.id), layout.fsDir(ref.id), lowers, opaqueXattr(this.features.options));
   }
 

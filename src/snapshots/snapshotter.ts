@@ -7,9 +7,10 @@ import fs from 'fs-extra';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { nowNs } from '../clock';
-import { failedPrecondition, inContext, unimplemented } from '../errdefs';
+import { alreadyExists, failedPrecondition, inContext, unimplemented } from '../errdefs';
 import { parseFilters } from '../filters';
 import type { MetadataDatabase } from '../metadata/database';
+import * as layers from '../metadata/layer-records';
 import * as store from '../metadata/snapshot-store';
 import { Transactor } from '../metadata/transactor';
 import { syncDirectory } from '../sync-directory';
@@ -18,11 +19,25 @@ import { BackgroundRemovals } from './background-removals';
 import { diskUsage } from './disk-usage';
 import { SnapshotLayout } from './layout';
 import { snapshotFields } from './snapshot-filter';
-import type { Info, Labels, Mount, SnapshotRef, Snapshotter, Usage } from './types';
+import type { ApplyTarget, Info, Labels, Mount, SnapshotRef, Snapshotter, Usage } from './types';
+
+/** What decides which unpacked layers a Prepare is offered (see unpack/layer-sharing.ts). */
+export interface LayerSharingHooks {
+  /**
+   * Whether the layer a Prepare names by its snapshot.ref label is already
+   * unpacked on that parent, so that the Prepare answers AlreadyExists.
+   */
+  offer(chainId: string, parent: string): Promise<boolean>;
+  /** strata's own Apply begins into the snapshot containerd prepared for this chain: strata is its differ. */
+  applying(chainId: string): void;
+  /** A snapshot was committed: a parent some early unpack waits for, perhaps. */
+  committed(): void;
+}
 
 export class StoreSnapshotter implements Snapshotter {
   private readonly layout: SnapshotLayout;
   private readonly removals: BackgroundRemovals;
+  private sharing?: LayerSharingHooks;
 
   constructor(
     root: string,
@@ -37,16 +52,35 @@ export class StoreSnapshotter implements Snapshotter {
   }
 
   prepare(key: string, parent: string, labels: Labels): Promise<Mount[]> {
-    return inContext(`prepare ${key}`, () => this.create('active', key, parent, labels));
+    return inContext(`prepare ${key}`, async () => {
+      const chain = labels[layers.SNAPSHOT_REF_LABEL];
+      // The remote snapshotters' answer: containerd then adopts the committed
+      // snapshot with this label and parent, and skips the layer.
+      if (chain !== undefined && this.sharing && (await this.sharing.offer(chain, parent))) {
+        throw alreadyExists(`target snapshot ${JSON.stringify(chain)}: already unpacked on ${parent === '' ? 'no parent' : JSON.stringify(parent)}`);
+      }
+      return this.create('active', key, parent, labels);
+    });
+  }
+
+  /** Set once, by whatever decides which unpacked layers a Prepare may be offered. */
+  setLayerSharing(sharing: LayerSharingHooks): void {
+    this.sharing = sharing;
+  }
+
+  /** An active snapshot with no parent that strata makes for itself, to unpack a layer into ahead of containerd. */
+  prepareSpeculative(key: string): Promise<Mount[]> {
+    return inContext(`prepare ${key}`, () => this.create('active', key, '', {}, true));
   }
 
   view(key: string, parent: string, labels: Labels): Promise<Mount[]> {
     return inContext(`view ${key}`, () => this.create('view', key, parent, labels));
   }
 
-  private async create(kind: 'active' | 'view', key: string, parent: string, labels: Labels): Promise<Mount[]> {
+  private async create(kind: 'active' | 'view', key: string, parent: string, labels: Labels, speculative = false): Promise<Mount[]> {
     const ref = await this.writes.run(async (db) => {
       const created = store.createSnapshot(db, kind, key, parent, labels, nowNs());
+      if (speculative) layers.markSpeculative(db, created.id, true);
       await this.buildDirectory(created);
       return created;
     });
@@ -95,13 +129,17 @@ export class StoreSnapshotter implements Snapshotter {
             if (!this.backend.rebase) {
               throw unimplemented(`the ${this.backend.name} backend cannot give a snapshot a parent when it is committed: its snapshots are full copies (leave "rebase" out of the proxy plugin's capabilities)`);
             }
-            await this.backend.rebase({ id, kind: 'committed', parentIds: rebasedOnto }, this.layout);
+            // strata's own early unpack must come out as a sequential one would, or not at all.
+            const exact = layers.isSpeculative(db, id);
+            await this.backend.rebase({ id, kind: 'committed', parentIds: rebasedOnto }, this.layout, exact);
           }
+          layers.recordChain(db, id);
           store.recordUsage(db, id, await diskUsage(this.layout.fsDir(id)));
           return id;
         },
         // Replayed or not needed: a committed snapshot is never rebased.
         async (id) => {
+          this.sharing?.committed();
           try {
             fs.rmSync(this.layout.markersFile(id), { force: true });
           } catch (err) {
@@ -113,17 +151,68 @@ export class StoreSnapshotter implements Snapshotter {
   }
 
   /**
-   * Where an Apply into `mounts` records what a rebase needs: set when they
-   * are the one writable bind Prepare gave a snapshot with no parent, on a
-   * backend that can rebase.
+   * What an Apply into `mounts` must tell this snapshotter, when they are an
+   * active snapshot of its own: undefined for anything else. The diff ID it
+   * finishes with becomes the snapshot's chain at Commit, if the Apply was
+   * the first and only write into it. Its markers file is set when the
+   * snapshot has no parent and the backend can rebase.
    */
-  deferredMarkersFile(mounts: readonly Mount[]): string | undefined {
-    if (!this.backend.rebase || mounts.length !== 1) return undefined;
-    const [mount] = mounts;
-    if (mount.type !== 'bind' || mount.options.includes('ro')) return undefined;
-    const id = this.layout.idOfFsDir(mount.source);
-    if (id === undefined || !store.isParentlessActive(this.db.reader, id)) return undefined;
-    return this.layout.markersFile(id);
+  async applyTarget(mounts: readonly Mount[]): Promise<ApplyTarget | undefined> {
+    const id = this.layout.idOfActiveMounts(mounts);
+    if (id === undefined) return undefined;
+    const fsDir = this.layout.fsDir(id);
+    const empty = (await fs.readdir(fsDir).catch(() => ['?'])).length === 0;
+    await this.writes.run((db) => layers.beginApply(db, id, empty));
+    const chain = store.labelOf(this.db.reader, id, layers.SNAPSHOT_REF_LABEL);
+    if (chain !== undefined) this.sharing?.applying(chain);
+    const markersFile = this.backend.rebase && store.isParentlessActive(this.db.reader, id) ? this.layout.markersFile(id) : undefined;
+    return {
+      ...(markersFile === undefined ? {} : { markersFile }),
+      finish: (diffId) => this.writes.run((db) => layers.finishApply(db, id, diffId)),
+    };
+  }
+
+  /** The committed snapshots holding `chain` that `mode` trusts, oldest first. */
+  holdingChain(chain: string, mode: layers.ShareMode): string[] {
+    return layers.snapshotsHoldingChain(this.db.reader, chain, mode);
+  }
+
+  /**
+   * Hands the committed snapshot on `parent` holding `chain` to a Prepare:
+   * it stops being strata's own speculative one, so that nothing strata
+   * does removes it from under containerd. False when there is none.
+   */
+  claimShareable(chain: string, parent: string, mode: layers.ShareMode): Promise<boolean> {
+    return this.writes.run((db) => {
+      const found = layers.findShareable(db, chain, parent, mode);
+      if (found) layers.markSpeculative(db, found.id, false);
+      return found !== undefined;
+    });
+  }
+
+  /**
+   * Removes strata's speculative snapshots that nothing was handed, leaves
+   * first; with `olderThan`, only those created before it. At startup every
+   * one goes: no unpack is running, and none was claimed.
+   */
+  async removeSpeculative(olderThan?: bigint): Promise<number> {
+    let removed = 0;
+    for (let before = -1; removed !== before; ) {
+      before = removed;
+      // In use, an active one is its early unpack's to remove.
+      const doomed = layers.speculativeLeaves(this.db.reader).filter((s) => olderThan === undefined || (s.kind === 'committed' && s.created_ns < olderThan));
+      if (doomed.length === 0) return removed;
+      for (const { key } of doomed) {
+        await this.remove(key, () => {
+          if (!layers.isSpeculativeKey(this.db.writer, key)) throw failedPrecondition(`snapshot ${key} was handed to a client`);
+        }).then(
+          () => removed++,
+          (err: unknown) => this.log.debug({ err, key }, 'speculative snapshot not removed'),
+        );
+      }
+      if (olderThan !== undefined) return removed;
+    }
+    return removed;
   }
 
   /** `precondition` runs first in the transaction, and may throw to leave the snapshot be. */

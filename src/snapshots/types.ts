@@ -32,6 +32,14 @@ export interface SnapshotRef {
   parentIds: number[];
 }
 
+/** What an Apply tells the snapshotter of the active snapshot it writes into. */
+export interface ApplyTarget {
+  /** Where the Apply records the overlay markers a rebase needs, for a snapshot a Commit may give a parent. */
+  markersFile?: string;
+  /** The Apply is over: the layer's diff ID, or undefined if it failed. */
+  finish(diffId: string | undefined): Promise<void>;
+}
+
 export interface Snapshotter {
   prepare(key: string, parent: string, labels: Labels): Promise<Mount[]>;
   view(key: string, parent: string, labels: Labels): Promise<Mount[]>;

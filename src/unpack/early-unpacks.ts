@@ -1,0 +1,164 @@
+// Unpacks an image's layers as their blobs land, before containerd's
+// unpacker asks for them, and in parallel: each into a snapshot of its own
+// with no parent (the overlay markers it could not write are recorded, as
+// for containerd 2.2's parallel unpack), committed onto the layer beneath
+// once that is there. The rebase refuses a layer whose result would differ
+// from a sequential unpack's; such a layer is dropped, and containerd
+// unpacks it itself. Nothing here is ever handed out unfinished: a Prepare
+// is offered only committed snapshots (layer-sharing.ts).
+import type { Logger } from 'pino';
+import type { ContentStore } from '../content/store';
+import type { LayerApplier } from '../diff/layer-applier';
+import { SNAPSHOT_REF_LABEL, type ShareMode } from '../metadata/layer-records';
+import { Slots } from '../slots';
+import type { StoreSnapshotter } from '../snapshots/snapshotter';
+import type { LayerPlan } from './image-plans';
+
+/** How long a finished layer waits for the one beneath before it is dropped. */
+const PARENT_WAIT_MS = 10 * 60_000;
+
+/** Chain IDs containerd unpacks itself, remembered so that no early unpack duplicates one. */
+const CLAIMS_KEPT = 4096;
+
+interface Job {
+  plan: LayerPlan;
+  /** The active snapshot's key, and the name it is committed under. */
+  key: string;
+  name: string;
+  /** Set by a Prepare that joins: the snapshot the layer must go onto. */
+  parentKey?: string;
+  /** Past waiting for a worker: a Prepare now waits for it rather than unpacking again. */
+  started: boolean;
+  controller: AbortController;
+  /** True once the layer is committed onto its parent. */
+  done: Promise<boolean>;
+}
+
+export interface EarlyUnpackFigures {
+  started: number;
+  committed: number;
+  dropped: number;
+}
+
+export class EarlyUnpacks {
+  private readonly jobs = new Map<string, Job>();
+  private readonly claims = new Set<string>();
+  private readonly workers: Slots;
+  /** Early unpacks waiting for the layer beneath, woken by every commit. */
+  private waiters: (() => void)[] = [];
+  private next = 0;
+  readonly figures: EarlyUnpackFigures = { started: 0, committed: 0, dropped: 0 };
+
+  constructor(
+    private readonly snapshotter: StoreSnapshotter,
+    private readonly applier: LayerApplier,
+    private readonly content: ContentStore,
+    private readonly mode: ShareMode,
+    workers: number,
+    private readonly log: Logger,
+  ) {
+    this.workers = new Slots(workers);
+  }
+
+  /** Unpacks `plan`'s layer early, unless it is unpacking, unpacked, containerd's to unpack, or its blob is not here. */
+  start(plan: LayerPlan): void {
+    const chain = plan.chainId;
+    if (this.jobs.has(chain) || this.claims.has(chain) || !this.content.exists(plan.layer.digest)) return;
+    if (this.snapshotter.holdingChain(chain, this.mode).length > 0) return;
+    const n = ++this.next;
+    const job: Job = { plan, key: `strata-early-unpack/${n}/active`, name: `strata-early-unpack/${n}/${chain}`, started: false, controller: new AbortController(), done: Promise.resolve(false) };
+    this.jobs.set(chain, job);
+    this.figures.started++;
+    job.done = this.run(job).finally(() => this.jobs.delete(chain));
+  }
+
+  /** containerd unpacks this layer itself: no early unpack starts for it. */
+  claim(chain: string): void {
+    this.claims.add(chain);
+    if (this.claims.size > CLAIMS_KEPT) this.claims.delete(this.claims.values().next().value as string);
+  }
+
+  /**
+   * A Prepare for `chain` on `parentKey`: waits for the early unpack of that
+   * layer, if one is past its turn, to be committed onto that parent. One
+   * still waiting for a worker is dropped: containerd unpacks the layer.
+   */
+  async join(chain: string, parentKey: string): Promise<void> {
+    const job = this.jobs.get(chain);
+    if (!job) return;
+    if (!job.started) {
+      job.controller.abort();
+      return;
+    }
+    job.parentKey = parentKey;
+    this.committed();
+    await job.done;
+  }
+
+  /** A layer's blob is gone: its early unpack stops. */
+  blobDeleted(digest: string): void {
+    for (const job of this.jobs.values()) if (job.plan.layer.digest === digest) job.controller.abort();
+  }
+
+  committed(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Stops every early unpack and waits until each has removed what it made. */
+  async close(): Promise<void> {
+    for (const job of this.jobs.values()) job.controller.abort();
+    await Promise.all([...this.jobs.values()].map((job) => job.done));
+  }
+
+  private async run(job: Job): Promise<boolean> {
+    const { signal } = job.controller;
+    let prepared = false;
+    try {
+      const release = await this.workers.take(signal);
+      job.started = true;
+      try {
+        const mounts = await this.snapshotter.prepareSpeculative(job.key);
+        prepared = true;
+        const applied = await this.applier.apply(job.plan.layer, mounts, false, signal);
+        if (applied.digest !== job.plan.diffId) throw new Error(`the layer's diff ID is ${applied.digest}, and its image's config says ${job.plan.diffId}`);
+      } finally {
+        release();
+      }
+      const parent = await this.parentOf(job);
+      await this.snapshotter.commit(job.name, job.key, { [SNAPSHOT_REF_LABEL]: job.plan.chainId }, parent);
+      this.figures.committed++;
+      this.log.debug({ layer: job.plan.layer.digest, chain: job.plan.chainId, parent }, 'early unpack committed');
+      return true;
+    } catch (err) {
+      this.figures.dropped++;
+      this.log.debug({ err, layer: job.plan.layer.digest, chain: job.plan.chainId }, 'early unpack dropped');
+      if (prepared) await this.snapshotter.remove(job.key).catch(() => undefined);
+      return false;
+    }
+  }
+
+  /** The committed snapshot the layer goes onto: the one a joining Prepare names, or the oldest holding the chain beneath. */
+  private async parentOf(job: Job): Promise<string> {
+    const below = job.plan.parentChainId;
+    if (below === undefined) return '';
+    const deadline = Date.now() + PARENT_WAIT_MS;
+    for (;;) {
+      const parent = job.parentKey ?? this.snapshotter.holdingChain(below, this.mode)[0];
+      if (parent !== undefined) return parent;
+      if (job.controller.signal.aborted) throw new Error('stopped');
+      if (Date.now() > deadline) throw new Error(`no snapshot holds ${below} after ${PARENT_WAIT_MS / 60_000} minutes`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 5_000);
+        const wake = () => {
+          clearTimeout(timer);
+          job.controller.signal.removeEventListener('abort', wake);
+          resolve();
+        };
+        job.controller.signal.addEventListener('abort', wake, { once: true });
+        this.waiters.push(wake);
+      });
+    }
+  }
+}
