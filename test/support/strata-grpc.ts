@@ -158,6 +158,14 @@ export class SnapshotsClient {
   async remove(key: string): Promise<void> {
     await unaryCall(this.client, 'Remove', { snapshotter: SNAPSHOTTER, key });
   }
+
+  /** List (containerd's Walk) with filters, in the server's order. */
+  async walk(filters: string[]): Promise<{ name: string; parent: string; kind: string; labels: Record<string, string> }[]> {
+    const call = (this.client as unknown as { List(r: object): AsyncIterable<{ info: { name: string; parent: string; kind: string; labels: Record<string, string> }[] }> }).List({ snapshotter: SNAPSHOTTER, filters });
+    const infos = [];
+    for await (const page of call) infos.push(...page.info);
+    return infos;
+  }
 }
 
 export interface ApplyCall {

@@ -1,0 +1,242 @@
+// containerd's unpacker (1.6 to 2.x: unpacker.go), with strata as content
+// store, snapshotter and differ (1.7+), replayed over gRPC. The unpacker
+// Prepares each layer with its chain ID as the snapshot.ref label; on
+// AlreadyExists its metadata store Walks for a committed snapshot with that
+// label on the same parent and adopts it (metadata/snapshot.go). strata
+// unpacks an image's layers early, in parallel, once it sees the unpacker
+// at work on the image, and offers them so. Every chain adopted that way
+// must be the same tree, at every level, as a sequential unpack's; what
+// strata made and nothing claimed must not outlive a restart; and nothing
+// strata did not verify itself is offered.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { generatedImages } from '../../native-bench/inputs/materialize';
+import { unaryCall } from '../../src/client/connect';
+import { chainIds } from '../../src/images/resolve';
+import { Cleanup, grpcCode, listAll, sha256, startStrataServer, withLog, writeBlob, type StrataServer, type WireMount } from '../support/strata-grpc';
+import { canonicalStack, describeLayer, layerEntries, rawStackArb } from '../support/layer-model';
+import type { LayerCompression } from '../support/oci-archive';
+import { tearDown } from '../support/teardown';
+import { dir, file, symlink } from '../support/tar-entries';
+import { apply, assertSameChains, Namespace, REBASE_CASES, removeBlobs, removeChains, tarLayers, unpackLabels, unpackSequentially, upload, type Layer } from '../support/unpack-replay';
+
+const RUNS = Number(process.env.STRATA_FUZZ_RUNS ?? 20);
+const ALREADY_EXISTS = 6;
+const SNAPSHOT_REF = 'containerd.io/snapshot.ref';
+
+/** The image's config and manifest, written first, as a pull writes them before any layer. */
+async function uploadManifest(server: StrataServer, layers: Layer[]): Promise<void> {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) } }));
+  const configDigest = await writeBlob(server.client.content, config);
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+    layers: layers.map((l) => ({ mediaType: l.mediaType, digest: sha256(l.blob), size: l.blob.length })),
+  };
+  await writeBlob(server.client.content, Buffer.from(JSON.stringify(manifest)));
+}
+
+interface Unpacked {
+  names: string[];
+  /** Which layers were offered (AlreadyExists) rather than applied. */
+  offered: boolean[];
+}
+
+/**
+ * The unpacker's loop: for each layer, Prepare on the layer below with the
+ * snapshot.ref label; on AlreadyExists, the metadata store's Walk; else
+ * Apply and Commit. The blobs of the layers above the first one applied land
+ * while it is applied, as the unpacker's background fetch writes them.
+ */
+async function unpackAsUnpacker(server: StrataServer, layers: Layer[], ns: Namespace): Promise<Unpacked> {
+  const diffIds = layers.map((l) => l.diffId);
+  const chain = chainIds(diffIds);
+  const names: string[] = [];
+  const offered: boolean[] = [];
+  let fetching: Promise<void> | undefined;
+  for (const [i, layer] of layers.entries()) {
+    const key = ns.extractKey(chain[i]);
+    const labels = unpackLabels(chain, diffIds, i);
+    const parent = names[i - 1] ?? '';
+    let mounts: WireMount[];
+    try {
+      mounts = await withLog(server, `Prepare ${key}`, () => server.snapshots.prepare(key, parent, labels));
+    } catch (err) {
+      if (grpcCode(err) !== ALREADY_EXISTS) throw err;
+      const found = (await server.snapshots.walk([`labels."${SNAPSHOT_REF}"==${chain[i]},parent==${JSON.stringify(parent)}`])).find((info) => info.kind === 'COMMITTED');
+      assert.ok(found, `layer ${i}: AlreadyExists, but no committed snapshot with its snapshot.ref on ${parent}`);
+      names.push(found.name);
+      offered.push(true);
+      continue;
+    }
+    // The first layer to be applied starts the fetch of it and of all above it, and waits for its own blob.
+    if (fetching === undefined) {
+      await upload(server, [layer]);
+      fetching = upload(server, layers.slice(i + 1));
+    }
+    await apply(server, layer, mounts, `layer ${i}`);
+    const name = ns.key(chain[i]);
+    await withLog(server, `Commit ${key}`, () => server.snapshots.commit(name, key, labels));
+    names.push(name);
+    offered.push(false);
+    // The downloads land while that layer is applied (a Prepare that comes first
+    // is containerd's to unpack: strata never waits for a blob still downloading).
+    await fetching;
+  }
+  return { names, offered };
+}
+
+/** Every snapshot, leaves first, and every blob. */
+async function removeEverything(server: StrataServer): Promise<void> {
+  for (let infos = await server.snapshots.walk([]); infos.length > 0; infos = await server.snapshots.walk([])) {
+    const parents = new Set(infos.map((info) => info.parent));
+    const leaves = infos.filter((info) => !parents.has(info.name));
+    for (const { name } of leaves) await server.snapshots.remove(name);
+  }
+  for (const digest of await listAll(server.client, 'content')) await unaryCall(server.client.content, 'Delete', { digest });
+}
+
+/** strata's snapshots whose names say they are early unpacks. */
+async function earlyUnpacks(server: StrataServer): Promise<string[]> {
+  return (await listAll(server.client, 'snapshots')).filter((name) => name.startsWith('strata-early-unpack/'));
+}
+
+describe('containerd 1.7+ unpacker replayed over gRPC: layers unpacked early and offered with AlreadyExists', { timeout: 20 * 60_000 }, () => {
+  let workDir = '';
+  const cleanup = new Cleanup();
+  let server: StrataServer;
+  let ids = 0;
+
+  before(async () => {
+    workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'strata-e2e-early-'));
+    server = await startStrataServer(workDir, 'strata-early', 'overlayfs');
+    cleanup.defer('stop strata-early', () => server.stop());
+  });
+
+  after(() => tearDown(workDir, [() => cleanup.run()]));
+
+  /**
+   * The unpacker's chain against a sequential one made without snapshot.ref
+   * (so nothing is offered to it). Everything is removed afterwards, pass or
+   * fail, so that no run is offered what an earlier one left.
+   */
+  async function assertEarlyIsSequential(layers: Layer[], context: string): Promise<Unpacked> {
+    ids += 1;
+    try {
+      await uploadManifest(server, layers);
+      const unpacked = await unpackAsUnpacker(server, layers, new Namespace(`unpacker${ids}`));
+      // An offered layer's blob was never fetched; the sequential unpack needs it.
+      await upload(server, layers);
+      const sequential = await unpackSequentially(server, layers, new Namespace(`seq${ids}`), false);
+      await assertSameChains(server, workDir, sequential, unpacked.names, context);
+      assert.deepEqual(
+        (await listAll(server.client, 'snapshots')).filter((name) => name.startsWith('strata-early-unpack/') && name.endsWith('/active')),
+        [],
+        `${context}: an early unpack was left active`,
+      );
+      return unpacked;
+    } finally {
+      await removeEverything(server);
+    }
+  }
+
+  it('the multi-layer bench image: every layer above the first is offered, and the trees are a sequential unpack', async () => {
+    const [input] = await generatedImages(path.join(workDir, 'inputs'), 'multi-layer', ['gzip'], 0.05);
+    const layers = await Promise.all(input.layers.map(async (l) => ({ blob: await fs.promises.readFile(l.file), mediaType: l.descriptor.mediaType, diffId: l.diffId })));
+    const { offered } = await assertEarlyIsSequential(layers, 'multi-layer');
+    assert.deepEqual(offered, layers.map((_, i) => i > 0), 'the first layer is containerd\'s own; every other one was unpacked early');
+  });
+
+  it('whiteouts, opaque directories and made directories over lower layers come out as a sequential unpack, in every compression', async () => {
+    for (const compression of ['gzip', 'zstd', 'none'] as const) {
+      const { offered } = await assertEarlyIsSequential(await tarLayers(REBASE_CASES, compression), `rebase cases (${compression})`);
+      assert.ok(offered.slice(1).some(Boolean), `rebase cases (${compression}): nothing was offered`);
+    }
+  });
+
+  it('random layer stacks (the fuzz-layers model): offered or not, every level is a sequential unpack', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ raw: rawStackArb({ dirXattrs: true, wideValues: true, minLayers: 2, maxLayers: 4 }), compression: fc.constantFrom<LayerCompression>('none', 'gzip', 'zstd') }),
+        async ({ raw, compression }) => {
+          const { layers } = canonicalStack(raw, 'replace');
+          const context = `random stack:\n${layers.map((l, i) => `  layer ${i}:\n${describeLayer(l).map((line) => `    ${line}`).join('\n')}`).join('\n')}`;
+          await assertEarlyIsSequential(await tarLayers(layers.map(layerEntries), compression), context);
+        },
+      ),
+      { numRuns: RUNS, includeErrorInReport: true },
+    );
+  });
+
+  it('a layer that writes through a lower symlink is left to containerd, and still comes out right', async () => {
+    const layers = await tarLayers(
+      [
+        [dir('usr'), dir('usr/lib'), file('usr/lib/base', 'base\n'), symlink('lib', 'usr/lib')],
+        [file('lib/added', 'through the symlink\n')],
+        [file('etc-file', 'independent\n')],
+      ],
+      'gzip',
+    );
+    const { offered } = await assertEarlyIsSequential(layers, 'write through a lower symlink');
+    assert.deepEqual(offered, [false, false, true]);
+  });
+
+  it('a snapshot that only claims a chain by its label is never offered (verified)', async () => {
+    // No manifest: nothing is unpacked early, so the only snapshot with the label is the forged one.
+    const layers = await tarLayers([[file('base', 'base\n')], [file('claimed', 'never applied\n')]], 'gzip');
+    await upload(server, layers);
+    const chain = chainIds(layers.map((l) => l.diffId));
+    const [base] = await unpackSequentially(server, layers.slice(0, 1), new Namespace('forger-base'));
+    await server.snapshots.prepare('forged-active', base);
+    await server.snapshots.commit('forged', 'forged-active', { [SNAPSHOT_REF]: chain[1] });
+    const key = new Namespace('victim').extractKey(chain[1]);
+    await server.snapshots.prepare(key, base, { [SNAPSHOT_REF]: chain[1] });
+    await server.snapshots.remove(key);
+    await removeChains(server, ['forged'], [base]);
+    await removeBlobs(server, layers);
+  });
+
+  it('early unpacks that nothing claimed are gone after a restart; adopted ones stay', async () => {
+    // Pull A adopts its early unpacks.
+    const adoptedLayers = await tarLayers(REBASE_CASES, 'gzip');
+    await uploadManifest(server, adoptedLayers);
+    const adopted = await unpackAsUnpacker(server, adoptedLayers, new Namespace('adopted'));
+    assert.ok(adopted.offered.slice(1).every(Boolean));
+    // Pull B applies its first layer and stops (cancelled): the layers above were unpacked early, and nobody claims them.
+    const layers = await tarLayers(
+      [
+        [dir('a'), file('a/one', '1\n')],
+        [file('a/two', '2\n')],
+        [file('b', '3\n')],
+      ],
+      'zstd',
+    );
+    await uploadManifest(server, layers);
+    await upload(server, layers);
+    const diffIds = layers.map((l) => l.diffId);
+    const chain = chainIds(diffIds);
+    const ns = new Namespace('abandoned');
+    const key = ns.extractKey(chain[0]);
+    const labels = unpackLabels(chain, diffIds, 0);
+    await apply(server, layers[0], await server.snapshots.prepare(key, '', labels), 'layer 0');
+    const base = ns.key(chain[0]);
+    await server.snapshots.commit(base, key, labels);
+    const unclaimed = async () => (await earlyUnpacks(server)).filter((name) => chain.some((c) => name.endsWith(`/${c}`)));
+    const deadline = Date.now() + 60_000;
+    while ((await unclaimed()).length < layers.length - 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await unclaimed()).length, layers.length - 1, 'the layers above the first were unpacked early');
+
+    await server.stop();
+    server = await startStrataServer(workDir, 'strata-early', 'overlayfs');
+    assert.deepEqual(await unclaimed(), [], 'unclaimed early unpacks outlived the restart');
+    for (const name of adopted.names) assert.equal((await server.snapshots.stat(name)).kind, 'COMMITTED', `${name} was adopted, and must survive a restart`);
+    await removeChains(server, adopted.names, [base]);
+    await removeBlobs(server, [...adoptedLayers, ...layers]);
+    assert.deepEqual(await listAll(server.client, 'snapshots'), []);
+  });
+});
