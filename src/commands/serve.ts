@@ -140,9 +140,9 @@ export async function serve(config: Config, { log, reopen }: ServerLog): Promise
   const limits = { maxBytes: config.maxUncompressedBytes, maxRatio: config.maxCompressionRatio };
   const applier = new LayerApplier(content, scratchDir(root), config.syncFs, checkMounts, new Slots(config.maxConcurrentApplies), limits, (mounts) => snapshotter.applyTarget(mounts), log);
   const differ = new LayerDiffer(content, scratchDir(root), checkMounts);
-  const sharing = await startLayerSharing(config, snapshotter, applier, content, log);
   // prom-client is loaded only when metrics are served: startup time counts.
   const metrics = config.metricsAddress ? new (await import('../metrics/metrics')).Metrics(() => storeFigures(db, dbFile)) : undefined;
+  const sharing = await startLayerSharing(config, snapshotter, applier, content, metrics, log);
   const collect =
     config.gcMode === 'labels'
       ? meteredCollect(new Collector(db, writes, snapshotter, content, { snapshotterName: config.snapshotterName, ingestMaxAgeMs: config.gcIngestMaxAgeMs }, log), metrics)

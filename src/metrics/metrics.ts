@@ -69,6 +69,37 @@ export class Metrics {
     storeGauge('strata_disk_usage_bytes', 'Bytes on disk, by kind', ['kind'], (gauge, figures) => byKind(gauge, figures.diskBytes));
   }
 
+  /**
+   * Layer sharing's counts (unpack/layer-sharing.ts), read at each scrape:
+   * Prepares answered with a layer strata held, and early unpacks by how
+   * they ended.
+   */
+  watchLayerSharing(read: () => { offered: number; earlyCommitted: number; earlyDropped: number }): void {
+    const counter = (name: string, help: string, value: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc(value());
+        },
+      });
+    counter('strata_layers_offered_total', "Prepares from containerd's unpacker answered with a layer strata had unpacked (AlreadyExists)", () => read().offered);
+    new Counter({
+      name: 'strata_early_unpacks_total',
+      help: 'Layers unpacked ahead of containerd, by how it ended: committed onto the layer beneath, or dropped (never claimed in time, or a result that would differ from a sequential unpack)',
+      labelNames: ['result'],
+      registers: [this.registry],
+      collect() {
+        const figures = read();
+        this.reset();
+        this.inc({ result: 'committed' }, figures.earlyCommitted);
+        this.inc({ result: 'dropped' }, figures.earlyDropped);
+      },
+    });
+  }
+
   /** The Prometheus text of every metric, with the store read once for it. */
   async scrape(): Promise<string> {
     try {

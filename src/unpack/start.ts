@@ -4,6 +4,7 @@ import { nowNs } from '../clock';
 import type { Config } from '../config/config';
 import type { ContentStore } from '../content/store';
 import type { LayerApplier } from '../diff/layer-applier';
+import type { Metrics } from '../metrics/metrics';
 import type { StoreSnapshotter } from '../snapshots/snapshotter';
 import { EarlyUnpacks } from './early-unpacks';
 import { LayerSharing } from './layer-sharing';
@@ -17,15 +18,18 @@ export async function startLayerSharing(
   snapshotter: StoreSnapshotter,
   applier: LayerApplier,
   content: ContentStore,
+  metrics: Metrics | undefined,
   log: Logger,
 ): Promise<{ sharing: LayerSharing; early: EarlyUnpacks; close(): Promise<void> }> {
   // Early unpacks that a stop or a crash cut short, and those never handed to containerd, are worth nothing now.
   const removed = await snapshotter.removeSpeculative();
   if (removed > 0) log.info({ removed }, 'removed early unpacks that nothing claimed before the restart');
-  const early = new EarlyUnpacks(snapshotter, applier, content, config.shareLayers, config.maxConcurrentApplies, log);
+  // One apply turn is always left for containerd's own Applies: the layer it waits on is the critical path.
+  const early = new EarlyUnpacks(snapshotter, applier, content, config.shareLayers, Math.max(1, config.maxConcurrentApplies - 1), log);
   // containerd 1.6 applies layers itself: its unpacker is only seen at its Prepares.
   const sharing = new LayerSharing(snapshotter, content, early, config.shareLayers, config.shareLayers === 'trusted', log);
   snapshotter.setLayerSharing(sharing);
+  metrics?.watchLayerSharing(() => ({ offered: sharing.figures.layersShared, earlyCommitted: early.figures.committed, earlyDropped: early.figures.dropped }));
   const sweep = setInterval(() => {
     snapshotter.removeSpeculative(nowNs() - UNCLAIMED_NS).catch((err: unknown) => log.warn({ err }, 'failed to remove early unpacks that nothing claimed'));
   }, SWEEP_MS).unref();
