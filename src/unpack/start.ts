@@ -24,8 +24,10 @@ export async function startLayerSharing(
   // Early unpacks that a stop or a crash cut short, and those never handed to containerd, are worth nothing now.
   const removed = await snapshotter.removeSpeculative();
   if (removed > 0) log.info({ removed }, 'removed early unpacks that nothing claimed before the restart');
-  // One apply turn is always left for containerd's own Applies: the layer it waits on is the critical path.
-  const early = new EarlyUnpacks(snapshotter, applier, content, config.shareLayers, Math.max(1, config.maxConcurrentApplies - 1), log);
+  // As many as Applies may run: containerd's first Apply of an image takes its
+  // turn before any early unpack of that image starts, and under containerd
+  // 1.6 its Applies take none.
+  const early = new EarlyUnpacks(snapshotter, applier, content, config.shareLayers, config.maxConcurrentApplies, log);
   // containerd 1.6 applies layers itself: its unpacker is only seen at its Prepares.
   const sharing = new LayerSharing(snapshotter, content, early, config.shareLayers, config.shareLayers === 'trusted', log);
   snapshotter.setLayerSharing(sharing);
