@@ -2,6 +2,7 @@
 // are walked (nested ones too) to the manifest that matches the platform, and
 // every JSON document read is checked against its digest.
 import { createHash } from 'node:crypto';
+import { chainId } from '../chain-id';
 import { failedPrecondition, invalidArgument, notFound } from '../errdefs';
 import { formatPlatform, platformMatches } from './platform';
 import type { ImageSource } from './source';
@@ -89,9 +90,6 @@ export async function resolveImage(source: ImageSource, platform: Platform): Pro
 /** chainID(0) = diffID(0); chainID(n) = sha256(chainID(n-1) + " " + diffID(n)): the snapshot names containerd gives layers. */
 export function chainIds(diffIds: readonly string[]): string[] {
   const chain: string[] = [];
-  for (const diffId of diffIds) {
-    const previous = chain[chain.length - 1];
-    chain.push(previous === undefined ? diffId : `sha256:${createHash('sha256').update(`${previous} ${diffId}`).digest('hex')}`);
-  }
+  for (const diffId of diffIds) chain.push(chainId(chain[chain.length - 1], diffId));
   return chain;
 }

@@ -2,7 +2,7 @@
 // Apply wrote into one, the chain ID that gives it on top of its parent, and
 // which snapshots strata made ahead of containerd (unpack/speculator.ts).
 // Like snapshot-store.ts, every function expects the caller's transaction.
-import { createHash } from 'node:crypto';
+import { chainId } from '../chain-id';
 import type { Connection } from './database';
 import { statement } from './statements';
 
@@ -21,12 +21,6 @@ export type ShareMode = (typeof SHARE_MODES)[number];
 export type ChainTrust = 'verified' | 'trusted';
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
-
-/** OCI's ChainID: the diff ID alone for a base layer, else sha256 of "parent diff". */
-export function chainId(parentChain: string | undefined, diffId: string): string {
-  if (parentChain === undefined) return diffId;
-  return `sha256:${createHash('sha256').update(`${parentChain} ${diffId}`).digest('hex')}`;
-}
 
 /**
  * An Apply into the active snapshot `id` begins. It can vouch for the result

@@ -63,6 +63,11 @@ export class StoreSnapshotter implements Snapshotter {
     });
   }
 
+  /** Whether a Commit may give a snapshot prepared without a parent one (see Backend.rebase). */
+  get canRebase(): boolean {
+    return this.backend.rebase !== undefined;
+  }
+
   /** Set once, by whatever decides which unpacked layers a Prepare may be offered. */
   setLayerSharing(sharing: LayerSharingHooks): void {
     this.sharing = sharing;

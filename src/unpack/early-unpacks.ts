@@ -17,8 +17,12 @@ import type { LayerPlan } from './image-plans';
 /** How long a finished layer waits for the one beneath before it is dropped. */
 const PARENT_WAIT_MS = 10 * 60_000;
 
-/** Chain IDs containerd unpacks itself, remembered so that no early unpack duplicates one. */
-const CLAIMS_KEPT = 4096;
+/**
+ * How long a chain containerd unpacks itself is left to it: no early unpack
+ * duplicates it meanwhile. Once containerd commits it, strata holds it
+ * anyway; should containerd give up, a later pull may unpack it early again.
+ */
+const CLAIM_MS = 10 * 60_000;
 
 interface Job {
   plan: LayerPlan;
@@ -42,7 +46,8 @@ export interface EarlyUnpackFigures {
 
 export class EarlyUnpacks {
   private readonly jobs = new Map<string, Job>();
-  private readonly claims = new Set<string>();
+  /** Claimed chain IDs, and until when. */
+  private readonly claims = new Map<string, number>();
   private readonly workers: Slots;
   /** Early unpacks waiting for the layer beneath, woken by every commit. */
   private waiters: (() => void)[] = [];
@@ -63,7 +68,9 @@ export class EarlyUnpacks {
   /** Unpacks `plan`'s layer early, unless it is unpacking, unpacked, containerd's to unpack, or its blob is not here. */
   start(plan: LayerPlan): void {
     const chain = plan.chainId;
-    if (this.jobs.has(chain) || this.claims.has(chain) || !this.content.exists(plan.layer.digest)) return;
+    if (this.jobs.has(chain) || this.isClaimed(chain) || !this.content.exists(plan.layer.digest)) return;
+    // A backend that cannot rebase could only ever commit a base layer early.
+    if (plan.parentChainId !== undefined && !this.snapshotter.canRebase) return;
     if (this.snapshotter.holdingChain(chain, this.mode).length > 0) return;
     const n = ++this.next;
     const job: Job = { plan, key: `strata-early-unpack/${n}/active`, name: `strata-early-unpack/${n}/${chain}`, started: false, controller: new AbortController(), done: Promise.resolve(false) };
@@ -74,8 +81,13 @@ export class EarlyUnpacks {
 
   /** containerd unpacks this layer itself: no early unpack starts for it. */
   claim(chain: string): void {
-    this.claims.add(chain);
-    if (this.claims.size > CLAIMS_KEPT) this.claims.delete(this.claims.values().next().value as string);
+    const now = Date.now();
+    for (const [claimed, until] of this.claims) if (until < now) this.claims.delete(claimed);
+    this.claims.set(chain, now + CLAIM_MS);
+  }
+
+  private isClaimed(chain: string): boolean {
+    return (this.claims.get(chain) ?? 0) >= Date.now();
   }
 
   /**

@@ -3,7 +3,7 @@
 // ID its config promises, and the chain ID it has there. A pull commits the
 // manifest and config before any layer, so the plan is known by the time
 // containerd's unpacker asks for the first layer's snapshot.
-import { chainId } from '../metadata/layer-records';
+import { chainId } from '../chain-id';
 import type { Descriptor } from '../diff/types';
 
 /** Manifests and configs are small; a larger blob is not read to find out. */
