@@ -201,6 +201,22 @@ describe('containerd 1.7+ unpacker replayed over gRPC: layers unpacked early and
     await removeBlobs(server, layers);
   });
 
+  it('with share_layers = "off", nothing is unpacked early and nothing is offered', async () => {
+    const off = await startStrataServer(workDir, 'strata-off', 'overlayfs', '[snapshots]\nshare_layers = "off"\n');
+    try {
+      const layers = await tarLayers(REBASE_CASES, 'gzip');
+      await uploadManifest(off, layers);
+      const { names, offered } = await unpackAsUnpacker(off, layers, new Namespace('off'));
+      assert.deepEqual(offered, layers.map(() => false));
+      assert.deepEqual(await listAll(off.client, 'snapshots'), [...names].sort());
+      // A second pull of the same image, in another namespace, unpacks every layer again.
+      const again = await unpackAsUnpacker(off, layers, new Namespace('off-again'));
+      assert.deepEqual(again.offered, layers.map(() => false));
+    } finally {
+      await off.stop();
+    }
+  });
+
   it('early unpacks that nothing claimed are gone after a restart; adopted ones stay', async () => {
     // Pull A adopts its early unpacks.
     const adoptedLayers = await tarLayers(REBASE_CASES, 'gzip');
