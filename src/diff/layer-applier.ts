@@ -50,23 +50,35 @@ export class LayerApplier {
   apply(layer: Descriptor, mounts: Mount[], syncFs: boolean, signal?: AbortSignal): Promise<Descriptor> {
     return inContext(`apply ${layer.digest}`, async () => {
       this.checkMounts(mounts);
-      const release = await this.turns.take(signal);
+      const tracked = await this.applyTargetOf(mounts);
+      let diffId: string | undefined;
       try {
-        return await this.applyInTurn(layer, mounts, syncFs, signal);
+        // Taken before a turn: an early unpack being waited for may need one.
+        const early = await tracked?.takeEarly(layer.digest);
+        if (tracked && early) {
+          diffId = early.diffId;
+          if (syncFs || this.alwaysSyncFs) syscalls.syncfs(tracked.tree);
+          return { mediaType: UNCOMPRESSED_LAYER, digest: early.diffId, size: early.size, annotations: {} };
+        }
+        const release = await this.turns.take(signal);
+        try {
+          const applied = await this.applyInTurn(layer, mounts, tracked?.markersFile, syncFs, signal);
+          diffId = applied.digest;
+          return applied;
+        } finally {
+          release();
+        }
       } finally {
-        release();
+        await tracked?.finish(diffId);
       }
     });
   }
 
-  private async applyInTurn(layer: Descriptor, mounts: Mount[], syncFs: boolean, signal?: AbortSignal): Promise<Descriptor> {
+  private async applyInTurn(layer: Descriptor, mounts: Mount[], markersFile: string | undefined, syncFs: boolean, signal?: AbortSignal): Promise<Descriptor> {
     const compression = compressionOf(layer.mediaType) ?? detectCompression(await this.head(layer.digest), layer.mediaType);
     // Opened first, so a missing blob is NotFound before anything is mounted.
     const { stream } = await this.content.read(layer.digest, 0, 0);
-    const tracked = await this.applyTargetOf(mounts);
-    const markersFile = tracked?.markersFile;
     const deferred = markersFile === undefined ? undefined : new DeferredMarkers();
-    let diffIdDone: string | undefined;
     try {
       return await withApplyTarget(mounts, this.scratch, async (mounted) => {
         const target = { ...mounted, deferred };
@@ -89,8 +101,7 @@ export class LayerApplier {
         if (markersFile !== undefined) deferred?.append(markersFile);
         // One syncfs per layer instead of an fsync per file, as containerd 2.x.
         if (syncFs || this.alwaysSyncFs) syscalls.syncfs(target.root);
-        diffIdDone = `sha256:${diffId.digest('hex')}`;
-        return { mediaType: UNCOMPRESSED_LAYER, digest: diffIdDone, size, annotations: {} };
+        return { mediaType: UNCOMPRESSED_LAYER, digest: `sha256:${diffId.digest('hex')}`, size, annotations: {} };
       });
     } catch (err) {
       if (signal?.aborted) throw cancelled('the client cancelled the call');
@@ -99,7 +110,6 @@ export class LayerApplier {
     } finally {
       // Already closed if the pipeline ran; not if mounting failed first.
       stream.destroy();
-      await tracked?.finish(diffIdDone);
     }
   }
 

@@ -134,3 +134,19 @@ export function isSpeculative(db: Connection, id: number): boolean {
 export function isSpeculativeKey(db: Connection, key: string): boolean {
   return (statement(db, 'SELECT speculative FROM snapshots WHERE key = ?').get(key) as { speculative: number } | undefined)?.speculative === 1;
 }
+
+/** Whether an Apply into the snapshot `id` has begun that may vouch for its result. */
+export function isApplying(db: Connection, id: number): boolean {
+  return (statement(db, `SELECT applied FROM snapshots WHERE id = ? AND kind = 'active'`).get(id) as { applied: string | null } | undefined)?.applied === 'applying';
+}
+
+/** The chain of the parent of snapshot `id` as `mode` trusts it; '' for none, undefined when it has none `mode` accepts. */
+export function parentChain(db: Connection, id: number, mode: ShareMode): string | undefined {
+  const row = statement(db, 'SELECT parent_id FROM snapshots WHERE id = ?').get(id) as { parent_id: number | null } | undefined;
+  if (!row || mode === 'off') return undefined;
+  if (row.parent_id === null) return '';
+  const parent = chainRow(db, row.parent_id);
+  if (parent?.chain_id && (parent.chain_trust === 'verified' || mode === 'trusted')) return parent.chain_id;
+  if (mode === 'trusted' && parent?.ref && DIGEST.test(parent.ref)) return parent.ref;
+  return undefined;
+}

@@ -98,6 +98,11 @@ export function getInfo(db: Connection, key: string): Info {
   return toInfo(row, labelTable.read(db, row.id));
 }
 
+/** The ids of the ancestors of snapshot `id`, nearest first. */
+export function parentIdsOf(db: Connection, id: number): number[] {
+  return parentIds(db, id);
+}
+
 export function getSnapshot(db: Connection, key: string): SnapshotRef {
   const row = getRow(db, key);
   return { id: row.id, kind: row.kind, parentIds: parentIds(db, row.id) };

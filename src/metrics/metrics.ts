@@ -74,7 +74,7 @@ export class Metrics {
    * Prepares answered with a layer strata held, and early unpacks by how
    * they ended.
    */
-  watchLayerSharing(read: () => { offered: number; earlyCommitted: number; earlyDropped: number }): void {
+  watchLayerSharing(read: () => { offered: number; adopted: number; earlyCommitted: number; earlyDropped: number }): void {
     const counter = (name: string, help: string, value: () => number) =>
       new Counter({
         name,
@@ -86,15 +86,16 @@ export class Metrics {
         },
       });
     counter('strata_layers_offered_total', "Prepares from containerd's unpacker answered with a layer strata had unpacked (AlreadyExists)", () => read().offered);
+    counter('strata_layers_adopted_total', "Applies that took the tree of the layer's early unpack instead of unpacking it", () => read().adopted);
     new Counter({
       name: 'strata_early_unpacks_total',
-      help: 'Layers unpacked ahead of containerd, by how it ended: committed onto the layer beneath, or dropped (never claimed in time, or a result that would differ from a sequential unpack)',
+      help: 'Layers unpacked ahead of containerd, by how it ended: handed over (committed for an offer, or adopted by an Apply), or dropped (not claimed in time, or a result that would differ from a sequential unpack)',
       labelNames: ['result'],
       registers: [this.registry],
       collect() {
         const figures = read();
         this.reset();
-        this.inc({ result: 'committed' }, figures.earlyCommitted);
+        this.inc({ result: 'handed-over' }, figures.earlyCommitted);
         this.inc({ result: 'dropped' }, figures.earlyDropped);
       },
     });

@@ -28,8 +28,13 @@ export interface LayerSharingHooks {
    * unpacked on that parent, so that the Prepare answers AlreadyExists.
    */
   offer(chainId: string, parent: string): Promise<boolean>;
-  /** strata's own Apply begins into the snapshot containerd prepared for this chain: strata is its differ. */
-  applying(chainId: string): void;
+  /**
+   * strata's own Apply of a layer begins into the active snapshot `id`, which
+   * carries `chainLabel` when containerd's unpacker prepared it: the layer's
+   * tree if it was unpacked early and is now that snapshot's (see
+   * ApplyTarget.takeEarly).
+   */
+  beforeApply(layerDigest: string, id: number, chainLabel: string | undefined): Promise<{ diffId: string; size: number } | undefined>;
   /** A snapshot was committed: a parent some early unpack waits for, perhaps. */
   committed(): void;
 }
@@ -169,12 +174,68 @@ export class StoreSnapshotter implements Snapshotter {
     const empty = (await fs.readdir(fsDir).catch(() => ['?'])).length === 0;
     await this.writes.run((db) => layers.beginApply(db, id, empty));
     const chain = store.labelOf(this.db.reader, id, layers.SNAPSHOT_REF_LABEL);
-    if (chain !== undefined) this.sharing?.applying(chain);
+    // An early unpack's own Apply is strata's, not containerd's: it arms nothing and takes nothing.
+    const speculative = layers.isSpeculative(this.db.reader, id);
     const markersFile = this.backend.rebase && store.isParentlessActive(this.db.reader, id) ? this.layout.markersFile(id) : undefined;
     return {
+      tree: fsDir,
       ...(markersFile === undefined ? {} : { markersFile }),
+      takeEarly: async (layerDigest) => (speculative ? undefined : this.sharing?.beforeApply(layerDigest, id, chain)),
       finish: (diffId) => this.writes.run((db) => layers.finishApply(db, id, diffId)),
     };
+  }
+
+  /**
+   * The chain of the parent of snapshot `id`, as `mode` trusts it: '' when
+   * it has no parent, undefined when the parent has no chain `mode` accepts.
+   */
+  parentChainOf(id: number, mode: layers.ShareMode): string | undefined {
+    return layers.parentChain(this.db.reader, id, mode);
+  }
+
+  /**
+   * Makes the tree of the early unpack `earlyKey` (an active snapshot with no
+   * parent) the tree of the active snapshot `id`, whose Apply of the same
+   * layer has only begun: rebased onto `id`'s parents, exactly as for a
+   * Commit, then renamed into place; the early unpack's snapshot goes. False,
+   * changing nothing of `id`, when either is not as it must be or the layer
+   * depends on those parents (see Backend.rebase).
+   */
+  adoptEarly(earlyKey: string, id: number): Promise<boolean> {
+    return inContext(`adopt ${earlyKey}`, async () => {
+      const doomed = await this.writes.run(
+        async (db) => {
+          const early = store.getSnapshot(db, earlyKey);
+          if (early.kind !== 'active' || early.parentIds.length > 0 || !layers.isSpeculative(db, early.id) || !layers.isApplying(db, id)) return undefined;
+          const parentIds = store.parentIdsOf(db, id);
+          if (parentIds.length > 0) {
+            if (!this.backend.rebase) return undefined;
+            try {
+              await this.backend.rebase({ id: early.id, kind: 'active', parentIds }, this.layout, true);
+            } catch (err) {
+              this.log.debug({ err, key: earlyKey }, 'early unpack not adopted');
+              return undefined;
+            }
+          }
+          const target = this.layout.fsDir(id);
+          const replaced = path.join(this.layout.snapshotDir(id), 'fs-replaced');
+          fs.renameSync(target, replaced);
+          try {
+            fs.renameSync(this.layout.fsDir(early.id), target);
+          } catch (err) {
+            fs.renameSync(replaced, target);
+            throw err;
+          }
+          await syncDirectory(this.layout.snapshotDir(id));
+          store.removeSnapshot(db, earlyKey);
+          return [replaced, this.layout.snapshotDir(early.id)];
+        },
+        async (dirs) => {
+          for (const dir of dirs ?? []) this.removals.add(dir);
+        },
+      );
+      return doomed !== undefined;
+    });
   }
 
   /** The committed snapshots holding `chain` that `mode` trusts, oldest first. */

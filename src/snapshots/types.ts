@@ -34,8 +34,16 @@ export interface SnapshotRef {
 
 /** What an Apply tells the snapshotter of the active snapshot it writes into. */
 export interface ApplyTarget {
+  /** The snapshot's own tree (its upper dir, for overlayfs). */
+  tree: string;
   /** Where the Apply records the overlay markers a rebase needs, for a snapshot a Commit may give a parent. */
   markersFile?: string;
+  /**
+   * Before the Apply writes anything: the layer's diff ID and size if its
+   * tree was already unpacked early and is now this snapshot's, so that the
+   * Apply has nothing left to do.
+   */
+  takeEarly(layerDigest: string): Promise<{ diffId: string; size: number } | undefined>;
   /** The Apply is over: the layer's diff ID, or undefined if it failed. */
   finish(diffId: string | undefined): Promise<void>;
 }

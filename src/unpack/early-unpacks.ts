@@ -1,11 +1,15 @@
-// Unpacks an image's layers as their blobs land, before containerd's
-// unpacker asks for them, and in parallel: each into a snapshot of its own
-// with no parent (the overlay markers it could not write are recorded, as
-// for containerd 2.2's parallel unpack), committed onto the layer beneath
-// once that is there. The rebase refuses a layer whose result would differ
-// from a sequential unpack's; such a layer is dropped, and containerd
-// unpacks it itself. Nothing here is ever handed out unfinished: a Prepare
-// is offered only committed snapshots (layer-sharing.ts).
+// Unpacks an image's layers as their blobs land, before containerd asks for
+// them, and in parallel: each into a snapshot of its own with no parent (the
+// overlay markers it could not write are recorded, as for containerd 2.2's
+// parallel unpack). How one is handed over depends on how containerd
+// unpacks (layer-sharing.ts):
+// - offer: committed onto the layer beneath once that is there, for
+//   containerd's unpacker's Prepare to be offered;
+// - adopt: kept until containerd's own Apply of the layer, onto the layer
+//   beneath, takes its tree.
+// Either way the rebase refuses a layer whose result would differ from a
+// sequential unpack's; such a layer is dropped, and containerd unpacks it
+// itself. Nothing is ever handed over unfinished.
 import type { Logger } from 'pino';
 import type { ContentStore } from '../content/store';
 import type { LayerApplier } from '../diff/layer-applier';
@@ -24,8 +28,11 @@ const PARENT_WAIT_MS = 10 * 60_000;
  */
 const CLAIM_MS = 10 * 60_000;
 
+export type HandOver = 'offer' | 'adopt';
+
 interface Job {
   plan: LayerPlan;
+  handOver: HandOver;
   /** The active snapshot's key, and the name it is committed under. */
   key: string;
   name: string;
@@ -34,12 +41,17 @@ interface Job {
   /** Past waiting for a worker: a Prepare now waits for it rather than unpacking again. */
   started: boolean;
   controller: AbortController;
-  /** True once the layer is committed onto its parent. */
+  /** True once the layer is committed onto its parent, or adopted. */
   done: Promise<boolean>;
+  /** The layer's diff ID and size once it is unpacked; undefined if that failed. */
+  unpacked: Promise<{ diffId: string; size: number } | undefined>;
+  /** Set by an Apply that took the tree. */
+  adopted: boolean;
 }
 
 export interface EarlyUnpackFigures {
   started: number;
+  /** Committed for an offer, or adopted. */
   committed: number;
   dropped: number;
 }
@@ -66,17 +78,51 @@ export class EarlyUnpacks {
   }
 
   /** Unpacks `plan`'s layer early, unless it is unpacking, unpacked, containerd's to unpack, or its blob is not here. */
-  start(plan: LayerPlan): void {
+  start(plan: LayerPlan, handOver: HandOver): void {
     const chain = plan.chainId;
     if (this.jobs.has(chain) || this.isClaimed(chain) || !this.content.exists(plan.layer.digest)) return;
     // A backend that cannot rebase could only ever commit a base layer early.
     if (plan.parentChainId !== undefined && !this.snapshotter.canRebase) return;
     if (this.snapshotter.holdingChain(chain, this.mode).length > 0) return;
     const n = ++this.next;
-    const job: Job = { plan, key: `strata-early-unpack/${n}/active`, name: `strata-early-unpack/${n}/${chain}`, started: false, controller: new AbortController(), done: Promise.resolve(false) };
+    let unpacked: (result: { diffId: string; size: number } | undefined) => void = () => undefined;
+    const job: Job = {
+      plan,
+      handOver,
+      key: `strata-early-unpack/${n}/active`,
+      name: `strata-early-unpack/${n}/${chain}`,
+      started: false,
+      controller: new AbortController(),
+      done: Promise.resolve(false),
+      unpacked: new Promise((resolve) => (unpacked = resolve)),
+      adopted: false,
+    };
     this.jobs.set(chain, job);
     this.figures.started++;
-    job.done = this.run(job).finally(() => this.jobs.delete(chain));
+    job.done = this.run(job, unpacked).finally(() => {
+      unpacked(undefined);
+      this.jobs.delete(chain);
+    });
+  }
+
+  /**
+   * An Apply of the layer `layerDigest` onto a parent holding `parentChain`
+   * (undefined: none) into the active snapshot `id`: takes the tree of that
+   * layer's early unpack, waiting for one that is unpacking. Undefined when
+   * there is none, or it cannot be taken; the Apply then unpacks the layer.
+   */
+  async adopt(layerDigest: string, parentChain: string | undefined, id: number): Promise<{ diffId: string; size: number } | undefined> {
+    const job = [...this.jobs.values()].find((j) => j.handOver === 'adopt' && j.plan.layer.digest === layerDigest && j.plan.parentChainId === parentChain);
+    if (!job) return undefined;
+    if (!job.started) {
+      job.controller.abort();
+      return undefined;
+    }
+    const unpacked = await job.unpacked;
+    if (!unpacked || job.adopted || !(await this.snapshotter.adoptEarly(job.key, id).catch(() => false))) return undefined;
+    job.adopted = true;
+    this.committed();
+    return unpacked;
   }
 
   /** containerd unpacks this layer itself: no early unpack starts for it. */
@@ -124,7 +170,7 @@ export class EarlyUnpacks {
     await Promise.all([...this.jobs.values()].map((job) => job.done));
   }
 
-  private async run(job: Job): Promise<boolean> {
+  private async run(job: Job, unpacked: (result: { diffId: string; size: number }) => void): Promise<boolean> {
     const { signal } = job.controller;
     let prepared = false;
     try {
@@ -135,8 +181,14 @@ export class EarlyUnpacks {
         prepared = true;
         const applied = await this.applier.apply(job.plan.layer, mounts, false, signal);
         if (applied.digest !== job.plan.diffId) throw new Error(`the layer's diff ID is ${applied.digest}, and its image's config says ${job.plan.diffId}`);
+        unpacked({ diffId: applied.digest, size: applied.size });
       } finally {
         release();
+      }
+      if (job.handOver === 'adopt') {
+        await this.adoption(job);
+        this.figures.committed++;
+        return true;
       }
       const parent = await this.parentOf(job);
       await this.snapshotter.commit(job.name, job.key, { [SNAPSHOT_REF_LABEL]: job.plan.chainId }, parent);
@@ -151,6 +203,30 @@ export class EarlyUnpacks {
     }
   }
 
+  /** Waits until an Apply takes the job's tree; throws when none does in time, or the job is stopped. */
+  private async adoption(job: Job): Promise<void> {
+    const deadline = Date.now() + PARENT_WAIT_MS;
+    while (!job.adopted) {
+      if (job.controller.signal.aborted) throw new Error('stopped');
+      if (Date.now() > deadline) throw new Error(`no Apply took the layer in ${PARENT_WAIT_MS / 60_000} minutes`);
+      await this.nextCommit(job);
+    }
+  }
+
+  /** Resolves at the next commit or adoption, after a while, or when the job is stopped. */
+  private nextCommit(job: Job): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        job.controller.signal.removeEventListener('abort', wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, 5_000);
+      job.controller.signal.addEventListener('abort', wake, { once: true });
+      this.waiters.push(wake);
+    });
+  }
+
   /** The committed snapshot the layer goes onto: the one a joining Prepare names, or the oldest holding the chain beneath. */
   private async parentOf(job: Job): Promise<string> {
     const below = job.plan.parentChainId;
@@ -161,16 +237,7 @@ export class EarlyUnpacks {
       if (parent !== undefined) return parent;
       if (job.controller.signal.aborted) throw new Error('stopped');
       if (Date.now() > deadline) throw new Error(`no snapshot holds ${below} after ${PARENT_WAIT_MS / 60_000} minutes`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 5_000);
-        const wake = () => {
-          clearTimeout(timer);
-          job.controller.signal.removeEventListener('abort', wake);
-          resolve();
-        };
-        job.controller.signal.addEventListener('abort', wake, { once: true });
-        this.waiters.push(wake);
-      });
+      await this.nextCommit(job);
     }
   }
 }

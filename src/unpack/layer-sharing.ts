@@ -6,15 +6,17 @@
 // the layer's fetch and apply. strata answers so only for a snapshot that
 // holds that chain as `share_layers` trusts it (layer-records.ts).
 //
-// Once containerd's unpacker is seen at work on an image, the layers it has
-// not reached are unpacked early, as their blobs land (early-unpacks.ts), so
-// that its Prepares for them find them done.
+// Once containerd is seen unpacking an image, the layers it has not reached
+// are unpacked early, as their blobs land (early-unpacks.ts). Its unpacker's
+// Prepares for them then find them done; an unpack that sends no
+// snapshot.ref (Image.Unpack: `ctr images pull` and `import`) finds them
+// done at its Apply through strata's differ, which takes the early tree.
 import type { Logger } from 'pino';
 import type { ContentStore } from '../content/store';
 import type { ShareMode } from '../metadata/layer-records';
 import type { LayerSharingHooks, StoreSnapshotter } from '../snapshots/snapshotter';
-import type { EarlyUnpacks } from './early-unpacks';
-import { ImagePlans, SMALL_BLOB_BYTES } from './image-plans';
+import type { EarlyUnpacks, HandOver } from './early-unpacks';
+import { ImagePlans, SMALL_BLOB_BYTES, type LayerPlan } from './image-plans';
 
 /** Images remembered as armed, the oldest forgotten first. */
 const IMAGES_ARMED = 64;
@@ -22,13 +24,15 @@ const IMAGES_ARMED = 64;
 export interface SharingFigures {
   /** Prepares answered AlreadyExists. */
   layersShared: number;
+  /** Applies that took an early unpack's tree. */
+  layersAdopted: number;
 }
 
 export class LayerSharing implements LayerSharingHooks {
   private readonly plans = new ImagePlans();
-  /** Images containerd's unpacker is at work on, by manifest digest. */
-  private readonly armed = new Set<string>();
-  readonly figures: SharingFigures = { layersShared: 0 };
+  /** Images containerd is unpacking, by manifest digest, and how their early unpacks are handed over. */
+  private readonly armed = new Map<string, HandOver>();
+  readonly figures: SharingFigures = { layersShared: 0, layersAdopted: 0 };
 
   constructor(
     private readonly snapshotter: StoreSnapshotter,
@@ -48,7 +52,7 @@ export class LayerSharing implements LayerSharingHooks {
 
   async offer(chainId: string, parent: string): Promise<boolean> {
     if (this.mode === 'off') return false;
-    if (this.armAtPrepare) this.arm(chainId);
+    if (this.armAtPrepare) this.arm((plan) => plan.chainId === chainId, 'offer');
     await this.early.join(chainId, parent);
     if (await this.snapshotter.claimShareable(chainId, parent, this.mode)) {
       this.figures.layersShared++;
@@ -58,24 +62,40 @@ export class LayerSharing implements LayerSharingHooks {
     return false;
   }
 
-  applying(chainId: string): void {
-    if (this.mode !== 'off') this.arm(chainId);
+  async beforeApply(layerDigest: string, id: number, chainLabel: string | undefined): Promise<{ diffId: string; size: number } | undefined> {
+    if (this.mode === 'off') return undefined;
+    // With the label, containerd's unpacker Prepares the layers above with it: they are offered.
+    const handOver: HandOver = chainLabel === undefined ? 'adopt' : 'offer';
+    this.arm((plan) => plan.layer.digest === layerDigest, handOver);
+    if (handOver === 'offer') return undefined;
+    const parentChain = this.snapshotter.parentChainOf(id, this.mode);
+    if (parentChain === undefined) return undefined;
+    const taken = await this.early.adopt(layerDigest, parentChain === '' ? undefined : parentChain, id);
+    if (taken) this.figures.layersAdopted++;
+    return taken;
   }
 
   committed(): void {
     this.early.committed();
   }
 
-  /** Arms the images that have this layer, and starts early unpacks of their layers above it. */
-  private arm(chainId: string): void {
-    const reached = new Map<string, number>();
-    for (const plan of this.plans.plans()) if (plan.chainId === chainId) reached.set(plan.image, plan.index);
-    for (const image of reached.keys()) {
+  /** Arms the images with a layer that `reached` picks, and starts early unpacks of their layers above it. */
+  private arm(reached: (plan: LayerPlan) => boolean, handOver: HandOver): void {
+    const lowest = new Map<string, number>();
+    for (const plan of this.plans.plans()) if (reached(plan)) lowest.set(plan.image, Math.min(plan.index, lowest.get(plan.image) ?? Infinity));
+    for (const image of lowest.keys()) {
       this.armed.delete(image);
-      this.armed.add(image);
-      if (this.armed.size > IMAGES_ARMED) this.armed.delete(this.armed.values().next().value as string);
+      this.armed.set(image, handOver);
+      if (this.armed.size > IMAGES_ARMED) this.armed.delete(this.armed.keys().next().value as string);
     }
-    for (const plan of this.plans.plans()) if (plan.index > (reached.get(plan.image) ?? Infinity)) this.early.start(plan);
+    for (const plan of this.plans.plans()) if (plan.index > (lowest.get(plan.image) ?? Infinity)) this.early.start(plan, handOver);
+  }
+
+  private startIfArmed(digest: string): void {
+    for (const plan of this.plans.plans()) {
+      const handOver = plan.layer.digest === digest ? this.armed.get(plan.image) : undefined;
+      if (handOver) this.early.start(plan, handOver);
+    }
   }
 
   private blobCommitted(digest: string, size: number): void {
@@ -84,7 +104,7 @@ export class LayerSharing implements LayerSharingHooks {
       this.readSmall(digest).catch((err: unknown) => this.log.debug({ err, digest }, 'committed blob not read as a manifest or config'));
       return;
     }
-    for (const plan of this.plans.plans()) if (plan.layer.digest === digest && this.armed.has(plan.image)) this.early.start(plan);
+    this.startIfArmed(digest);
   }
 
   private async readSmall(digest: string): Promise<void> {
@@ -94,6 +114,6 @@ export class LayerSharing implements LayerSharingHooks {
     const bytes = Buffer.concat(chunks);
     if (bytes[0] === 0x7b /* { */ && this.plans.note(digest, bytes)) return;
     // A small layer.
-    for (const plan of this.plans.plans()) if (plan.layer.digest === digest && this.armed.has(plan.image)) this.early.start(plan);
+    this.startIfArmed(digest);
   }
 }

@@ -14,12 +14,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { freePort } from '../../native-bench/harness/registry';
 import { generatedImages } from '../../native-bench/inputs/materialize';
 import { unaryCall } from '../../src/client/connect';
 import { chainIds } from '../../src/images/resolve';
 import { Cleanup, grpcCode, listAll, sha256, startStrataServer, withLog, writeBlob, type StrataServer, type WireMount } from '../support/strata-grpc';
 import { canonicalStack, describeLayer, layerEntries, rawStackArb } from '../support/layer-model';
 import type { LayerCompression } from '../support/oci-archive';
+import { scrape } from '../support/prometheus';
 import { tearDown } from '../support/teardown';
 import { dir, file, symlink } from '../support/tar-entries';
 import { apply, assertSameChains, Namespace, REBASE_CASES, removeBlobs, removeChains, tarLayers, unpackLabels, unpackSequentially, upload, type Layer } from '../support/unpack-replay';
@@ -91,6 +93,26 @@ async function unpackAsUnpacker(server: StrataServer, layers: Layer[], ns: Names
   return { names, offered };
 }
 
+/**
+ * Image.Unpack (rootfs.ApplyLayers: `ctr images pull` and `import`): every
+ * blob fetched first, then for each layer a Prepare with no snapshot.ref,
+ * an Apply through strata's differ, and a Commit under the chain ID.
+ */
+async function unpackAsImageUnpack(server: StrataServer, layers: Layer[], ns: Namespace): Promise<string[]> {
+  await upload(server, layers);
+  const chain = chainIds(layers.map((l) => l.diffId));
+  const names: string[] = [];
+  for (const [i, layer] of layers.entries()) {
+    const key = ns.extractKey(chain[i]);
+    const mounts = await withLog(server, `Prepare ${key}`, () => server.snapshots.prepare(key, names[i - 1] ?? ''));
+    await apply(server, layer, mounts, `layer ${i}`);
+    const name = ns.key(chain[i]);
+    await withLog(server, `Commit ${key}`, () => server.snapshots.commit(name, key));
+    names.push(name);
+  }
+  return names;
+}
+
 /** Every snapshot, leaves first, and every blob. */
 async function removeEverything(server: StrataServer): Promise<void> {
   for (let infos = await server.snapshots.walk([]); infos.length > 0; infos = await server.snapshots.walk([])) {
@@ -111,10 +133,14 @@ describe('containerd 1.7+ unpacker replayed over gRPC: layers unpacked early and
   const cleanup = new Cleanup();
   let server: StrataServer;
   let ids = 0;
+  let metrics = '';
+  const counter = async (name: string) => (await scrape(metrics)).get(name) ?? 0;
 
   before(async () => {
     workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'strata-e2e-early-'));
-    server = await startStrataServer(workDir, 'strata-early', 'overlayfs');
+    metrics = `127.0.0.1:${await freePort()}`;
+    server = await startStrataServer(workDir, 'strata-early', 'overlayfs', `[metrics]\naddress = "${metrics}"\n`);
+
     cleanup.defer('stop strata-early', () => server.stop());
   });
 
@@ -201,6 +227,50 @@ describe('containerd 1.7+ unpacker replayed over gRPC: layers unpacked early and
     await removeBlobs(server, layers);
   });
 
+  for (const compression of ['gzip', 'zstd'] as const) {
+    it(`Image.Unpack (ctr images pull, import): each Apply above the first takes its early unpack, and the trees are a sequential unpack (${compression})`, async () => {
+      const [input] = await generatedImages(path.join(workDir, 'inputs'), 'multi-layer', [compression], 0.05);
+      const layers = await Promise.all(input.layers.map(async (l) => ({ blob: await fs.promises.readFile(l.file), mediaType: l.descriptor.mediaType, diffId: l.diffId })));
+      const adoptedBefore = await counter('strata_layers_adopted_total');
+      try {
+        await uploadManifest(server, layers);
+        const names = await unpackAsImageUnpack(server, layers, new Namespace(`image-unpack-${compression}`));
+        assert.equal((await counter('strata_layers_adopted_total')) - adoptedBefore, layers.length - 1, 'every layer above the first was taken from its early unpack');
+        const sequential = await unpackSequentially(server, layers, new Namespace(`image-unpack-seq-${compression}`), false);
+        await assertSameChains(server, workDir, sequential, names, `Image.Unpack, multi-layer (${compression})`);
+        assert.deepEqual(await earlyUnpacks(server), [], 'an early unpack was left behind');
+      } finally {
+        await removeEverything(server);
+      }
+    });
+  }
+
+  it('Image.Unpack of the rebase cases and of random stacks: adopted or not, every level is a sequential unpack', async () => {
+    const check = async (layers: Layer[], context: string) => {
+      ids += 1;
+      try {
+        await uploadManifest(server, layers);
+        const names = await unpackAsImageUnpack(server, layers, new Namespace(`image-unpack${ids}`));
+        const sequential = await unpackSequentially(server, layers, new Namespace(`image-unpack-seq${ids}`), false);
+        await assertSameChains(server, workDir, sequential, names, context);
+      } finally {
+        await removeEverything(server);
+      }
+    };
+    for (const compression of ['gzip', 'zstd', 'none'] as const) await check(await tarLayers(REBASE_CASES, compression), `rebase cases (${compression})`);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ raw: rawStackArb({ dirXattrs: true, wideValues: true, minLayers: 2, maxLayers: 4 }), compression: fc.constantFrom<LayerCompression>('none', 'gzip', 'zstd') }),
+        async ({ raw, compression }) => {
+          const { layers } = canonicalStack(raw, 'replace');
+          const context = `random stack:\n${layers.map((l, i) => `  layer ${i}:\n${describeLayer(l).map((line) => `    ${line}`).join('\n')}`).join('\n')}`;
+          await check(await tarLayers(layers.map(layerEntries), compression), context);
+        },
+      ),
+      { numRuns: RUNS, includeErrorInReport: true },
+    );
+  });
+
   it('with share_layers = "off", nothing is unpacked early and nothing is offered', async () => {
     const off = await startStrataServer(workDir, 'strata-off', 'overlayfs', '[snapshots]\nshare_layers = "off"\n');
     try {
@@ -248,7 +318,7 @@ describe('containerd 1.7+ unpacker replayed over gRPC: layers unpacked early and
     assert.equal((await unclaimed()).length, layers.length - 1, 'the layers above the first were unpacked early');
 
     await server.stop();
-    server = await startStrataServer(workDir, 'strata-early', 'overlayfs');
+    server = await startStrataServer(workDir, 'strata-early', 'overlayfs', `[metrics]\naddress = "${metrics}"\n`);
     assert.deepEqual(await unclaimed(), [], 'unclaimed early unpacks outlived the restart');
     for (const name of adopted.names) assert.equal((await server.snapshots.stat(name)).kind, 'COMMITTED', `${name} was adopted, and must survive a restart`);
     await removeChains(server, adopted.names, [base]);
