@@ -147,11 +147,15 @@ export class StoreSnapshotter implements Snapshotter {
           store.recordUsage(db, id, await diskUsage(this.layout.fsDir(id)));
           return id;
         },
-        // Replayed or not needed: a committed snapshot is never rebased.
+        // Replayed or not needed: a committed snapshot is never rebased. Only
+        // a snapshot an Apply deferred markers for has the file, so it is
+        // looked for first: rmSync finds a missing one by throwing, which took
+        // 60 µs of every Commit.
         async (id) => {
           this.sharing?.committed();
+          const markers = this.layout.markersFile(id);
           try {
-            fs.rmSync(this.layout.markersFile(id), { force: true });
+            if (fs.existsSync(markers)) fs.rmSync(markers, { force: true });
           } catch (err) {
             this.log.warn({ err, key: name }, 'failed to remove the deferred overlay markers of a committed snapshot');
           }
