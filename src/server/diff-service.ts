@@ -6,7 +6,7 @@ import type { LayerDiffer } from '../diff/layer-differ';
 import type { Descriptor } from '../diff/types';
 import { invalidArgument } from '../errdefs';
 import { fromTimestamp, fromWireMount, type Timestamp, type WireMount } from './convert';
-import { unary } from './handlers';
+import { cancellableUnary } from './handlers';
 
 interface WireDescriptor {
   media_type: string;
@@ -27,7 +27,7 @@ function toWireDescriptor(d: Descriptor): WireDescriptor {
 export function diffHandlers(applier: LayerApplier, differ: LayerDiffer, metrics: Metrics | undefined): grpc.UntypedServiceImplementation {
   const method = (name: string) => `/containerd.services.diff.v1.Diff/${name}`;
   return {
-    Apply: unary(
+    Apply: cancellableUnary(
       method('Apply'),
       async (req: { diff: WireDescriptor | null; mounts: WireMount[]; sync_fs: boolean }, signal) => {
         metrics?.appliesInFlight.inc();
@@ -40,7 +40,7 @@ export function diffHandlers(applier: LayerApplier, differ: LayerDiffer, metrics
         }
       },
     ),
-    Diff: unary(
+    Diff: cancellableUnary(
       method('Diff'),
       async (
         req: { left: WireMount[]; right: WireMount[]; media_type: string; ref: string; labels: Record<string, string>; source_date_epoch: Timestamp | null },

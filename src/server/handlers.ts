@@ -4,7 +4,7 @@ import { cancelled } from '../errdefs';
 import { toServiceError } from './status';
 
 /** Aborted when the client cancels the call (or its deadline passes), so the work behind it stops. */
-export type UnaryHandler<Req, Res> = (request: Req, signal: AbortSignal) => Promise<Res>;
+export type CancellableHandler<Req, Res> = (request: Req, signal: AbortSignal) => Promise<Res>;
 
 /**
  * grpc-js reports 'cancelled' when any call's stream closes, finished or not,
@@ -33,22 +33,27 @@ export async function handlersFinished(): Promise<void> {
   while (running.size > 0) await Promise.allSettled([...running]);
 }
 
-export function unary<Req, Res>(
-  method: string,
-  handler: UnaryHandler<Req, Res>,
-): grpc.handleUnaryCall<Req, Res> {
+function answer<Res>(method: string, work: Promise<Res>, callback: grpc.sendUnaryData<Res>): void {
+  tracked(work).then(
+    (response) => callback(null, response),
+    (err) => callback(toServiceError(err, method)),
+  );
+}
+
+/** A unary call whose work takes milliseconds: it runs to its end even when the client goes. */
+export function unary<Req, Res>(method: string, handler: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => answer(method, handler(call.request), callback);
+}
+
+/**
+ * A unary call whose work can take long (an Apply, a Diff), stopped when the
+ * client cancels. Only these make an AbortSignal: one cost 7 µs of every
+ * snapshot call, a few per cent of a Stat.
+ */
+export function cancellableUnary<Req, Res>(method: string, handler: CancellableHandler<Req, Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const { signal, done } = cancellation(call);
-    tracked(handler(call.request, signal)).then(
-      (response) => {
-        done();
-        callback(null, response);
-      },
-      (err) => {
-        done();
-        callback(toServiceError(err, method));
-      },
-    );
+    answer(method, handler(call.request, signal).finally(done), callback);
   };
 }
 
