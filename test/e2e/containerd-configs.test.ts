@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { stringify } from 'smol-toml';
 import { mergeToml, type TomlTable } from '../../native-bench/harness/containerd';
-import { proxyPlugins, readShippedConfig, SHIPPED_CONFIGS, shippedConfigFor } from '../support/shipped-configs';
+import { proxyPlugins, readShippedConfig, SHIPPED_CONFIGS, shippedConfigFor } from '../../native-bench/harness/shipped-configs';
 
 const execFileAsync = promisify(execFile);
 

@@ -23,7 +23,7 @@ import { generatedImages, type InputImage } from '../../native-bench/inputs/mate
 import { connect, unaryCall, type StrataClient } from '../../src/client/connect';
 import { connectCri, NODE_NETWORK, type CriClient } from '../support/cri-client';
 import { buildOciArchive, type OciArchive } from '../support/oci-archive';
-import { shippedConfigFor, type ShippedConfig } from '../support/shipped-configs';
+import { shippedConfigFor, type ShippedConfig } from '../../native-bench/harness/shipped-configs';
 import { listAll } from '../support/strata-grpc';
 import { dir, file, symlink } from '../support/tar-entries';
 import { tearDown } from '../support/teardown';

@@ -15,7 +15,7 @@ import { mountPrintedCommands, mountsUnder } from '../../native-bench/harness/mo
 import { startRegistry, type Registry } from '../../native-bench/harness/registry';
 import { startStrata, type Strata } from '../../native-bench/harness/strata';
 import { buildOciArchive, type OciArchive } from '../support/oci-archive';
-import { shippedConfigFor } from '../support/shipped-configs';
+import { shippedConfigFor } from '../../native-bench/harness/shipped-configs';
 import { dir, file, symlink } from '../support/tar-entries';
 import { tearDown } from '../support/teardown';
 import { diffTrees, formatDifferences, readTree } from '../support/tree';

@@ -1,10 +1,10 @@
 // The containerd configs strata ships (config/containerd-*.toml), parsed, and
-// pointed at a test's own strata: every proxy plugin at its socket, and the
-// exported root at its root.
+// pointed at a test's or the bench's own strata: every proxy plugin at its
+// socket, and the exported root at its root.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'smol-toml';
-import type { TomlTable } from '../../native-bench/harness/containerd';
+import type { TomlTable } from './containerd';
 import { packageRoot } from '../../src/package-root';
 
 export type ShippedConfig = 'containerd-1.6.toml' | 'containerd-1.7.toml' | 'containerd-2.toml';
