@@ -63,8 +63,8 @@ export interface ContainerdOptions {
    * the CRI plugin is not disabled.
    */
   base?: TomlTable;
-  /** Directory holding the containerd and ctr to run; Debian's (on PATH) by default. */
-  binDir?: string;
+  /** The containerd to run, with its ctr beside it; Debian's (on PATH) by default. */
+  binary?: string;
 }
 
 /** Plugins no test needs, always disabled (CRI unless the config sets it up). */
@@ -127,12 +127,12 @@ export async function startContainerd(proxies: ProxySnapshotters = {}, options: 
   const configPath = path.join(dir, 'config.toml');
   await fs.promises.writeFile(configPath, config(dir, address, proxies, options));
 
-  const binary = (name: string) => (options.binDir ? path.join(options.binDir, name) : name);
-  const server = startServer(binary('containerd'), ['--config', configPath], path.join(dir, 'containerd.log'));
+  const server = startServer(options.binary ?? 'containerd', ['--config', configPath], path.join(dir, 'containerd.log'));
+  const ctrBinary = options.binary ? path.join(path.dirname(options.binary), 'ctr') : 'ctr';
 
   const ctr = async (args: string[]): Promise<string> => {
     try {
-      const { stdout } = await execFileAsync(binary('ctr'), ['--address', address, '-n', namespace, ...args], {
+      const { stdout } = await execFileAsync(ctrBinary, ['--address', address, '-n', namespace, ...args], {
         maxBuffer: 64 * 1024 * 1024,
       });
       return stdout;

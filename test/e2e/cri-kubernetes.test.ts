@@ -30,6 +30,7 @@ import { tearDown } from '../support/teardown';
 import { diffTrees, formatDifferences, readTree } from '../support/tree';
 
 const BIN_DIR = process.env.STRATA_CONTAINERD_BIN_DIR;
+const CONTAINERD = BIN_DIR === undefined ? undefined : path.join(BIN_DIR, 'containerd');
 const CONFIG = (process.env.STRATA_CONTAINERD_CONFIG ?? 'containerd-1.6.toml') as ShippedConfig;
 const K8S_NAMESPACE = 'k8s.io';
 
@@ -116,7 +117,7 @@ describe(`Kubernetes through CRI: containerd (${CONFIG}) with strata as content 
     strata = await startStrata({ root: strataRoot, address: socket, backend: 'overlayfs', logFile: path.join(workDir, 'strata.log'), configFile: strataConfig });
     client = connect(socket);
     const base = mergeToml(shippedConfigFor(CONFIG, { socket, root: strataRoot }), criSettings());
-    containerd = await startContainerd({}, { base, garbageCollection: 'on-deletion', parentDir: workDir, namespace: K8S_NAMESPACE, binDir: BIN_DIR });
+    containerd = await startContainerd({}, { base, garbageCollection: 'on-deletion', parentDir: workDir, namespace: K8S_NAMESPACE, binary: CONTAINERD });
     cri = connectCri(containerd.address);
   });
 
