@@ -1,6 +1,7 @@
 // The machine a run came from, for the report: figures mean little without it.
 import os from 'node:os';
 import { filesystemType } from '../src/filesystem-type';
+import { containerdVersion } from './harness/containerd-version';
 import type { Machine } from './model';
 import { run } from './system';
 
@@ -12,7 +13,8 @@ async function version(command: string, args: string[], pattern: RegExp): Promis
   }
 }
 
-export async function describeMachine(workDir: string): Promise<Machine> {
+/** `containerd` is the binary the run used. */
+export async function describeMachine(workDir: string, containerd: string): Promise<Machine> {
   const cpus = os.cpus();
   return {
     host: os.hostname(),
@@ -22,7 +24,7 @@ export async function describeMachine(workDir: string): Promise<Machine> {
     kernel: `${os.type()} ${os.release()}`,
     filesystem: await filesystemType(workDir),
     node: process.version,
-    containerd: await version('containerd', ['--version'], /containerd\S*\s+\S+\s+v?(\S+)/),
+    containerd: await containerdVersion(containerd).catch(() => 'not installed'),
     go: await version('go', ['version'], /go version go(\S+)/),
   };
 }

@@ -7,6 +7,8 @@ import path from 'node:path';
 import type { Compression } from '../src/diff/compression';
 import { connect, type StrataClient } from '../src/client/connect';
 import { startContainerd, type Containerd } from './harness/containerd';
+import { containerdVersion, shippedConfigForVersion } from './harness/containerd-version';
+import { shippedConfigFor } from './harness/shipped-configs';
 import { freePort, startRegistry, type Registry } from './harness/registry';
 import { startStrata, type Strata } from './harness/strata';
 import { generatedImages, userImage, type InputImage } from './inputs/materialize';
@@ -48,6 +50,8 @@ export interface SuiteOptions {
   plainHttp: boolean;
   groups: Group[];
   dropCaches: boolean;
+  /** The containerd every containerd arm and comparison runs (its ctr beside it); Debian's, on PATH, when absent. */
+  containerd?: string;
   snapshotDepths: number[];
   snapshotClients: number[];
   snapshotRounds: number;
@@ -120,7 +124,9 @@ async function containerdArms(options: SuiteOptions, services: Services): Promis
   if (!options.groups.includes('containerd')) return [];
   const dir = path.join(options.workDir, 'containerd');
   await fs.promises.mkdir(dir, { recursive: true });
-  const common = { namespace: 'strata-bench', parentDir: dir, garbageCollection: 'on-deletion' as const };
+  const common = { namespace: 'strata-bench', parentDir: dir, garbageCollection: 'on-deletion' as const, binary: options.containerd };
+  // Before the first start: a containerd strata bench cannot configure fails here, in one line.
+  const shippedConfig = shippedConfigForVersion(await containerdVersion(options.containerd ?? 'containerd'));
   const builtIn = await startContainerd({}, common);
   services.add(() => builtIn.stop());
   const strataDir = path.join(dir, 'strata');
@@ -136,12 +142,13 @@ async function containerdArms(options: SuiteOptions, services: Services): Promis
   services.add(() => peer.stop());
   const ownConfig = path.join(strataDir, 'strata.toml');
   await fs.promises.writeFile(ownConfig, `[mirror]\naddress = "${ownMirror}"\npeers = ["http://${peerMirror}"]\n`);
-  const strata = await startStrata({ root: path.join(strataDir, 'root'), address: socket, backend: 'overlayfs', logFile: path.join(strataDir, 'strata.log'), configFile: ownConfig });
+  const root = path.join(strataDir, 'root');
+  const strata = await startStrata({ root, address: socket, backend: 'overlayfs', logFile: path.join(strataDir, 'strata.log'), configFile: ownConfig });
   services.add(() => strata.stop());
-  const withStrata = await startContainerd(
-    { strata: socket },
-    { ...common, proxyContentStores: { 'strata-content': socket }, disabledPlugins: ['io.containerd.content.v1.content'] },
-  );
+  // Set up as a user would, from the config strata ships for this containerd:
+  // content store and snapshotter, and from 1.7.4 the differ too. CRI is not
+  // benchmarked, so it does not run.
+  const withStrata = await startContainerd({}, { ...common, base: shippedConfigFor(shippedConfig, { socket, root }), disabledPlugins: ['io.containerd.grpc.v1.cri'] });
   services.add(() => withStrata.stop());
   const targets: ContainerdTarget[] = [
     { label: 'built-in', containerd: builtIn, snapshotter: 'overlayfs' },
@@ -174,7 +181,7 @@ async function comparisonTargets(options: SuiteOptions, services: Services): Pro
   await fs.promises.mkdir(dir, { recursive: true });
   const strata: Strata = await startStrata({ root: path.join(dir, 'strata-root'), address: path.join(dir, 'strata.sock'), backend: 'overlayfs', logFile: path.join(dir, 'strata.log') });
   services.add(() => strata.stop());
-  const containerd: Containerd = await startContainerd({}, { namespace: 'strata-bench', parentDir: dir, garbageCollection: 'on-deletion' });
+  const containerd: Containerd = await startContainerd({}, { namespace: 'strata-bench', parentDir: dir, garbageCollection: 'on-deletion', binary: options.containerd });
   services.add(() => containerd.stop());
   const strataClient = connect(strata.options.address, { flowControlWindow: CLIENT_WINDOW });
   // containerd collects garbage after deletions: blobs written outside a
@@ -323,7 +330,7 @@ export async function runSuite(options: SuiteOptions, progress: Progress): Promi
       format: REPORT_FORMAT,
       startedAt: startedAt.toISOString(),
       seconds: (Date.now() - startedAt.getTime()) / 1000,
-      machine: await describeMachine(options.workDir),
+      machine: await describeMachine(options.workDir, options.containerd ?? 'containerd'),
       options: { ...options },
       measurements: summarised,
       snapshots,

@@ -1,9 +1,10 @@
-// containerd 1.6 end to end: `ctr images import` of the image's archive (with
+// containerd end to end: `ctr images import` of the image's archive (with
 // and without unpacking; the difference is the unpack's share) and
 // `ctr images pull --plain-http` from a local registry, once into
 // containerd's built-in overlayfs and content store, once into strata as
-// proxy snapshotter and content store. Every sample starts from an empty
-// store: the image is removed and garbage-collected after it.
+// proxy snapshotter and content store (and, from containerd 1.7.4, differ).
+// Every sample starts from an empty store: the image is removed and
+// garbage-collected after it.
 import fs from 'node:fs';
 import path from 'node:path';
 import { connect } from '../../src/client/connect';
@@ -23,7 +24,7 @@ export interface ContainerdTarget {
 }
 
 /** Removes the image and waits for the collection; the store must then hold nothing of it. */
-async function removeImage(target: ContainerdTarget, reference: string): Promise<void> {
+export async function removeImage(target: ContainerdTarget, reference: string): Promise<void> {
   await target.containerd.ctr(['images', 'rm', '--sync', reference]);
   const content = (await target.containerd.ctr(['content', 'ls', '--quiet'])).trim();
   const snapshots = (await target.containerd.ctr(['snapshots', '--snapshotter', target.snapshotter, 'ls'])).trim().split('\n').slice(1);

@@ -37,7 +37,7 @@ export function sections(report: Report): Section[] {
   const unpack = report.measurements.filter((m) => m.group === 'unpack');
   if (unpack.length) out.push({ title: 'Unpack', header: [...base, ...PHASES], rows: measurementRows(unpack, true) });
   const containerd = report.measurements.filter((m) => m.group === 'containerd');
-  if (containerd.length) out.push({ title: 'containerd 1.6 end to end', header: base.slice(0, 5), rows: measurementRows(containerd, false).map((r) => r.slice(0, 5)) });
+  if (containerd.length) out.push({ title: `containerd ${report.machine.containerd} end to end`, header: base.slice(0, 5), rows: measurementRows(containerd, false).map((r) => r.slice(0, 5)) });
   const decompress = report.measurements.filter((m) => m.group === 'decompress');
   if (decompress.length) out.push({ title: 'Decompression and parsing alone', header: base.slice(0, 6), rows: measurementRows(decompress, false).map((r) => r.slice(0, 6)) });
   if (report.snapshots.length) {
