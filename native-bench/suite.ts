@@ -14,6 +14,7 @@ import { startStrata, type Strata } from './harness/strata';
 import { generatedImages, userImage, type InputImage } from './inputs/materialize';
 import { ImportArm, MirrorPullArm, PullArm, type ContainerdTarget } from './arms/containerd';
 import { CliDecompressArm, TarLimitArm } from './arms/command-line';
+import { FirstContainerArm, RunnableImages } from './arms/first-container';
 import { NodeStagesArm } from './arms/node-stages';
 import { ReferenceArm } from './arms/reference';
 import { StrataApplyArm } from './arms/strata-apply';
@@ -162,11 +163,12 @@ async function containerdArms(options: SuiteOptions, services: Services): Promis
     path.join(hostsDir, registry.host, 'hosts.toml'),
     `server = "http://${registry.host}"\n\n[host."http://${ownMirror}"]\n  capabilities = ["pull"]\n`,
   );
+  const runnable = new RunnableImages(path.join(options.workDir, 'inputs'), registry);
   return [
     {
       group: 'containerd',
       arms: [
-        ...targets.flatMap((target) => [new ImportArm(target, true), new ImportArm(target, false), new PullArm(target, registry)]),
+        ...targets.flatMap((target) => [new ImportArm(target, true), new ImportArm(target, false), new PullArm(target, registry), new FirstContainerArm(target, runnable)]),
         new MirrorPullArm(targets[1], registry, hostsDir, peerSocket),
       ],
     },

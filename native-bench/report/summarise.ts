@@ -71,6 +71,7 @@ export function summarise(
       add('ctr import, unpack share: strata / built-in', subject, share('strata'), share('built-in'));
     }
     if (m.arm === ARM.ctrPull('strata')) add('ctr pull: strata / built-in', subject, seconds(m), seconds(find(ARM.ctrPull('built-in'), m)));
+    if (m.arm === ARM.firstContainer('strata')) add('pull to first container: strata / built-in', subject, seconds(m), seconds(find(ARM.firstContainer('built-in'), m)));
     if (m.arm === ARM.ctrPullMirror) add('ctr pull into strata: from a peer mirror / from the registry', subject, seconds(m), seconds(find(ARM.ctrPull('strata'), m)));
   }
   for (const s of snapshots.filter((s) => s.target === 'strata')) {
