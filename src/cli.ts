@@ -91,11 +91,13 @@ program
   .option('--groups <list>', 'unpack, containerd, decompress, snapshots, content, comma-separated, or all')
   .option('--drop-caches', 'drop the page cache before every sample (root only)')
   .option('--plain-http', 'reach docker:// images over plain HTTP')
+  .option('--containerd <binary>', "the containerd to run, with ctr beside it (default: containerd on PATH); from 1.7.4 strata is its differ too", nonEmpty)
   .option('--from <bench.json>', 'run nothing: write the tables and chart of an earlier report', nonEmpty)
   .addHelpText('after', examples(
       'strata bench --quick',
       'strata bench --groups unpack --images distro-rootfs --compressions zstd,gzip --repetitions 3',
       'strata bench --image docker://127.0.0.1:5000/app:v1 --plain-http --groups unpack',
+      'strata bench --groups containerd --containerd /opt/containerd-1.7.13/bin/containerd',
       'strata bench --from bench-results/bench.json --out report',
     ))
   .action(async (flags: BenchFlags) => {

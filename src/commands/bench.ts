@@ -11,6 +11,7 @@ import { headlineMarkdown, markdownTables, textTables } from '../../native-bench
 import { GROUPS, runSuite, type Progress, type SuiteOptions } from '../../native-bench/suite';
 import { readReport } from '../../native-bench/report/read-report';
 import { makeDirectories } from '../make-directories';
+import { containerdBinary } from './containerd-binary';
 import { systemErrorText } from '../system-error';
 import { UsageError } from '../usage-error';
 import { checkWritableDir } from '../writable-dir';
@@ -27,6 +28,7 @@ export interface BenchFlags {
   groups?: string;
   dropCaches?: boolean;
   plainHttp?: boolean;
+  containerd?: string;
   from?: string;
 }
 
@@ -64,6 +66,7 @@ export function benchOptions(flags: BenchFlags): SuiteOptions {
     plainHttp: flags.plainHttp === true,
     groups: list(flags.groups, GROUPS, '--groups', GROUPS),
     dropCaches: flags.dropCaches === true,
+    containerd: flags.containerd === undefined ? undefined : containerdBinary(flags.containerd),
     snapshotDepths: quick ? [1, 16] : [1, 16, 128],
     snapshotClients: [1, 8],
     snapshotRounds: quick ? 24 : 200,

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { ARM } from '../../native-bench/arm-names';
 import { STRATA_CLI } from '../../native-bench/harness/strata';
 import { tearDown } from '../support/teardown';
 
@@ -28,6 +29,15 @@ describe('strata bench --quick', { timeout: 600_000 }, () => {
     assert.deepEqual([...groups].sort(), ['containerd', 'decompress', 'unpack']);
     assert.ok(written.snapshots.length > 0 && written.content.length > 0 && written.ratios.length > 0);
     for (const m of written.measurements) assert.ok(m.seconds.n >= 1 && Number.isFinite(m.seconds.p50), `${m.arm} on ${m.subject}: no figure`);
+    // Pull to first container, into each store, for every input, and its ratio.
+    const subjects = new Set(written.measurements.map((m: { subject: string; compression: string }) => `${m.subject} ${m.compression}`));
+    for (const subject of subjects) {
+      for (const label of ['built-in', 'strata']) {
+        const arm = ARM.firstContainer(label);
+        assert.ok(written.measurements.some((m: { arm: string; subject: string; compression: string }) => m.arm === arm && `${m.subject} ${m.compression}` === subject), `${arm} on ${subject}: no figure`);
+      }
+      assert.ok(written.ratios.some((r: { kind: string; subject: string }) => r.kind === 'pull to first container: strata / built-in' && r.subject === subject), `no pull-to-first-container ratio for ${subject}`);
+    }
     assert.match(fs.readFileSync(path.join(out, 'bench.svg'), 'utf8'), /^<svg/);
     assert.match(fs.readFileSync(path.join(out, 'bench.md'), 'utf8'), /\| image \| arm \|/);
     // stdout is the JSON alone; where the files went is said on stderr.

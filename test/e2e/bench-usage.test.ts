@@ -71,6 +71,19 @@ describe('strata bench: bad usage and unusable reports', { timeout: 120_000 }, (
     await refused(['--groups', '', ...at], 2, /^strata: --groups: empty \(choose from /);
   });
 
+  it('--containerd that is missing, a directory, not executable, or has no ctr beside it is bad usage before anything runs', async () => {
+    const at = ['--groups', 'containerd', '--out', out, '--work', work];
+    const bin = path.join(workDir, 'bin');
+    fs.mkdirSync(bin);
+    const containerd = path.join(bin, 'containerd');
+    await refused(['--containerd', containerd, ...at], 2, new RegExp(`^strata: --containerd ${literal(containerd)}: no such file$`));
+    await refused(['--containerd', bin, ...at], 2, new RegExp(`^strata: --containerd ${literal(bin)}: a directory, not a program$`));
+    fs.writeFileSync(containerd, '#!/bin/sh\n', { mode: 0o644 });
+    await refused(['--containerd', containerd, ...at], 2, new RegExp(`^strata: --containerd ${literal(containerd)}: not executable$`));
+    fs.chmodSync(containerd, 0o755);
+    await refused(['--containerd', containerd, ...at], 2, new RegExp(`^strata: --containerd ${literal(containerd)}: ctr beside it \\(${literal(path.join(bin, 'ctr'))}\\): no such file$`));
+  });
+
   it('--out that is a file, and --work that cannot be written, are bad usage before anything runs', async () => {
     const report = file('report.txt', 'a file\n');
     await refused(['--groups', 'snapshots', '--out', report, '--work', work], 2, new RegExp(`^strata: --out ${literal(report)} is not a directory$`));

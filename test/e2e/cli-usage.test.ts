@@ -73,8 +73,8 @@ const CASES: Case[] = [
   [['inspect', '--diff'], 2, missing('--diff')],
   [['inspect', '--diff', '0', '1'], 2, /^strata: --diff 0 1: layer numbers need an IMAGE/],
 
-  ...['--out', '--work', '--from', '--image', '--repetitions', '--images', '--compressions', '--groups'].map((flag): Case => [['bench', flag], 2, missing(flag)]),
-  ...['--out', '--work', '--from', '--image'].map((flag): Case => [['bench', flag, ''], 2, empty(flag)]),
+  ...['--out', '--work', '--from', '--image', '--repetitions', '--images', '--compressions', '--groups', '--containerd'].map((flag): Case => [['bench', flag], 2, missing(flag)]),
+  ...['--out', '--work', '--from', '--image', '--containerd'].map((flag): Case => [['bench', flag, ''], 2, empty(flag)]),
   ...['', '0', '-1', '1.5', 'x', '1e1'].map((value): Case => [['bench', '--repetitions', value], 2, new RegExp(`^strata: --repetitions must be a positive integer, not "${value.replace('.', '\\.')}"$`)]),
   [['bench', '--images', 'nosuch'], 2, /^strata: --images: unknown "nosuch" \(choose from /],
   [['bench', '--images', ''], 2, /^strata: --images: empty \(choose from /],
@@ -82,6 +82,7 @@ const CASES: Case[] = [
   [['bench', '--compressions', ','], 2, /^strata: --compressions: empty/],
   [['bench', '--groups', 'unpack,nosuch'], 2, /^strata: --groups: unknown "nosuch"/],
   [['bench', '--groups', 'all,unpack'], 2, /^strata: --groups: all stands alone \(it is unpack, containerd, decompress, snapshots, content\)$/],
+  [['bench', '--containerd', `${NO_FILE}/containerd`], 2, /^strata: --containerd \/nonexistent\/strata-e2e\/containerd: no such file$/],
   [['bench', '--from', `${NO_FILE}.json`], 2, /^strata: --from \/nonexistent\/strata-e2e\.json: no such file$/],
   [['bench', '--out', '/proc/strata-e2e/out'], 2, /^strata: --out \/proc\/strata-e2e\/out: mkdir \/proc\/strata-e2e: no such file or directory$/],
   [['bench', 'extra'], 2, /^strata: too many arguments for 'bench'/],
