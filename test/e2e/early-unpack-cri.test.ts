@@ -19,17 +19,18 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mergeToml, startContainerd, type Containerd } from '../../native-bench/harness/containerd';
 import { mountPrintedCommands } from '../../native-bench/harness/mounts';
+import { shippedConfigFor, type ShippedConfig } from '../../native-bench/harness/shipped-configs';
 import { startRegistry, type Registry } from '../../native-bench/harness/registry';
 import { startStrata, type Strata } from '../../native-bench/harness/strata';
 import { generatedImages, type InputImage } from '../../native-bench/inputs/materialize';
 import { connect, type StrataClient } from '../../src/client/connect';
 import { connectCri, type CriClient } from '../support/cri-client';
-import { shippedConfigFor, type ShippedConfig } from '../support/shipped-configs';
 import { listAll } from '../support/strata-grpc';
 import { tearDown } from '../support/teardown';
 import { diffTrees, formatDifferences, readTree, type Tree } from '../support/tree';
 
 const BIN_DIR = process.env.STRATA_CONTAINERD_BIN_DIR;
+const CONTAINERD = BIN_DIR === undefined ? undefined : path.join(BIN_DIR, 'containerd');
 const CONFIG = (process.env.STRATA_CONTAINERD_CONFIG ?? 'containerd-1.6.toml') as ShippedConfig;
 const SHARE_LAYERS = CONFIG === 'containerd-1.6.toml' ? 'trusted' : 'verified';
 const K8S_NAMESPACE = 'k8s.io';
@@ -85,7 +86,7 @@ describe(`early unpacks under containerd (${CONFIG}, share_layers = "${SHARE_LAY
     strata = await startStrata({ root, address: socket, backend: 'overlayfs', logFile, configFile: strataConfig });
     client = connect(socket);
     const base = mergeToml(shippedConfigFor(CONFIG, { socket, root }), criSettings());
-    containerd = await startContainerd({}, { base, garbageCollection: 'on-deletion', parentDir: workDir, namespace: K8S_NAMESPACE, binDir: BIN_DIR });
+    containerd = await startContainerd({}, { base, garbageCollection: 'on-deletion', parentDir: workDir, namespace: K8S_NAMESPACE, binary: CONTAINERD });
     cri = connectCri(containerd.address);
   });
 
