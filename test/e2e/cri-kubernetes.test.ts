@@ -21,7 +21,7 @@ import { startRegistry, type Registry } from '../../native-bench/harness/registr
 import { startStrata, type Strata } from '../../native-bench/harness/strata';
 import { generatedImages, type InputImage } from '../../native-bench/inputs/materialize';
 import { connect, unaryCall, type StrataClient } from '../../src/client/connect';
-import { connectCri, NODE_NETWORK, type CriClient } from '../support/cri-client';
+import { connectCri, criSettings as testCriSettings, NODE_NETWORK, type CriClient } from '../support/cri-client';
 import { buildOciArchive, type OciArchive } from '../support/oci-archive';
 import { shippedConfigFor, type ShippedConfig } from '../../native-bench/harness/shipped-configs';
 import { listAll } from '../support/strata-grpc';
@@ -67,19 +67,12 @@ describe(`Kubernetes through CRI: containerd (${CONFIG}) with strata as content 
 
   /** containerd's CRI config for a test: the sandbox image, the registry's hosts.toml, no OOM score it cannot set, and a fast stats loop. */
   function criSettings(snapshotter?: string): Record<string, unknown> {
-    return {
-      plugins: {
-        'io.containerd.grpc.v1.cri': {
-          sandbox_image: remote('strata-e2e/pause:1'),
-          // Root in this sandbox lacks CAP_SYS_RESOURCE.
-          restrict_oom_score_adj: true,
-          // Snapshot usage for ImageFsInfo every second instead of every 10.
-          stats_collect_period: 1,
-          registry: { config_path: path.join(workDir, 'certs.d') },
-          ...(snapshotter ? { containerd: { snapshotter } } : {}),
-        },
-      },
-    };
+    return testCriSettings(path.join(workDir, 'certs.d'), {
+      sandbox_image: remote('strata-e2e/pause:1'),
+      // Snapshot usage for ImageFsInfo every second instead of every 10.
+      stats_collect_period: 1,
+      ...(snapshotter ? { containerd: { snapshotter } } : {}),
+    });
   }
 
   before(async () => {

@@ -24,7 +24,7 @@ import { startRegistry, type Registry } from '../../native-bench/harness/registr
 import { startStrata, type Strata } from '../../native-bench/harness/strata';
 import { generatedImages, type InputImage } from '../../native-bench/inputs/materialize';
 import { connect, type StrataClient } from '../../src/client/connect';
-import { connectCri, type CriClient } from '../support/cri-client';
+import { connectCri, criSettings, type CriClient } from '../support/cri-client';
 import { listAll } from '../support/strata-grpc';
 import { tearDown } from '../support/teardown';
 import { diffTrees, formatDifferences, readTree, type Tree } from '../support/tree';
@@ -56,18 +56,7 @@ describe(`early unpacks under containerd (${CONFIG}, share_layers = "${SHARE_LAY
 
   const remote = () => `${registry.host}/strata-e2e/multi-layer:cri`;
 
-  function criSettings(snapshotter?: string): Record<string, unknown> {
-    return {
-      plugins: {
-        'io.containerd.grpc.v1.cri': {
-          // Root in this sandbox lacks CAP_SYS_RESOURCE.
-          restrict_oom_score_adj: true,
-          registry: { config_path: path.join(workDir, 'certs.d') },
-          ...(snapshotter ? { containerd: { snapshotter } } : {}),
-        },
-      },
-    };
-  }
+  const settings = (snapshotter?: string) => criSettings(path.join(workDir, 'certs.d'), snapshotter ? { containerd: { snapshotter } } : {});
 
   before(async () => {
     workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'strata-e2e-early-cri-'));
@@ -85,7 +74,7 @@ describe(`early unpacks under containerd (${CONFIG}, share_layers = "${SHARE_LAY
     await fs.promises.writeFile(strataConfig, `[log]\nformat = "json"\n\n[snapshots]\nshare_layers = "${SHARE_LAYERS}"\n`);
     strata = await startStrata({ root, address: socket, backend: 'overlayfs', logFile, configFile: strataConfig });
     client = connect(socket);
-    const base = mergeToml(shippedConfigFor(CONFIG, { socket, root }), criSettings());
+    const base = mergeToml(shippedConfigFor(CONFIG, { socket, root }), settings());
     containerd = await startContainerd({}, { base, garbageCollection: 'on-deletion', parentDir: workDir, namespace: K8S_NAMESPACE, binary: CONTAINERD });
     cri = connectCri(containerd.address);
   });
@@ -126,7 +115,7 @@ describe(`early unpacks under containerd (${CONFIG}, share_layers = "${SHARE_LAY
     const snapshots = await listAll(client, 'snapshots');
     assert.equal(snapshots.length, layers, `strata holds ${snapshots.join(', ')}`);
 
-    builtIn = await startContainerd({}, { base: criSettings('overlayfs'), parentDir: workDir, namespace: K8S_NAMESPACE });
+    builtIn = await startContainerd({}, { base: settings('overlayfs'), parentDir: workDir, namespace: K8S_NAMESPACE });
     const builtInCri = connectCri(builtIn.address);
     try {
       await builtInCri.call('PullImage', { image: { image: remote() } });

@@ -13,18 +13,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import fc from 'fast-check';
 import { freePort } from '../../native-bench/harness/registry';
 import { generatedImages } from '../../native-bench/inputs/materialize';
 import { unaryCall } from '../../src/client/connect';
 import { chainIds } from '../../src/images/resolve';
 import { Cleanup, grpcCode, listAll, sha256, startStrataServer, withLog, writeBlob, type StrataServer, type WireMount } from '../support/strata-grpc';
-import { canonicalStack, describeLayer, layerEntries, rawStackArb } from '../support/layer-model';
-import type { LayerCompression } from '../support/oci-archive';
 import { scrape } from '../support/prometheus';
 import { tearDown } from '../support/teardown';
 import { dir, file, symlink } from '../support/tar-entries';
-import { apply, assertSameChains, Namespace, REBASE_CASES, removeBlobs, removeChains, tarLayers, unpackLabels, unpackSequentially, upload, type Layer } from '../support/unpack-replay';
+import { apply, assertSameChains, forRandomStacks, Namespace, REBASE_CASES, removeBlobs, removeChains, tarLayers, unpackLabels, unpackSequentially, upload, type Layer } from '../support/unpack-replay';
 
 const RUNS = Number(process.env.STRATA_FUZZ_RUNS ?? 20);
 const ALREADY_EXISTS = 6;
@@ -186,17 +183,7 @@ describe('containerd 1.7+ unpacker replayed over gRPC: layers unpacked early and
   });
 
   it('random layer stacks (the fuzz-layers model): offered or not, every level is a sequential unpack', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.record({ raw: rawStackArb({ dirXattrs: true, wideValues: true, minLayers: 2, maxLayers: 4 }), compression: fc.constantFrom<LayerCompression>('none', 'gzip', 'zstd') }),
-        async ({ raw, compression }) => {
-          const { layers } = canonicalStack(raw, 'replace');
-          const context = `random stack:\n${layers.map((l, i) => `  layer ${i}:\n${describeLayer(l).map((line) => `    ${line}`).join('\n')}`).join('\n')}`;
-          await assertEarlyIsSequential(await tarLayers(layers.map(layerEntries), compression), context);
-        },
-      ),
-      { numRuns: RUNS, includeErrorInReport: true },
-    );
+    await forRandomStacks(RUNS, assertEarlyIsSequential);
   });
 
   it('a layer that writes through a lower symlink is left to containerd, and still comes out right', async () => {
@@ -258,17 +245,7 @@ describe('containerd 1.7+ unpacker replayed over gRPC: layers unpacked early and
       }
     };
     for (const compression of ['gzip', 'zstd', 'none'] as const) await check(await tarLayers(REBASE_CASES, compression), `rebase cases (${compression})`);
-    await fc.assert(
-      fc.asyncProperty(
-        fc.record({ raw: rawStackArb({ dirXattrs: true, wideValues: true, minLayers: 2, maxLayers: 4 }), compression: fc.constantFrom<LayerCompression>('none', 'gzip', 'zstd') }),
-        async ({ raw, compression }) => {
-          const { layers } = canonicalStack(raw, 'replace');
-          const context = `random stack:\n${layers.map((l, i) => `  layer ${i}:\n${describeLayer(l).map((line) => `    ${line}`).join('\n')}`).join('\n')}`;
-          await check(await tarLayers(layers.map(layerEntries), compression), context);
-        },
-      ),
-      { numRuns: RUNS, includeErrorInReport: true },
-    );
+    await forRandomStacks(RUNS, check);
   });
 
   it('with share_layers = "off", nothing is unpacked early and nothing is offered', async () => {

@@ -41,3 +41,12 @@ export function connectCri(address: string): CriClient {
     },
   };
 }
+
+/**
+ * containerd's CRI plugin settings for a test: registries' hosts.toml files
+ * under `certsDir`, no OOM score adjustment (root in this sandbox lacks
+ * CAP_SYS_RESOURCE), and `more`.
+ */
+export function criSettings(certsDir: string, more: Record<string, unknown> = {}): Record<string, unknown> {
+  return { plugins: { 'io.containerd.grpc.v1.cri': { restrict_oom_score_adj: true, registry: { config_path: certsDir }, ...more } } };
+}

@@ -5,9 +5,11 @@
 // tests.
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
+import fc from 'fast-check';
 import { unmountAllUnder } from '../../native-bench/harness/mounts';
 import { unaryCall } from '../../src/client/connect';
 import { chainIds } from '../../src/images/resolve';
+import { canonicalStack, describeLayer, layerEntries, rawStackArb } from './layer-model';
 import { gzip, rawTar, zstd } from './malicious-layers';
 import type { LayerCompression } from './oci-archive';
 import { applyLayer, mountAll, sha256, withLog, writeBlob, type StrataServer, type WireMount } from './strata-grpc';
@@ -195,4 +197,22 @@ export async function tarLayers(entries: LayerEntry[][], compression: LayerCompr
     layers.push({ blob, mediaType: MEDIA_TYPES[compression], diffId: sha256(tar) });
   }
   return layers;
+}
+
+/**
+ * Runs `check` on random layer stacks of the fuzz-layers model, in a random
+ * compression, `runs` times, with a description of the stack as context.
+ */
+export async function forRandomStacks(runs: number, check: (layers: Layer[], context: string) => Promise<unknown>): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({ raw: rawStackArb({ dirXattrs: true, wideValues: true, minLayers: 2, maxLayers: 4 }), compression: fc.constantFrom<LayerCompression>('none', 'gzip', 'zstd') }),
+      async ({ raw, compression }) => {
+        const { layers } = canonicalStack(raw, 'replace');
+        const context = `random stack:\n${layers.map((l, i) => `  layer ${i}:\n${describeLayer(l).map((line) => `    ${line}`).join('\n')}`).join('\n')}`;
+        await check(await tarLayers(layers.map(layerEntries), compression), context);
+      },
+    ),
+    { numRuns: runs, includeErrorInReport: true },
+  );
 }
