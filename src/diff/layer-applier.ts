@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import type { Logger } from 'pino';
 import type { ContentStore } from '../content/store';
 import { cancelled, inContext, invalidArgument, notFound } from '../errdefs';
@@ -115,10 +116,7 @@ export class LayerApplier {
 
   /** The first bytes of a blob, for sniffing its compression. */
   private async head(digest: string): Promise<Buffer> {
-    const { stream } = await this.content.read(digest, 0, SNIFF_BYTES);
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
+    return buffer((await this.content.read(digest, 0, SNIFF_BYTES)).stream);
   }
 }
 

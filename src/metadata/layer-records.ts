@@ -1,6 +1,6 @@
 // What strata knows of snapshots as unpacked layers: the diff ID its own
 // Apply wrote into one, the chain ID that gives it on top of its parent, and
-// which snapshots strata made ahead of containerd (unpack/speculator.ts).
+// which snapshots strata made ahead of containerd (unpack/early-unpacks.ts).
 // Like snapshot-store.ts, every function expects the caller's transaction.
 import { chainId } from '../chain-id';
 import type { Connection } from './database';

@@ -74,7 +74,7 @@ export class Metrics {
    * Prepares answered with a layer strata held, and early unpacks by how
    * they ended.
    */
-  watchLayerSharing(read: () => { offered: number; adopted: number; earlyCommitted: number; earlyDropped: number }): void {
+  watchLayerSharing(read: () => { offered: number; adopted: number; earlyHandedOver: number; earlyDropped: number }): void {
     const counter = (name: string, help: string, value: () => number) =>
       new Counter({
         name,
@@ -95,7 +95,7 @@ export class Metrics {
       collect() {
         const figures = read();
         this.reset();
-        this.inc({ result: 'handed-over' }, figures.earlyCommitted);
+        this.inc({ result: 'handed-over' }, figures.earlyHandedOver);
         this.inc({ result: 'dropped' }, figures.earlyDropped);
       },
     });

@@ -4,6 +4,7 @@
 // a peer, verified, and served; otherwise 404, and containerd goes upstream.
 import fs from 'node:fs';
 import http from 'node:http';
+import { buffer } from 'node:stream/consumers';
 import type { Logger } from 'pino';
 import { listenHttp, type HttpListener } from '../http-listener';
 import { readInChunks } from '../content/range-chunks';
@@ -127,9 +128,7 @@ export async function serveMirror(store: ContentStore, options: MirrorOptions, l
     let body = fromStore(digest);
     if (kind === 'manifest') {
       if (size > MANIFEST_SNIFF_BYTES) return false;
-      const chunks: Buffer[] = [];
-      for await (const chunk of (await store.read(digest, 0, 0)).stream) chunks.push(chunk as Buffer);
-      const manifest = Buffer.concat(chunks);
+      const manifest = await buffer((await store.read(digest, 0, 0)).stream);
       const mediaType = manifestMediaType(manifest);
       if (!mediaType) return false;
       contentType = mediaType;

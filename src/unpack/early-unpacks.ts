@@ -51,8 +51,8 @@ interface Job {
 
 export interface EarlyUnpackFigures {
   started: number;
-  /** Committed for an offer, or adopted. */
-  committed: number;
+  /** Committed for an offer, or adopted by an Apply. */
+  handedOver: number;
   dropped: number;
 }
 
@@ -64,7 +64,7 @@ export class EarlyUnpacks {
   /** Early unpacks waiting for the layer beneath, woken by every commit. */
   private waiters: (() => void)[] = [];
   private next = 0;
-  readonly figures: EarlyUnpackFigures = { started: 0, committed: 0, dropped: 0 };
+  readonly figures: EarlyUnpackFigures = { started: 0, handedOver: 0, dropped: 0 };
 
   constructor(
     private readonly snapshotter: StoreSnapshotter,
@@ -187,12 +187,12 @@ export class EarlyUnpacks {
       }
       if (job.handOver === 'adopt') {
         await this.adoption(job);
-        this.figures.committed++;
+        this.figures.handedOver++;
         return true;
       }
       const parent = await this.parentOf(job);
       await this.snapshotter.commit(job.name, job.key, { [SNAPSHOT_REF_LABEL]: job.plan.chainId }, parent);
-      this.figures.committed++;
+      this.figures.handedOver++;
       this.log.debug({ layer: job.plan.layer.digest, chain: job.plan.chainId, parent }, 'early unpack committed');
       return true;
     } catch (err) {
@@ -219,6 +219,8 @@ export class EarlyUnpacks {
       const wake = () => {
         clearTimeout(timer);
         job.controller.signal.removeEventListener('abort', wake);
+        // Woken by its timer or an abort, it leaves the list a commit would wake.
+        this.waiters = this.waiters.filter((waiter) => waiter !== wake);
         resolve();
       };
       const timer = setTimeout(wake, 5_000);

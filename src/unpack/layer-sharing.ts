@@ -11,6 +11,7 @@
 // Prepares for them then find them done; an unpack that sends no
 // snapshot.ref (Image.Unpack: `ctr images pull` and `import`) finds them
 // done at its Apply through strata's differ, which takes the early tree.
+import { buffer } from 'node:stream/consumers';
 import type { Logger } from 'pino';
 import type { ContentStore } from '../content/store';
 import type { ShareMode } from '../metadata/layer-records';
@@ -108,10 +109,7 @@ export class LayerSharing implements LayerSharingHooks {
   }
 
   private async readSmall(digest: string): Promise<void> {
-    const { stream } = await this.content.read(digest, 0, 0);
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
-    const bytes = Buffer.concat(chunks);
+    const bytes = await buffer((await this.content.read(digest, 0, 0)).stream);
     if (bytes[0] === 0x7b /* { */ && this.plans.note(digest, bytes)) return;
     // A small layer.
     this.startIfArmed(digest);
