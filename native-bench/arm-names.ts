@@ -2,6 +2,7 @@
 
 export const ARM = {
   strataApply: (backend: 'overlayfs' | 'native') => `strata ${backend}`,
+  strataApplyParallel: (backend: 'overlayfs' | 'native') => `strata ${backend}, layers in parallel`,
   referenceApply: (layout: 'overlay' | 'native') => `containerd Go ${layout}`,
   referenceStage: (mode: 'decompress' | 'parse') => `containerd Go ${mode}`,
   limit: 'tar -x (limit)',

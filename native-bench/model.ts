@@ -12,6 +12,10 @@ export interface Sample {
   phases?: Partial<Record<Phase, number>>;
   /** Peak resident memory of the process doing the work (strata, or the reference program). */
   peakRssBytes?: number;
+  /** Seconds, while the arm ran (its cleanup included), in which some task on the machine waited for I/O. */
+  ioStallSeconds?: number;
+  /** Layers whose Apply took the tree of an early unpack (strata's layers in parallel). */
+  layersUnpackedEarly?: number;
 }
 
 export type Group = 'unpack' | 'containerd' | 'decompress' | 'snapshots' | 'content';
@@ -32,6 +36,10 @@ export interface SummarisedMeasurement extends Omit<Measurement, 'samples'> {
   seconds: Summary;
   phases: Partial<Record<Phase, number>>;
   peakRssBytes?: number;
+  /** Mean over the samples. */
+  ioStallSeconds?: number;
+  /** The fewest in any sample. */
+  layersUnpackedEarly?: number;
   mbPerSecond?: number;
   filesPerSecond?: number;
 }

@@ -25,7 +25,7 @@ import { buildReference } from './reference-build';
 import { summarise } from './report/summarise';
 import { buildChain, figures, OPERATIONS, removeChain, runRounds, type Latencies, type SnapshotTarget } from './snapshot-ops';
 import { summarize } from './stats';
-import { canDropCaches, dropCaches } from './system';
+import { canDropCaches, dropCaches, ioStallSeconds } from './system';
 
 /** Untimed snapshot rounds and content MiB per server before the timed ones. */
 const WARM_UP_ROUNDS = 50;
@@ -104,8 +104,9 @@ async function unpackArms(options: SuiteOptions, services: Services, scratch: st
   const reference = needsReference ? await buildReference(options.workDir) : '';
   if (options.groups.includes('unpack')) {
     const arms: UnpackArm[] = [];
-    for (const backend of ['overlayfs', 'native'] as const) {
-      const arm = await StrataApplyArm.start(options.workDir, backend);
+    // Only overlayfs can move a layer unpacked alone onto the layers beneath (canRebase).
+    for (const [backend, order] of [['overlayfs', 'one after another'], ['overlayfs', 'in parallel'], ['native', 'one after another']] as const) {
+      const arm = await StrataApplyArm.start(options.workDir, backend, order);
       services.add(() => arm.close());
       arms.push(arm);
     }
@@ -237,7 +238,8 @@ export async function runSuite(options: SuiteOptions, progress: Progress): Promi
       if (sample.bytes) input.uncompressedSize = sample.bytes;
       if (sample.entries) input.entries = sample.entries;
       const m = measurements.get(id) ?? { group, arm, input, samples: [] };
-      m.samples.push({ seconds: sample.seconds, phases: sample.phases, peakRssBytes: sample.peakRssBytes });
+      const { entries: _entries, bytes: _bytes, ...kept } = sample;
+      m.samples.push(kept);
       measurements.set(id, m);
     };
     const latencies = new Map<string, { target: 'strata' | 'containerd'; depth: number; clients: number; runs: Latencies[] }>();
@@ -262,7 +264,11 @@ export async function runSuite(options: SuiteOptions, progress: Progress): Promi
           for (const arm of rotate(set.arms, rep)) {
             progress.step(`${arm.name}: ${input.id} (${rep + 1}/${options.repetitions})`);
             if (dropping) await dropCaches();
-            record(set.group, arm.name, input, await arm.run(input, rep));
+            const stalledBefore = ioStallSeconds();
+            const sample = await arm.run(input, rep);
+            const stalledAfter = ioStallSeconds();
+            if (stalledBefore !== undefined && stalledAfter !== undefined) sample.ioStallSeconds = stalledAfter - stalledBefore;
+            record(set.group, arm.name, input, sample);
           }
         }
       }

@@ -1,5 +1,6 @@
 // The machine-level pieces the arms share: timing, dropping the page cache,
-// flushing a filesystem, a process's peak memory, and running commands.
+// flushing a filesystem, the machine's I/O stalls, a process's peak memory,
+// and running commands.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
@@ -33,6 +34,20 @@ export function syncSeconds(dir: string): number {
   const start = process.hrtime.bigint();
   syscalls.syncfs(dir);
   return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+/**
+ * Seconds in which some task on the machine waited for I/O, so far (the
+ * kernel's pressure stall information): the difference across a sample says
+ * how much of it the disk held up. Undefined on a kernel without PSI.
+ */
+export function ioStallSeconds(): number | undefined {
+  try {
+    const some = /^some .*total=(\d+)$/m.exec(fs.readFileSync('/proc/pressure/io', 'utf8'));
+    return some ? Number(some[1]) / 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Resets a process's peak resident set (VmHWM), so that the next reading covers only what follows. */

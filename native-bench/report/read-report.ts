@@ -52,6 +52,8 @@ const REPORT = object({
       seconds: summary,
       phases: recordOf(figure),
       peakRssBytes: optional(figure),
+      ioStallSeconds: optional(figure),
+      layersUnpackedEarly: optional(figure),
       mbPerSecond: optional(figure),
       filesPerSecond: optional(figure),
     }),

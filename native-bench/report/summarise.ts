@@ -24,7 +24,8 @@ export function summarise(
   const measurements = raw.map((m): SummarisedMeasurement => {
     const summary = summarize(m.samples.map((s) => s.seconds));
     const phases: Partial<Record<Phase, number>> = {};
-    const stages = m.arm.startsWith('strata ') && m.group === 'unpack' ? 'strata' : m.arm.startsWith('containerd Go') && m.group === 'unpack' ? 'reference' : undefined;
+    // Stage arms time one layer after another: they split only such an apply.
+    const stages = m.arm === ARM.strataApply('overlayfs') || m.arm === ARM.strataApply('native') ? 'strata' : m.arm.startsWith('containerd Go') && m.group === 'unpack' ? 'reference' : undefined;
     if (stages) {
       const decompress = find(stages === 'strata' ? ARM.strataStage('decompress') : ARM.referenceStage('decompress'), m);
       const parse = find(stages === 'strata' ? ARM.strataStage('parse') : ARM.referenceStage('parse'), m);
@@ -39,12 +40,16 @@ export function summarise(
       if (value !== undefined) phases[phase] = value;
     }
     const peaks = m.samples.map((s) => s.peakRssBytes).filter((v): v is number => v !== undefined && Number.isFinite(v));
+    const stalls = m.samples.map((s) => s.ioStallSeconds).filter((v): v is number => v !== undefined);
+    const early = m.samples.map((s) => s.layersUnpackedEarly).filter((v): v is number => v !== undefined);
     const { samples: _samples, ...rest } = m;
     return {
       ...rest,
       seconds: summary,
       phases,
       peakRssBytes: peaks.length > 0 ? Math.max(...peaks) : undefined,
+      ioStallSeconds: stalls.length > 0 ? mean(stalls) : undefined,
+      layersUnpackedEarly: early.length > 0 ? Math.min(...early) : undefined,
       mbPerSecond: m.bytes ? m.bytes / 1e6 / summary.p50 : undefined,
       filesPerSecond: m.files ? m.files / summary.p50 : undefined,
     };
@@ -59,6 +64,10 @@ export function summarise(
     if (m.arm === ARM.strataApply('overlayfs')) {
       add('apply overlayfs: strata / containerd Go', subject, seconds(m), seconds(find(ARM.referenceApply('overlay'), m)));
       add('apply overlayfs: strata / tar -x', subject, seconds(m), seconds(find(ARM.limit, m)));
+    }
+    if (m.arm === ARM.strataApplyParallel('overlayfs')) {
+      add('apply overlayfs: layers in parallel / one after another', subject, seconds(m), seconds(find(ARM.strataApply('overlayfs'), m)));
+      add('apply overlayfs, layers in parallel: strata / containerd Go', subject, seconds(m), seconds(find(ARM.referenceApply('overlay'), m)));
     }
     if (m.arm === ARM.strataApply('native')) add('apply native: strata / containerd Go', subject, seconds(m), seconds(find(ARM.referenceApply('native'), m)));
     if (m.arm === ARM.ctrImport('strata', true)) {

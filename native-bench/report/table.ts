@@ -25,6 +25,7 @@ function measurementRows(measurements: SummarisedMeasurement[], phases: boolean)
     for (const m of measurements.filter((x) => `${x.subject} ${x.compression ?? ''}`.trim() === subject)) {
       const row = [subject, m.arm, fixed(m.seconds.p50), fixed(m.seconds.stddev), fixed(m.mbPerSecond, 1), integer(m.filesPerSecond), mib(m.peakRssBytes)];
       if (phases) row.push(...PHASES.map((p: Phase) => fixed(m.phases[p])));
+      row.push(fixed(m.ioStallSeconds));
       rows.push(row);
     }
   }
@@ -35,9 +36,12 @@ export function sections(report: Report): Section[] {
   const out: Section[] = [];
   const base = ['image', 'arm', 'p50 s', 'stddev', 'MB/s', 'files/s', 'peak RSS'];
   const unpack = report.measurements.filter((m) => m.group === 'unpack');
-  if (unpack.length) out.push({ title: 'Unpack', header: [...base, ...PHASES], rows: measurementRows(unpack, true) });
+  // Reports from before the machine's I/O stalls were read have none.
+  const stall = report.measurements.some((m) => m.ioStallSeconds !== undefined) ? ['I/O stall s'] : [];
+  const withStall = (row: Row, kept: number) => [...row.slice(0, kept), ...row.slice(row.length - stall.length)];
+  if (unpack.length) out.push({ title: 'Unpack', header: [...base, ...PHASES, ...stall], rows: measurementRows(unpack, true).map((r) => withStall(r, base.length + PHASES.length)) });
   const containerd = report.measurements.filter((m) => m.group === 'containerd');
-  if (containerd.length) out.push({ title: `containerd ${report.machine.containerd} end to end`, header: base.slice(0, 5), rows: measurementRows(containerd, false).map((r) => r.slice(0, 5)) });
+  if (containerd.length) out.push({ title: `containerd ${report.machine.containerd} end to end`, header: [...base.slice(0, 5), ...stall], rows: measurementRows(containerd, false).map((r) => withStall(r, 5)) });
   const decompress = report.measurements.filter((m) => m.group === 'decompress');
   if (decompress.length) out.push({ title: 'Decompression and parsing alone', header: base.slice(0, 6), rows: measurementRows(decompress, false).map((r) => r.slice(0, 6)) });
   if (report.snapshots.length) {

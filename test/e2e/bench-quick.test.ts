@@ -38,6 +38,14 @@ describe('strata bench --quick', { timeout: 600_000 }, () => {
       }
       assert.ok(written.ratios.some((r: { kind: string; subject: string }) => r.kind === 'pull to first container: strata / built-in' && r.subject === subject), `no pull-to-first-container ratio for ${subject}`);
     }
+    // Layers in parallel: whiteouts has two layers; the Apply of the one above took its early unpack.
+    for (const compression of ['gzip', 'zstd']) {
+      const parallel = written.measurements.find((m: { arm: string; subject: string; compression: string }) => m.arm === ARM.strataApplyParallel('overlayfs') && m.subject === 'whiteouts' && m.compression === compression);
+      assert.equal(parallel?.layersUnpackedEarly, 1, `whiteouts ${compression}: the layer above was not unpacked early`);
+      assert.ok(written.ratios.some((r: { kind: string; subject: string }) => r.kind === 'apply overlayfs: layers in parallel / one after another' && r.subject === `whiteouts ${compression}`));
+    }
+    // Each sample says how long the machine waited for I/O meanwhile, where the kernel tells.
+    if (fs.existsSync('/proc/pressure/io')) for (const m of written.measurements) assert.ok(m.ioStallSeconds >= 0, `${m.arm} on ${m.subject}: no I/O stall figure`);
     assert.match(fs.readFileSync(path.join(out, 'bench.svg'), 'utf8'), /^<svg/);
     assert.match(fs.readFileSync(path.join(out, 'bench.md'), 'utf8'), /\| image \| arm \|/);
     // stdout is the JSON alone; where the files went is said on stderr.
