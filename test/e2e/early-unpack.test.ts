@@ -6,13 +6,16 @@
 // unpacks an image's layers early, in parallel, once it sees the unpacker
 // at work on the image, and offers them so. Every chain adopted that way
 // must be the same tree, at every level, as a sequential unpack's; what
-// strata made and nothing claimed must not outlive a restart; and nothing
-// strata did not verify itself is offered.
+// strata made and nothing claimed must not outlive a restart; nothing
+// strata did not verify itself is offered; and an early unpack whose blob
+// is deleted stops and leaves nothing behind.
 import * as assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../native-bench/harness/registry';
 import { generatedImages } from '../../native-bench/inputs/materialize';
 import { unaryCall } from '../../src/client/connect';
@@ -26,6 +29,9 @@ import { apply, assertSameChains, forRandomStacks, Namespace, REBASE_CASES, remo
 const RUNS = Number(process.env.STRATA_FUZZ_RUNS ?? 20);
 const ALREADY_EXISTS = 6;
 const SNAPSHOT_REF = 'containerd.io/snapshot.ref';
+/** The layer whose blob is deleted while it is unpacked early: files enough that its unpack takes a while (10 MB of tar). */
+const BIG_LAYER_FILES = 4000;
+const BIG_LAYER_FILE_BYTES = 2048;
 
 /** The image's config and manifest, written first, as a pull writes them before any layer. */
 async function uploadManifest(server: StrataServer, layers: Layer[]): Promise<void> {
@@ -246,6 +252,58 @@ describe('containerd 1.7+ unpacker replayed over gRPC: layers unpacked early and
     };
     for (const compression of ['gzip', 'zstd', 'none'] as const) await check(await tarLayers(REBASE_CASES, compression), `rebase cases (${compression})`);
     await forRandomStacks(RUNS, check);
+  });
+
+  it('a layer whose blob is deleted while it is unpacked early: the early unpack is dropped, nothing else is lost, and the layer unpacks early again once its blob is written again', async () => {
+    // Many small incompressible files: the early unpack of the second layer takes a second or so, the Delete a tenth of that to arrive.
+    const files = Array.from({ length: BIG_LAYER_FILES }, (_, i) => file(`big/${String(i).padStart(4, '0')}`, randomBytes(BIG_LAYER_FILE_BYTES)));
+    const layers = await tarLayers([[dir('base'), file('base/kept', 'kept\n')], [dir('big'), ...files]], 'zstd');
+    const diffIds = layers.map((l) => l.diffId);
+    const chain = chainIds(diffIds);
+    const dropped = () => counter('strata_early_unpacks_total{result="dropped"}');
+    const active = async () => (await earlyUnpacks(server)).filter((name) => name.endsWith('/active'));
+    try {
+      // containerd's unpacker applies and commits the first layer, which arms the image.
+      await uploadManifest(server, layers);
+      const ns = new Namespace('deleted-blob');
+      const key = ns.extractKey(chain[0]);
+      const labels = unpackLabels(chain, diffIds, 0);
+      const mounts = await server.snapshots.prepare(key, '', labels);
+      await upload(server, layers.slice(0, 1));
+      await apply(server, layers[0], mounts, 'layer 0');
+      const base = ns.key(chain[0]);
+      await server.snapshots.commit(base, key, labels);
+      const droppedBefore = await dropped();
+
+      // The second layer's blob lands; its early unpack is under way once its active snapshot is listed. The blob is deleted then.
+      await upload(server, layers.slice(1));
+      for (const deadline = Date.now() + 30_000; (await active()).length === 0; await sleep(5)) {
+        assert.ok(Date.now() < deadline, `the second layer was not unpacked early: ${JSON.stringify(await earlyUnpacks(server))}`);
+      }
+      await removeBlobs(server, layers.slice(1));
+
+      // The early unpack stops, counted as dropped, and leaves nothing: no active snapshot, and none committed for an offer
+      // (as there would be, had it run to its end). The first layer's snapshot is all the store holds.
+      for (const deadline = Date.now() + 30_000; (await active()).length > 0; await sleep(5)) {
+        assert.ok(Date.now() < deadline, 'the early unpack is still active 30 s after its blob was deleted');
+      }
+      assert.deepEqual(await earlyUnpacks(server), [], 'the early unpack was not stopped by the Delete of its blob');
+      assert.equal((await dropped()) - droppedBefore, 1, 'the early unpack was not counted as dropped');
+      assert.deepEqual(await listAll(server.client, 'snapshots'), [base]);
+
+      // The blob written again is unpacked early again, and containerd's unpacker is offered both layers: the first
+      // one's snapshot as it was, the second from the blob written again (its diff ID checked against the config).
+      await upload(server, layers.slice(1));
+      const again = await unpackAsUnpacker(server, layers, new Namespace('deleted-blob-again'));
+      assert.deepEqual(again.offered, [true, true]);
+      assert.equal(again.names[0], base);
+      assert.equal((await dropped()) - droppedBefore, 1, 'the second early unpack was dropped');
+      // The first layer's tree is intact: a sequential unpack's.
+      const sequential = await unpackSequentially(server, layers.slice(0, 1), new Namespace('deleted-blob-seq'), false);
+      await assertSameChains(server, workDir, sequential, [base], 'the first layer, after the Delete of the second one\'s blob');
+    } finally {
+      await removeEverything(server);
+    }
   });
 
   it('with share_layers = "off", nothing is unpacked early and nothing is offered', async () => {
