@@ -88,16 +88,24 @@ function holdsChain(mode: ShareMode): string {
  * carries it as its snapshot.ref label (what containerd's Walk then looks
  * for), as `mode` trusts it; undefined when there is none or mode is off.
  */
-export function findShareable(db: Connection, chain: string, parent: string, mode: ShareMode): { id: number; key: string } | undefined {
+export interface Shareable {
+  id: number;
+  key: string;
+  /** Its disk usage, and how long its Prepare to Commit took: what a client it is shared with does not spend. */
+  size: number;
+  firstUnpackNs: number;
+}
+
+export function findShareable(db: Connection, chain: string, parent: string, mode: ShareMode): Shareable | undefined {
   if (mode === 'off') return undefined;
   return statement(
     db,
-    `SELECT s.id, s.key FROM snapshots s
+    `SELECT s.id, s.key, COALESCE(s.size, 0) AS size, COALESCE(s.first_unpack_ns, 0) AS firstUnpackNs FROM snapshots s
      JOIN snapshot_labels l ON l.snapshot_id = s.id AND l.key = '${SNAPSHOT_REF_LABEL}' AND l.value = @chain
      LEFT JOIN snapshots p ON p.id = s.parent_id
      WHERE s.kind = 'committed' AND COALESCE(p.key, '') = @parent AND ${holdsChain(mode)}
      ORDER BY s.chain_id IS NULL, s.id LIMIT 1`,
-  ).get({ chain, parent }) as { id: number; key: string } | undefined;
+  ).get({ chain, parent }) as Shareable | undefined;
 }
 
 /** Committed snapshots that hold `chain` as `mode` trusts them, oldest first: where a layer above it may go. */

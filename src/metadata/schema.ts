@@ -62,4 +62,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE snapshots ADD COLUMN speculative INTEGER NOT NULL DEFAULT 0;
   CREATE INDEX snapshots_by_chain_id ON snapshots(chain_id);
   `,
+  `
+  -- first_unpack_ns: how long a committed snapshot took from its Prepare to
+  -- its Commit: for a layer, its fetch and unpack, which a client it is
+  -- shared with skips (strata_layer_seconds_saved_total).
+  ALTER TABLE snapshots ADD COLUMN first_unpack_ns INTEGER;
+  `,
 ];

@@ -171,10 +171,11 @@ export function commitActive(db: Connection, key: string, name: string, labels: 
     if (parentRow.kind !== 'committed') throw failedPrecondition(`parent ${parent} is ${parentRow.kind}, not committed`);
     parentId = parentRow.id;
   }
-  statement(db, `UPDATE snapshots SET key = ?, kind = 'committed', created_ns = ?, updated_ns = ?, parent_id = COALESCE(?, parent_id) WHERE id = ?`).run(
+  statement(db, `UPDATE snapshots SET key = ?, kind = 'committed', created_ns = ?, updated_ns = ?, first_unpack_ns = ?, parent_id = COALESCE(?, parent_id) WHERE id = ?`).run(
     name,
     now,
     now,
+    now - row.created_ns,
     parentId ?? null,
     row.id,
   );

@@ -74,7 +74,7 @@ export class Metrics {
    * Prepares answered with a layer strata held, and early unpacks by how
    * they ended.
    */
-  watchLayerSharing(read: () => { offered: number; adopted: number; earlyHandedOver: number; earlyDropped: number }): void {
+  watchLayerSharing(read: () => { offered: number; bytesShared: number; secondsSaved: number; adopted: number; earlyHandedOver: number; earlyDropped: number }): void {
     const counter = (name: string, help: string, value: () => number) =>
       new Counter({
         name,
@@ -86,6 +86,12 @@ export class Metrics {
         },
       });
     counter('strata_layers_offered_total', "Prepares from containerd's unpacker answered with a layer strata had unpacked (AlreadyExists)", () => read().offered);
+    counter('strata_layer_bytes_shared_total', 'Disk usage of the layers offered so: the bytes not unpacked again', () => read().bytesShared);
+    counter(
+      'strata_layer_seconds_saved_total',
+      'How long the layers offered so took from Prepare to Commit when they were unpacked (their fetch and unpack): the time the clients offered them did not spend',
+      () => read().secondsSaved,
+    );
     counter('strata_layers_adopted_total', "Applies that took the tree of the layer's early unpack instead of unpacking it", () => read().adopted);
     new Counter({
       name: 'strata_early_unpacks_total',

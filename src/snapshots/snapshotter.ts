@@ -252,11 +252,11 @@ export class StoreSnapshotter implements Snapshotter {
    * it stops being strata's own speculative one, so that nothing strata
    * does removes it from under containerd. False when there is none.
    */
-  claimShareable(chain: string, parent: string, mode: layers.ShareMode): Promise<boolean> {
+  claimShareable(chain: string, parent: string, mode: layers.ShareMode): Promise<layers.Shareable | undefined> {
     return this.writes.run((db) => {
       const found = layers.findShareable(db, chain, parent, mode);
       if (found) layers.markSpeculative(db, found.id, false);
-      return found !== undefined;
+      return found;
     });
   }
 

@@ -31,7 +31,7 @@ export async function startLayerSharing(
   // containerd 1.6 applies layers itself: its unpacker is only seen at its Prepares.
   const sharing = new LayerSharing(snapshotter, content, early, config.shareLayers, config.shareLayers === 'trusted', log);
   snapshotter.setLayerSharing(sharing);
-  metrics?.watchLayerSharing(() => ({ offered: sharing.figures.layersShared, adopted: sharing.figures.layersAdopted, earlyHandedOver: early.figures.handedOver, earlyDropped: early.figures.dropped }));
+  metrics?.watchLayerSharing(() => ({ offered: sharing.figures.layersShared, bytesShared: sharing.figures.bytesShared, secondsSaved: sharing.figures.secondsSaved, adopted: sharing.figures.layersAdopted, earlyHandedOver: early.figures.handedOver, earlyDropped: early.figures.dropped }));
   const sweep = setInterval(() => {
     snapshotter.removeSpeculative(nowNs() - UNCLAIMED_NS).catch((err: unknown) => log.warn({ err }, 'failed to remove early unpacks that nothing claimed'));
   }, SWEEP_MS).unref();
