@@ -19,8 +19,8 @@ export interface Containerd {
   dir: string;
   address: string;
   namespace: string;
-  /** Runs `ctr --address ADDRESS -n NAMESPACE ARGS...` and returns its stdout; throws with stderr on failure. */
-  ctr(args: string[]): Promise<string>;
+  /** Runs `ctr --address ADDRESS -n NAMESPACE ARGS...` (or in `inNamespace`) and returns its stdout; throws with stderr on failure. */
+  ctr(args: string[], inNamespace?: string): Promise<string>;
   /** The end of containerd's log, for error messages. */
   logTail(): string;
   /** Unmounts everything under dir, stops containerd and deletes dir. */
@@ -130,9 +130,9 @@ export async function startContainerd(proxies: ProxySnapshotters = {}, options: 
   const server = startServer(options.binary ?? 'containerd', ['--config', configPath], path.join(dir, 'containerd.log'));
   const ctrBinary = options.binary ? path.join(path.dirname(options.binary), 'ctr') : 'ctr';
 
-  const ctr = async (args: string[]): Promise<string> => {
+  const ctr = async (args: string[], inNamespace = namespace): Promise<string> => {
     try {
-      const { stdout } = await execFileAsync(ctrBinary, ['--address', address, '-n', namespace, ...args], {
+      const { stdout } = await execFileAsync(ctrBinary, ['--address', address, '-n', inNamespace, ...args], {
         maxBuffer: 64 * 1024 * 1024,
       });
       return stdout;

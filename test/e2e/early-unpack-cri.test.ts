@@ -1,11 +1,6 @@
 // Early unpacks under real containerd, through the path that sends
-// snapshot.ref: CRI's PullImage (containerd's unpacker). By default,
-// Debian's containerd 1.6 with config/containerd-1.6.toml: it applies the
-// layers itself, so strata runs with share_layers = "trusted" (it takes the
-// chain ID containerd labelled the base layer with). With
-// STRATA_CONTAINERD_BIN_DIR and STRATA_CONTAINERD_CONFIG=containerd-1.7.toml
-// (a 1.7 built from containerd's repository), strata is also the differ and
-// runs with the default, "verified".
+// snapshot.ref: CRI's PullImage (containerd's unpacker), with the containerd
+// and share_layers mode of test/support/containerd-under-test.ts.
 //
 // The layers above the first must be offered (AlreadyExists) rather than
 // unpacked by containerd; the image's tree must be the one a CRI pull into
@@ -19,20 +14,17 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mergeToml, startContainerd, type Containerd } from '../../native-bench/harness/containerd';
 import { mountPrintedCommands } from '../../native-bench/harness/mounts';
-import { shippedConfigFor, type ShippedConfig } from '../../native-bench/harness/shipped-configs';
+import { shippedConfigFor } from '../../native-bench/harness/shipped-configs';
 import { startRegistry, type Registry } from '../../native-bench/harness/registry';
 import { startStrata, type Strata } from '../../native-bench/harness/strata';
 import { generatedImages, type InputImage } from '../../native-bench/inputs/materialize';
 import { connect, type StrataClient } from '../../src/client/connect';
+import { CONFIG, CONTAINERD, SHARE_LAYERS } from '../support/containerd-under-test';
 import { connectCri, criSettings, type CriClient } from '../support/cri-client';
 import { listAll } from '../support/strata-grpc';
 import { tearDown } from '../support/teardown';
 import { diffTrees, formatDifferences, readTree, type Tree } from '../support/tree';
 
-const BIN_DIR = process.env.STRATA_CONTAINERD_BIN_DIR;
-const CONTAINERD = BIN_DIR === undefined ? undefined : path.join(BIN_DIR, 'containerd');
-const CONFIG = (process.env.STRATA_CONTAINERD_CONFIG ?? 'containerd-1.6.toml') as ShippedConfig;
-const SHARE_LAYERS = CONFIG === 'containerd-1.6.toml' ? 'trusted' : 'verified';
 const K8S_NAMESPACE = 'k8s.io';
 
 /** strata's log lines for Prepares it answered AlreadyExists. */
