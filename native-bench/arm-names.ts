@@ -11,5 +11,6 @@ export const ARM = {
   ctrImport: (label: string, unpack: boolean) => `ctr import ${label}${unpack ? '' : ' --no-unpack'}`,
   ctrPull: (label: string) => `ctr pull ${label}`,
   ctrPullMirror: 'ctr pull strata, layers from a peer mirror',
+  secondNamespacePull: (label: string) => `pull into a second namespace ${label}`,
   firstContainer: (label: string) => `pull to first container ${label}`,
 } as const;

@@ -4,7 +4,8 @@
 // containerd's built-in overlayfs and content store, once into strata as
 // proxy snapshotter and content store (and, from containerd 1.7.4, differ).
 // Every sample starts from an empty store: the image is removed and
-// garbage-collected after it.
+// garbage-collected after it. A pull into a second namespace measures what
+// a node pays for an image another namespace already holds.
 import fs from 'node:fs';
 import path from 'node:path';
 import { connect } from '../../src/client/connect';
@@ -14,7 +15,7 @@ import type { Registry } from '../harness/registry';
 import { ARM } from '../arm-names';
 import type { InputImage } from '../inputs/materialize';
 import type { Sample } from '../model';
-import { timed } from '../system';
+import { run, timed } from '../system';
 
 export interface ContainerdTarget {
   /** "built-in" or "strata". */
@@ -51,9 +52,21 @@ export class ImportArm {
   }
 }
 
+/** Images pushed, by registry and name: each input is pushed once for the arms that pull it. */
+const pushed = new Set<string>();
+
+/** The input's name in the registry, pushed there the first time it is asked for. */
+async function pushedOnce(registry: Registry, input: InputImage): Promise<string> {
+  const remote = `${registry.host}/strata-bench/${input.id}:bench`;
+  if (!pushed.has(remote)) {
+    await registry.push(input.layoutDir, `strata-bench/${input.id}:bench`);
+    pushed.add(remote);
+  }
+  return remote;
+}
+
 export class PullArm {
   readonly name: string;
-  private readonly pushed = new Set<string>();
 
   constructor(
     private readonly target: ContainerdTarget,
@@ -62,16 +75,8 @@ export class PullArm {
     this.name = ARM.ctrPull(target.label);
   }
 
-  private remote(input: InputImage): string {
-    return `${this.registry.host}/strata-bench/${input.id}:bench`;
-  }
-
   async run(input: InputImage): Promise<Sample> {
-    const remote = this.remote(input);
-    if (!this.pushed.has(remote)) {
-      await this.registry.push(input.layoutDir, `strata-bench/${input.id}:bench`);
-      this.pushed.add(remote);
-    }
+    const remote = await pushedOnce(this.registry, input);
     const args = ['images', 'pull', '--plain-http', '--snapshotter', this.target.snapshotter, '--platform', 'linux/amd64', remote];
     const [, seconds] = await timed(() => this.target.containerd.ctr(args));
     await removeImage(this.target, remote);
@@ -127,3 +132,42 @@ export class MirrorPullArm {
   }
 }
 
+
+/** The namespace the second-namespace arm pulls into first. */
+const FIRST_NAMESPACE = 'strata-bench-first';
+
+/**
+ * A pull of an image another namespace of the same containerd already
+ * pulled (Kubernetes' k8s.io after nerdctl's default, say), through
+ * containerd's unpacker as CRI and nerdctl pull (native-bench/go/pull): the
+ * blobs are in the shared content store already, and strata offers every
+ * layer it holds, where the built-in overlayfs unpacks them all again. Only
+ * the second pull is timed.
+ */
+export class SecondNamespacePullArm {
+  readonly name: string;
+
+  constructor(
+    private readonly target: ContainerdTarget,
+    private readonly registry: Registry,
+    /** The Go pull client. */
+    private readonly pullClient: string,
+  ) {
+    this.name = ARM.secondNamespacePull(target.label);
+  }
+
+  private async pull(namespace: string, remote: string): Promise<number> {
+    const { containerd, snapshotter } = this.target;
+    const printed = await run(this.pullClient, ['-address', containerd.address, '-namespace', namespace, '-snapshotter', snapshotter, '-plain-http', remote]);
+    return (JSON.parse(printed) as { seconds: number }).seconds;
+  }
+
+  async run(input: InputImage): Promise<Sample> {
+    const remote = await pushedOnce(this.registry, input);
+    await this.pull(FIRST_NAMESPACE, remote);
+    const seconds = await this.pull(this.target.containerd.namespace, remote);
+    await this.target.containerd.ctr(['images', 'rm', '--sync', remote], FIRST_NAMESPACE);
+    await removeImage(this.target, remote);
+    return { seconds };
+  }
+}

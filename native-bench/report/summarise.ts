@@ -81,6 +81,7 @@ export function summarise(
     }
     if (m.arm === ARM.ctrPull('strata')) add('ctr pull: strata / built-in', subject, seconds(m), seconds(find(ARM.ctrPull('built-in'), m)));
     if (m.arm === ARM.firstContainer('strata')) add('pull to first container: strata / built-in', subject, seconds(m), seconds(find(ARM.firstContainer('built-in'), m)));
+    if (m.arm === ARM.secondNamespacePull('strata')) add('pull into a second namespace: strata / built-in', subject, seconds(m), seconds(find(ARM.secondNamespacePull('built-in'), m)));
     if (m.arm === ARM.ctrPullMirror) add('ctr pull into strata: from a peer mirror / from the registry', subject, seconds(m), seconds(find(ARM.ctrPull('strata'), m)));
   }
   for (const s of snapshots.filter((s) => s.target === 'strata')) {

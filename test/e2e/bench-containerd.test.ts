@@ -28,10 +28,11 @@ describe(`strata bench --containerd ${CONTAINERD}`, { timeout: 300_000 }, () => 
     const report = JSON.parse(run.stdout);
     assert.equal(report.machine.containerd, await containerdVersion(CONTAINERD));
     assert.equal(report.options.containerd, CONTAINERD);
-    const expected = ['built-in', 'strata'].flatMap((label) => [ARM.ctrImport(label, true), ARM.ctrImport(label, false), ARM.ctrPull(label), ARM.firstContainer(label)]);
+    const expected = ['built-in', 'strata'].flatMap((label) => [ARM.ctrImport(label, true), ARM.ctrImport(label, false), ARM.ctrPull(label), ARM.firstContainer(label), ARM.secondNamespacePull(label)]);
     const arms = report.measurements.map((m: { arm: string }) => m.arm);
     assert.deepEqual([...arms].sort(), [...expected, ARM.ctrPullMirror].sort());
     for (const m of report.measurements) assert.ok(m.subject === 'whiteouts' && m.seconds.n === 1 && Number.isFinite(m.seconds.p50), `${m.arm}: no figure`);
     assert.ok(report.ratios.some((r: { kind: string }) => r.kind === 'pull to first container: strata / built-in'));
+    assert.ok(report.ratios.some((r: { kind: string }) => r.kind === 'pull into a second namespace: strata / built-in'));
   });
 });
