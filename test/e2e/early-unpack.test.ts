@@ -22,6 +22,7 @@ import { unaryCall } from '../../src/client/connect';
 import { chainIds } from '../../src/images/resolve';
 import { Cleanup, grpcCode, listAll, sha256, startStrataServer, withLog, writeBlob, type StrataServer, type WireMount } from '../support/strata-grpc';
 import { scrape } from '../support/prometheus';
+import { runStrata } from '../support/strata-cli';
 import { tearDown } from '../support/teardown';
 import { dir, file, symlink } from '../support/tar-entries';
 import { apply, assertSameChains, forRandomStacks, Namespace, REBASE_CASES, removeBlobs, removeChains, tarLayers, unpackLabels, unpackSequentially, upload, type Layer } from '../support/unpack-replay';
@@ -319,6 +320,37 @@ describe('containerd 1.7+ unpacker replayed over gRPC: layers unpacked early and
       assert.deepEqual(again.offered, layers.map(() => false));
     } finally {
       await off.stop();
+    }
+  });
+
+  it("with strata's own collector (gc.mode = labels), a chain shared by two namespaces stays while either holds it", async () => {
+    const own = await startStrataServer(workDir, 'strata-labels', 'overlayfs', '[gc]\nmode = "labels"\n');
+    const gc = async () => {
+      const run = await runStrata(['gc', '--address', own.address, '--json']);
+      assert.equal(run.code, 0, run.stderr);
+    };
+    try {
+      const layers = await tarLayers(REBASE_CASES.slice(0, 3), 'gzip');
+      await uploadManifest(own, layers);
+      // Each namespace roots the top of the chain as containerd does: a label on a blob of its own (the image's config).
+      const root = (namespace: string, top: string) =>
+        writeBlob(own.client.content, Buffer.from(`${namespace} config`), { labels: { 'containerd.io/gc.root': namespace, 'containerd.io/gc.ref.snapshot.strata': top } });
+      const a = await unpackAsUnpacker(own, layers, new Namespace('a'));
+      const rootA = await root('a', a.names[a.names.length - 1]);
+      const b = await unpackAsUnpacker(own, layers, new Namespace('b'));
+      assert.deepEqual(b, { names: a.names, offered: layers.map(() => true) }, "b is offered a's chain, every layer of it");
+      const rootB = await root('b', b.names[b.names.length - 1]);
+      const chain = [...a.names].sort();
+      const held = async () => (await listAll(own.client, 'snapshots')).filter((name) => chain.includes(name));
+
+      await unaryCall(own.client.content, 'Delete', { digest: rootA });
+      await gc();
+      assert.deepEqual(await held(), chain, "a's root is gone, and b's keeps the shared chain");
+      await unaryCall(own.client.content, 'Delete', { digest: rootB });
+      await gc();
+      assert.deepEqual(await listAll(own.client, 'snapshots'), [], 'with no root left, the chain is collected');
+    } finally {
+      await own.stop();
     }
   });
 
