@@ -140,6 +140,9 @@ export class EarlyUnpacks {
    * A Prepare for `chain` on `parentKey`: waits for the early unpack of that
    * layer, if one is past its turn, to be committed onto that parent. One
    * still waiting for a worker is dropped: containerd unpacks the layer.
+   * One armed for an Apply to take (the image was last unpacked through
+   * Image.Unpack) is offered instead: this unpack's Prepare asks for it, and
+   * no Apply of it will come.
    */
   async join(chain: string, parentKey: string): Promise<void> {
     const job = this.jobs.get(chain);
@@ -149,6 +152,7 @@ export class EarlyUnpacks {
       return;
     }
     job.parentKey = parentKey;
+    job.handOver = 'offer';
     this.committed();
     await job.done;
   }
@@ -185,8 +189,7 @@ export class EarlyUnpacks {
       } finally {
         release();
       }
-      if (job.handOver === 'adopt') {
-        await this.adoption(job);
+      if (job.handOver === 'adopt' && (await this.adoption(job))) {
         this.figures.handedOver++;
         return true;
       }
@@ -203,14 +206,20 @@ export class EarlyUnpacks {
     }
   }
 
-  /** Waits until an Apply takes the job's tree; throws when none does in time, or the job is stopped. */
-  private async adoption(job: Job): Promise<void> {
+  /**
+   * Waits until an Apply takes the job's tree (true), or a Prepare asks for
+   * it to be offered instead (false); throws when neither comes in time, or
+   * the job is stopped.
+   */
+  private async adoption(job: Job): Promise<boolean> {
     const deadline = Date.now() + PARENT_WAIT_MS;
     while (!job.adopted) {
+      if (job.handOver === 'offer') return false;
       if (job.controller.signal.aborted) throw new Error('stopped');
       if (Date.now() > deadline) throw new Error(`no Apply took the layer in ${PARENT_WAIT_MS / 60_000} minutes`);
       await this.nextCommit(job);
     }
+    return true;
   }
 
   /** Resolves at the next commit or adoption, after a while, or when the job is stopped. */

@@ -255,6 +255,26 @@ describe('containerd 1.7+ unpacker replayed over gRPC: layers unpacked early and
     await forRandomStacks(RUNS, check);
   });
 
+  it("an image unpacked through Image.Unpack, then pulled by containerd's unpacker: the early unpacks armed for an Apply are offered to its Prepares", { timeout: 120_000 }, async () => {
+    // As when `ctr images pull` and then CRI pull one image: the image stays armed for Applies to take its layers.
+    const layers = await tarLayers(REBASE_CASES, 'zstd');
+    ids += 1;
+    try {
+      await uploadManifest(server, layers);
+      await unpackAsImageUnpack(server, layers, new Namespace(`image-unpack-first${ids}`));
+    } finally {
+      await removeEverything(server);
+    }
+    // Every blob lands before the unpacker's first Prepare, so each starts an early unpack for an Apply that never
+    // comes: each Prepare must be offered one, not wait ten minutes for that Apply.
+    await uploadManifest(server, layers);
+    await upload(server, layers);
+    const started = Date.now();
+    const { offered } = await assertEarlyIsSequential(layers, 'the unpacker after Image.Unpack');
+    assert.ok(offered.slice(1).every(Boolean), `offered: ${offered}`);
+    assert.ok(Date.now() - started < 60_000, 'a Prepare waited for an Apply');
+  });
+
   it('a layer whose blob is deleted while it is unpacked early: the early unpack is dropped, nothing else is lost, and the layer unpacks early again once its blob is written again', async () => {
     // Many small incompressible files: the early unpack of the second layer takes a second or so, the Delete a tenth of that to arrive.
     const files = Array.from({ length: BIG_LAYER_FILES }, (_, i) => file(`big/${String(i).padStart(4, '0')}`, randomBytes(BIG_LAYER_FILE_BYTES)));
