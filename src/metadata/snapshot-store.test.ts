@@ -186,3 +186,13 @@ test('the reader only sees committed transactions', () => {
   db.writer.exec('COMMIT');
   assert.equal(store.getInfo(db.reader, 'pending').kind, 'active');
 });
+
+test('a Commit records how long the snapshot took to unpack: its Prepare to the Commit, or what the caller measured', () => {
+  const firstUnpack = (key: string) => (db.writer.prepare('SELECT first_unpack_ns FROM snapshots WHERE key = ?').safeIntegers(true).get(key) as { first_unpack_ns: bigint }).first_unpack_ns;
+  store.createSnapshot(db.writer, 'active', 'a', '', {}, 5_000n);
+  store.commitActive(db.writer, 'a', 'by-lifetime', {}, 12_000n);
+  assert.equal(firstUnpack('by-lifetime'), 7_000n);
+  store.createSnapshot(db.writer, 'active', 'b', '', {}, 20_000n);
+  store.commitActive(db.writer, 'b', 'measured', {}, 90_000n, '', 3_000n);
+  assert.equal(firstUnpack('measured'), 3_000n);
+});

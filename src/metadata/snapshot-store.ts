@@ -151,9 +151,11 @@ export interface Committed {
  * snapshot created without a parent may be given one now, which must be
  * committed; one created with a parent keeps it. The caller measures and
  * records the usage afterwards, once the backend has done whatever a new
- * parent asks of the snapshot's directory.
+ * parent asks of the snapshot's directory. How long the snapshot took to
+ * unpack is its Prepare to this Commit, unless the caller knows better
+ * (`unpackNs`).
  */
-export function commitActive(db: Connection, key: string, name: string, labels: Labels, now: Nanos, parent = ''): Committed {
+export function commitActive(db: Connection, key: string, name: string, labels: Labels, now: Nanos, parent = '', unpackNs?: Nanos): Committed {
   const row = getRow(db, key);
   requireNewKey(name);
   validateLabels(labels);
@@ -175,7 +177,7 @@ export function commitActive(db: Connection, key: string, name: string, labels: 
     name,
     now,
     now,
-    now - row.created_ns,
+    unpackNs ?? now - row.created_ns,
     parentId ?? null,
     row.id,
   );

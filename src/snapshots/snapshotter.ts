@@ -130,11 +130,12 @@ export class StoreSnapshotter implements Snapshotter {
     });
   }
 
-  commit(name: string, key: string, labels: Labels, parent = ''): Promise<void> {
+  /** `unpackNs`: how long the layer took to unpack, where that is not the snapshot's Prepare to this Commit. */
+  commit(name: string, key: string, labels: Labels, parent = '', unpackNs?: bigint): Promise<void> {
     return inContext(`commit ${key} as ${name}`, async () => {
       await this.writes.run(
         async (db) => {
-          const { id, rebasedOnto } = store.commitActive(db, key, name, labels, nowNs(), parent);
+          const { id, rebasedOnto } = store.commitActive(db, key, name, labels, nowNs(), parent, unpackNs);
           if (rebasedOnto) {
             if (!this.backend.rebase) {
               throw unimplemented(`the ${this.backend.name} backend cannot give a snapshot a parent when it is committed: its snapshots are full copies (leave "rebase" out of the proxy plugin's capabilities)`);

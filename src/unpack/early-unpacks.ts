@@ -177,15 +177,18 @@ export class EarlyUnpacks {
   private async run(job: Job, unpacked: (result: { diffId: string; size: number }) => void): Promise<boolean> {
     const { signal } = job.controller;
     let prepared = false;
+    let unpackNs = 0n;
     try {
       const release = await this.workers.take(signal);
       job.started = true;
+      const started = process.hrtime.bigint();
       try {
         const mounts = await this.snapshotter.prepareSpeculative(job.key);
         prepared = true;
         const applied = await this.applier.apply(job.plan.layer, mounts, false, signal);
         if (applied.digest !== job.plan.diffId) throw new Error(`the layer's diff ID is ${applied.digest}, and its image's config says ${job.plan.diffId}`);
         unpacked({ diffId: applied.digest, size: applied.size });
+        unpackNs = process.hrtime.bigint() - started;
       } finally {
         release();
       }
@@ -194,7 +197,8 @@ export class EarlyUnpacks {
         return true;
       }
       const parent = await this.parentOf(job);
-      await this.snapshotter.commit(job.name, job.key, { [SNAPSHOT_REF_LABEL]: job.plan.chainId }, parent);
+      // Its unpack, not its wait for the layer beneath, is what an offer of it saves.
+      await this.snapshotter.commit(job.name, job.key, { [SNAPSHOT_REF_LABEL]: job.plan.chainId }, parent, unpackNs);
       this.figures.handedOver++;
       this.log.debug({ layer: job.plan.layer.digest, chain: job.plan.chainId, parent }, 'early unpack committed');
       return true;
