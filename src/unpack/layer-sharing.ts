@@ -50,6 +50,8 @@ export class LayerSharing implements LayerSharingHooks {
     content.onCommitted((digest, size) => this.blobCommitted(digest, size));
     content.onDeleted((digest) => {
       this.plans.forget(digest);
+      // An image removed is armed again by the next pull of it, for that pull's way of unpacking.
+      this.armed.delete(digest);
       this.early.blobDeleted(digest);
     });
   }

@@ -259,20 +259,39 @@ describe('containerd 1.7+ unpacker replayed over gRPC: layers unpacked early and
     // As when `ctr images pull` and then CRI pull one image: the image stays armed for Applies to take its layers.
     const layers = await tarLayers(REBASE_CASES, 'zstd');
     ids += 1;
-    try {
-      await uploadManifest(server, layers);
-      await unpackAsImageUnpack(server, layers, new Namespace(`image-unpack-first${ids}`));
-    } finally {
-      await removeEverything(server);
-    }
+    await uploadManifest(server, layers);
+    // Its layers and their blobs go; its manifest stays, and so does the image's arming.
+    await removeChains(server, await unpackAsImageUnpack(server, layers, new Namespace(`image-unpack-first${ids}`)));
+    await removeBlobs(server, layers);
     // Every blob lands before the unpacker's first Prepare, so each starts an early unpack for an Apply that never
     // comes: each Prepare must be offered one, not wait ten minutes for that Apply.
-    await uploadManifest(server, layers);
     await upload(server, layers);
     const started = Date.now();
     const { offered } = await assertEarlyIsSequential(layers, 'the unpacker after Image.Unpack');
     assert.ok(offered.slice(1).every(Boolean), `offered: ${offered}`);
     assert.ok(Date.now() - started < 60_000, 'a Prepare waited for an Apply');
+  });
+
+  it('an image pulled by the unpacker, removed, then unpacked through Image.Unpack: its Applies take the early unpacks', async () => {
+    const layers = await tarLayers(REBASE_CASES, 'gzip');
+    ids += 1;
+    try {
+      await uploadManifest(server, layers);
+      await unpackAsUnpacker(server, layers, new Namespace(`unpacker-before${ids}`));
+    } finally {
+      await removeEverything(server);
+    }
+    // Removed with its manifest, the image is armed afresh by the next pull's way of unpacking.
+    const adoptedBefore = await counter('strata_layers_adopted_total');
+    try {
+      await uploadManifest(server, layers);
+      const names = await unpackAsImageUnpack(server, layers, new Namespace(`image-unpack-after${ids}`));
+      assert.equal((await counter('strata_layers_adopted_total')) - adoptedBefore, layers.length - 1, 'every layer above the first was taken from its early unpack');
+      const sequential = await unpackSequentially(server, layers, new Namespace(`image-unpack-after-seq${ids}`), false);
+      await assertSameChains(server, workDir, sequential, names, 'Image.Unpack after the unpacker');
+    } finally {
+      await removeEverything(server);
+    }
   });
 
   it('a layer whose blob is deleted while it is unpacked early: the early unpack is dropped, nothing else is lost, and the layer unpacks early again once its blob is written again', async () => {
