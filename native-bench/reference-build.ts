@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { packageRoot } from '../src/package-root';
 import { buildGoProgram } from './go-build';
+import { run } from './system';
 
 export function buildReference(workDir: string): Promise<string> {
   return buildGoProgram(path.join(packageRoot(), 'native-bench', 'go', 'reference'), 'containerd-reference', workDir);
@@ -12,4 +13,10 @@ export function buildReference(workDir: string): Promise<string> {
 
 export function buildPullClient(workDir: string): Promise<string> {
   return buildGoProgram(path.join(packageRoot(), 'native-bench', 'go', 'pull'), 'containerd-pull', workDir);
+}
+
+/** Pulls `reference` over plain HTTP with the pull client built above, into `namespace` and `snapshotter`; the seconds the pull took. */
+export async function pullWithUnpacker(pullClient: string, address: string, namespace: string, snapshotter: string, reference: string): Promise<number> {
+  const printed = await run(pullClient, ['-address', address, '-namespace', namespace, '-snapshotter', snapshotter, '-plain-http', reference]);
+  return (JSON.parse(printed) as { seconds: number }).seconds;
 }

@@ -15,7 +15,8 @@ import type { Registry } from '../harness/registry';
 import { ARM } from '../arm-names';
 import type { InputImage } from '../inputs/materialize';
 import type { Sample } from '../model';
-import { run, timed } from '../system';
+import { pullWithUnpacker } from '../reference-build';
+import { timed } from '../system';
 
 export interface ContainerdTarget {
   /** "built-in" or "strata". */
@@ -156,10 +157,8 @@ export class SecondNamespacePullArm {
     this.name = ARM.secondNamespacePull(target.label);
   }
 
-  private async pull(namespace: string, remote: string): Promise<number> {
-    const { containerd, snapshotter } = this.target;
-    const printed = await run(this.pullClient, ['-address', containerd.address, '-namespace', namespace, '-snapshotter', snapshotter, '-plain-http', remote]);
-    return (JSON.parse(printed) as { seconds: number }).seconds;
+  private pull(namespace: string, remote: string): Promise<number> {
+    return pullWithUnpacker(this.pullClient, this.target.containerd.address, namespace, this.target.snapshotter, remote);
   }
 
   async run(input: InputImage): Promise<Sample> {

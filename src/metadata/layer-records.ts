@@ -91,7 +91,7 @@ function holdsChain(mode: ShareMode): string {
 export interface Shareable {
   id: number;
   key: string;
-  /** Its disk usage, and how long its Prepare to Commit took: what a client it is shared with does not spend. */
+  /** Its disk usage, and how long its first unpack took (its Prepare to Commit, or an early unpack's apply): what a client it is shared with does not spend. */
   size: number;
   firstUnpackNs: number;
 }

@@ -89,7 +89,7 @@ export class Metrics {
     counter('strata_layer_bytes_shared_total', 'Disk usage of the layers offered so: the bytes not unpacked again', () => read().bytesShared);
     counter(
       'strata_layer_seconds_saved_total',
-      'How long the layers offered so took from Prepare to Commit when they were unpacked (their fetch and unpack): the time the clients offered them did not spend',
+      'How long the layers offered so took to unpack first (Prepare to Commit, their fetch included, or the apply of an early unpack): the time the clients offered them did not spend',
       () => read().secondsSaved,
     );
     counter('strata_layers_adopted_total', "Applies that took the tree of the layer's early unpack instead of unpacking it", () => read().adopted);

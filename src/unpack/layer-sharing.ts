@@ -25,7 +25,7 @@ const IMAGES_ARMED = 64;
 export interface SharingFigures {
   /** Prepares answered AlreadyExists. */
   layersShared: number;
-  /** The disk usage of the layers so shared, and how long each took from Prepare to Commit when it was unpacked. */
+  /** The disk usage of the layers so shared, and how long each one's first unpack took (snapshots.first_unpack_ns). */
   bytesShared: number;
   secondsSaved: number;
   /** Applies that took an early unpack's tree. */

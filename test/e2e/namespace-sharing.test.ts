@@ -18,8 +18,7 @@ import { startContainerd, type Containerd } from '../../native-bench/harness/con
 import { freePort, startRegistry, type Registry } from '../../native-bench/harness/registry';
 import { shippedConfigFor } from '../../native-bench/harness/shipped-configs';
 import { startStrata, type Strata } from '../../native-bench/harness/strata';
-import { buildPullClient } from '../../native-bench/reference-build';
-import { run } from '../../native-bench/system';
+import { buildPullClient, pullWithUnpacker } from '../../native-bench/reference-build';
 import { connect, type StrataClient } from '../../src/client/connect';
 import { CONFIG, CONTAINERD, SHARE_LAYERS } from '../support/containerd-under-test';
 import { buildOciArchive, type OciArchive } from '../support/oci-archive';
@@ -43,8 +42,7 @@ describe(`layers shared across containerd namespaces: ${CONFIG}, its unpacker, s
 
   const remote = (name: string) => `${(registry as Registry).host}/${name}`;
   const ctrIn = (namespace: string, args: string[]) => (containerd as Containerd).ctr(args, namespace);
-  const pull = async (namespace: string, image: string) =>
-    JSON.parse(await run(pullClient, ['-address', (containerd as Containerd).address, '-namespace', namespace, '-snapshotter', 'strata', '-plain-http', image])) as { seconds: number };
+  const pull = (namespace: string, image: string) => pullWithUnpacker(pullClient, (containerd as Containerd).address, namespace, 'strata', image);
   const strataSnapshots = async () => (await listAll(client as StrataClient, 'snapshots')).length;
   const snapshotDirs = () => fs.readdirSync(path.join(strataOptions.root, 'snapshots')).length;
   const figure = async (name: string) => (await scrape(metrics)).get(name) ?? 0;
