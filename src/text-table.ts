@@ -1,10 +1,14 @@
-// Columns aligned for a terminal: text columns padded on the right, numbers
-// on the left.
+// Tables of text cells: columns aligned for a terminal (text columns padded
+// on the right, numbers on the left), or written as Markdown.
 export type Row = string[];
 
 /** `left`: how many leading columns are text, or which columns are. */
-export function alignedTable(header: Row, rows: Row[], left: number | readonly number[] = 1): string[] {
-  const isLeft = (i: number) => (typeof left === 'number' ? i < left : left.includes(i));
+type LeftColumns = number | readonly number[];
+
+const leftAligned = (left: LeftColumns) => (i: number) => (typeof left === 'number' ? i < left : left.includes(i));
+
+export function alignedTable(header: Row, rows: Row[], left: LeftColumns = 1): string[] {
+  const isLeft = leftAligned(left);
   const all = [header, ...rows];
   // A loop, not Math.max(...column): a listing of 100,000 paths would overflow the call stack.
   const widths = header.map(() => 0);
@@ -17,4 +21,11 @@ export function alignedTable(header: Row, rows: Row[], left: number | readonly n
       .join('  ')
       .trimEnd();
   return all.map(format);
+}
+
+/** The same table in Markdown, numbers right-aligned; a | in a cell is escaped, so it cannot split the row. */
+export function markdownTable(header: Row, rows: Row[], left: LeftColumns = 1): string[] {
+  const isLeft = leftAligned(left);
+  const line = (row: Row) => `| ${row.map((cell) => cell.replace(/\|/g, '\\|')).join(' | ')} |`;
+  return [line(header), `|${header.map((_, i) => (isLeft(i) ? '---' : '---:')).join('|')}|`, ...rows.map(line)];
 }

@@ -1,7 +1,7 @@
 // The report as tables: aligned text for a terminal, Markdown for a README.
 import type { Phase, Report, SummarisedMeasurement } from '../model';
 import { PHASES } from '../model';
-import { alignedTable, type Row } from '../../src/text-table';
+import { alignedTable, markdownTable, type Row } from '../../src/text-table';
 
 interface Section {
   title: string;
@@ -88,8 +88,7 @@ export function textTables(report: Report): string {
 export function markdownTables(report: Report): string {
   const lines = [`Measured ${report.startedAt.slice(0, 10)} on ${machineLine(report)}.`];
   for (const section of sections(report)) {
-    lines.push('', `**${section.title}**`, '', `| ${section.header.join(' | ')} |`, `|${section.header.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`);
-    for (const row of section.rows) lines.push(`| ${row.join(' | ')} |`);
+    lines.push('', `**${section.title}**`, '', ...markdownTable(section.header, section.rows, 2));
   }
   return `${lines.join('\n')}\n`;
 }
