@@ -59,6 +59,8 @@ export interface SnapshotScenario {
   operations: Record<string, OperationFigures>;
   /** Prepare, Mounts, Commit, Stat, View and the two Removes, one after the other. */
   round: OperationFigures;
+  /** Each repetition's round p50, summarised: the spread a comparison with another run needs. Absent from older reports. */
+  roundP50MsPerRepetition?: Summary;
 }
 
 export interface ContentScenario {

@@ -321,6 +321,7 @@ export async function runSuite(options: SuiteOptions, progress: Progress): Promi
         clients,
         operations: Object.fromEntries(OPERATIONS.map((op) => [op, figures(pooled(op), wall)])),
         round: figures(pooled('round'), wall),
+        roundP50MsPerRepetition: summarize(runs.map((r) => figures(r.byOperation.round, r.wallSeconds).p50Ms)),
       };
     });
     const contentScenarios: ContentScenario[] = [...content.values()].map(({ target, writers, write, read }) => ({

@@ -35,7 +35,7 @@ function recordOf(check: Check): Check {
   return (value, at) => shape(value, at) ?? Object.entries(value as Record<string, unknown>).map(([key, item]) => check(item, `${at}.${key}`)).find(Boolean);
 }
 
-const summary = object({ n: figure, mean: figure, stddev: figure, p50: figure, p90: figure, p99: figure, min: figure });
+const summary = object({ n: figure, mean: figure, stddev: figure, p50: figure, p90: figure, p99: figure, min: figure, max: optional(figure) });
 const operation = object({ p50Ms: figure, p90Ms: figure, p99Ms: figure, opsPerSecond: figure });
 
 const REPORT = object({
@@ -58,7 +58,7 @@ const REPORT = object({
       filesPerSecond: optional(figure),
     }),
   ),
-  snapshots: arrayOf(object({ target: string, depth: figure, clients: figure, operations: recordOf(operation), round: operation })),
+  snapshots: arrayOf(object({ target: string, depth: figure, clients: figure, operations: recordOf(operation), round: operation, roundP50MsPerRepetition: optional(summary) })),
   content: arrayOf(object({ target: string, writers: figure, blobMiB: figure, writeMiBPerSecond: summary, readMiBPerSecond: summary })),
   ratios: arrayOf(object({ kind: string, subject: string, ratio: figure })),
 });
