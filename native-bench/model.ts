@@ -63,6 +63,9 @@ export interface SnapshotScenario {
   roundP50MsPerRepetition?: Summary;
 }
 
+/** How the ratios and comparisons name a snapshot scenario. */
+export const snapshotSubject = (s: Pick<SnapshotScenario, 'depth' | 'clients'>) => `depth ${s.depth}, ${s.clients} client${s.clients > 1 ? 's' : ''}`;
+
 export interface ContentScenario {
   target: 'strata' | 'containerd';
   writers: number;
@@ -70,6 +73,9 @@ export interface ContentScenario {
   writeMiBPerSecond: Summary;
   readMiBPerSecond: Summary;
 }
+
+/** How the ratios and comparisons name a content scenario. */
+export const contentSubject = (c: Pick<ContentScenario, 'writers'>) => `${c.writers} writer${c.writers > 1 ? 's' : ''}`;
 
 export interface Ratio {
   /** What is compared, e.g. "apply overlayfs vs containerd's Go". */

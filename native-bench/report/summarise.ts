@@ -3,7 +3,7 @@
 // same input, write as the rest of the apply, metadata and sync as
 // measured), and the ratios that say who is faster.
 import { ARM } from '../arm-names';
-import type { ContentScenario, Measurement, Phase, Ratio, SnapshotScenario, SummarisedMeasurement } from '../model';
+import { contentSubject, snapshotSubject, type ContentScenario, type Measurement, type Phase, type Ratio, type SnapshotScenario, type SummarisedMeasurement } from '../model';
 import { summarize } from '../stats';
 
 const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
@@ -86,12 +86,12 @@ export function summarise(
   }
   for (const s of snapshots.filter((s) => s.target === 'strata')) {
     const other = snapshots.find((o) => o.target === 'containerd' && o.depth === s.depth && o.clients === s.clients);
-    add('snapshot round p50: strata / containerd', `depth ${s.depth}, ${s.clients} client${s.clients > 1 ? 's' : ''}`, s.round.p50Ms, other?.round.p50Ms);
+    add('snapshot round p50: strata / containerd', snapshotSubject(s), s.round.p50Ms, other?.round.p50Ms);
   }
   for (const c of content.filter((c) => c.target === 'strata')) {
     const other = content.find((o) => o.target === 'containerd' && o.writers === c.writers);
     if (!other) continue;
-    const subject = `${c.writers} writer${c.writers > 1 ? 's' : ''}`;
+    const subject = contentSubject(c);
     // Time per MiB, so that below 1 means strata is faster here too.
     add('content write: strata / containerd', subject, 1 / c.writeMiBPerSecond.p50, 1 / other.writeMiBPerSecond.p50);
     add('content read: strata / containerd', subject, 1 / c.readMiBPerSecond.p50, 1 / other.readMiBPerSecond.p50);
