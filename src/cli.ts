@@ -17,7 +17,10 @@ function nonEmpty(value: string): string {
   return value;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, nonEmpty(value)];
+const collect = (value: string, previous: string[] = []) => [...previous, nonEmpty(value)];
+
+/** The long flags given on the command line, not those filled in from a default. */
+const givenFlags = (command: Command) => command.options.filter((o) => command.getOptionValueSource(o.attributeName()) === 'cli').map((o) => o.long ?? o.flags);
 
 /** A command that only groups others, run bare or with a word none of them is: one line, exit 2. */
 function needsCommand(group: Command): (word?: string) => never {
@@ -93,16 +96,20 @@ program
   .option('--plain-http', 'reach docker:// images over plain HTTP')
   .option('--containerd <binary>', "the containerd to run, with ctr beside it (default: containerd on PATH); from 1.7.4 strata is its differ too", nonEmpty)
   .option('--from <bench.json>', 'run nothing: write the tables and chart of an earlier report', nonEmpty)
+  .option('--baseline <old.json>', 'after the run, compare it with this earlier report, figure by figure (compare.json, .txt, .md)', nonEmpty)
+  .option('--compare <a.json b.json...>', 'run nothing: compare report B with report A, figure by figure (compare.json, .txt, .md)', collect)
   .addHelpText('after', examples(
       'strata bench --quick',
       'strata bench --groups unpack --images distro-rootfs --compressions zstd,gzip --repetitions 3',
       'strata bench --image docker://127.0.0.1:5000/app:v1 --plain-http --groups unpack',
       'strata bench --groups containerd --containerd /opt/containerd-1.7.13/bin/containerd',
       'strata bench --from bench-results/bench.json --out report',
+      'strata bench --quick --baseline bench-results/bench.json --out after',
+      'strata bench --compare bench-results/bench.json after/bench.json --out comparison',
     ))
-  .action(async (flags: BenchFlags) => {
+  .action(async (flags: BenchFlags, command: Command) => {
     const { bench } = await import('./commands/bench');
-    await bench(flags);
+    await bench(flags, givenFlags(command));
   });
 
 program

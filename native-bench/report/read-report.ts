@@ -1,7 +1,8 @@
-// An earlier report, read back for `strata bench --from`: checked against
-// every field the tables and the chart read before anything is rendered, so
-// that a file that is not a strata bench report, or one in another format,
-// fails with one line naming what is wrong, not a TypeError from a renderer.
+// An earlier report, read back for `strata bench --from`, `--compare` and
+// `--baseline`: checked against every field the tables, the chart and the
+// comparison read before anything is rendered, so that a file that is not a
+// strata bench report, or one in another format, fails with one line naming
+// what is wrong, not a TypeError from a renderer.
 import fs from 'node:fs';
 import { UsageError } from '../../src/usage-error';
 import { REPORT_FORMAT, type Report } from '../model';
@@ -64,31 +65,31 @@ const REPORT = object({
 });
 
 /**
- * The report in `file`. A path that cannot be read is bad usage (exit 2), as
- * for --config; a file that holds no report strata bench can render is a
- * failure (exit 1).
+ * The report in `file`, named by `flag` in errors. A path that cannot be read
+ * is bad usage (exit 2), as for --config; a file that holds no report strata
+ * bench can render is a failure (exit 1).
  */
-export async function readReport(file: string): Promise<Report> {
+export async function readReport(file: string, flag = '--from'): Promise<Report> {
   let text: string;
   try {
     text = await fs.promises.readFile(file, 'utf8');
   } catch (err) {
     const { code } = err as NodeJS.ErrnoException;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory, not a report' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new UsageError(`--from ${file}: ${why}`);
+    throw new UsageError(`${flag} ${file}: ${why}`);
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new Error(`--from ${file}: not JSON (${(err as Error).message.replace(/\s+/g, ' ')}); give the bench.json of an earlier strata bench`);
+    throw new Error(`${flag} ${file}: not JSON (${(err as Error).message.replace(/\s+/g, ' ')}); give the bench.json of an earlier strata bench`);
   }
-  if (!isObject(value)) throw new Error(`--from ${file}: not a strata bench report (not a JSON object)`);
+  if (!isObject(value)) throw new Error(`${flag} ${file}: not a strata bench report (not a JSON object)`);
   const format = value.format ?? REPORT_FORMAT;
   if (format !== REPORT_FORMAT) {
-    throw new Error(`--from ${file}: a report in format ${JSON.stringify(format)}, from another version of strata; this strata bench reads format ${REPORT_FORMAT} (run it again to get one)`);
+    throw new Error(`${flag} ${file}: a report in format ${JSON.stringify(format)}, from another version of strata; this strata bench reads format ${REPORT_FORMAT} (run it again to get one)`);
   }
   const problem = REPORT(value, 'report');
-  if (problem) throw new Error(`--from ${file}: not a strata bench report (${problem})`);
+  if (problem) throw new Error(`${flag} ${file}: not a strata bench report (${problem})`);
   return { ...value, format } as Report;
 }

@@ -1,5 +1,6 @@
 // `strata bench`: the layer-unpacking benchmark suite (native-bench/),
-// options in, a JSON report, tables and an SVG chart out.
+// options in, a JSON report, tables and an SVG chart out; and a run, or a
+// report, compared with another figure by figure.
 import fs from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
@@ -10,6 +11,9 @@ import { ratioChart } from '../../native-bench/report/chart';
 import { headlineMarkdown, markdownTables, textTables } from '../../native-bench/report/table';
 import { GROUPS, runSuite, type Progress, type SuiteOptions } from '../../native-bench/suite';
 import { readReport } from '../../native-bench/report/read-report';
+import { compareReports } from '../../native-bench/report/compare';
+import { comparisonFiles } from '../../native-bench/report/compare-tables';
+import { baselineOperand, compareOperands } from './bench-compare';
 import { makeDirectories } from '../make-directories';
 import { containerdBinary } from './containerd-binary';
 import { systemErrorText } from '../system-error';
@@ -30,6 +34,8 @@ export interface BenchFlags {
   plainHttp?: boolean;
   containerd?: string;
   from?: string;
+  baseline?: string;
+  compare?: string[];
 }
 
 const COMPRESSIONS: Compression[] = ['gzip', 'zstd', 'none'];
@@ -130,31 +136,46 @@ async function flagDirectory(flag: string, dir: string): Promise<void> {
   }
 }
 
-export async function bench(flags: BenchFlags): Promise<Report> {
+/** `given`: the long flags on the command line, not those filled in from a default. */
+export async function bench(flags: BenchFlags, given: readonly string[]): Promise<void> {
   // Every flag is checked before anything runs or is written.
-  const options = flags.from === undefined ? benchOptions(flags) : undefined;
+  const pair = compareOperands(flags.compare, given);
+  const baselineFile = baselineOperand(flags.baseline, given);
+  const options = flags.from === undefined && pair === undefined ? benchOptions(flags) : undefined;
   const out = path.resolve(flags.out);
   await checkWritableDir(flags.out, '--out');
   if (options) await checkWritableDir(flags.work, '--work');
-  let report: Report;
-  if (options) {
-    await flagDirectory('--work', options.workDir);
-    report = await runSuite(options, progressBar());
+  // Read before the run, so that one it cannot compare with fails at once.
+  const baseline = baselineFile === undefined ? undefined : { file: baselineFile, report: await readReport(baselineFile, '--baseline') };
+  let files: Map<string, string>;
+  if (pair) {
+    const [a, b] = [await readReport(pair[0], '--compare'), await readReport(pair[1], '--compare')];
+    files = comparisonFiles(compareReports(a, b, { old: pair[0], new: pair[1] }));
   } else {
-    report = await readReport(flags.from as string);
+    let report: Report;
+    if (options) {
+      await flagDirectory('--work', options.workDir);
+      report = await runSuite(options, progressBar());
+    } else {
+      report = await readReport(flags.from as string);
+    }
+    files = await reportFiles(report);
+    if (baseline) {
+      const comparison = compareReports(baseline.report, report, { old: baseline.file, new: path.join(out, 'bench.json') });
+      for (const [name, text] of comparisonFiles(comparison)) files.set(name, text);
+    }
   }
   // Made only now: a run or a --from that fails leaves no --out behind.
   await flagDirectory('--out', out);
-  const files = await reportFiles(report);
   await writeFiles(out, files);
   const names = [...files.keys()];
   const written = `wrote ${names.slice(0, -1).join(', ')} and ${names[names.length - 1]} in ${out}\n`;
-  // With --json, stdout holds the report alone.
+  // With --json, stdout holds one JSON document alone: the comparison's, where there is one.
   if (flags.json) {
-    process.stdout.write(files.get('bench.json') as string);
+    process.stdout.write((files.get('compare.json') ?? files.get('bench.json')) as string);
     process.stderr.write(written);
   } else {
-    process.stdout.write(`${files.get('bench.txt')}\n${written}`);
+    const tables = ['bench.txt', 'compare.txt'].filter((name) => files.has(name)).map((name) => files.get(name));
+    process.stdout.write(`${tables.join('\n')}\n${written}`);
   }
-  return report;
 }

@@ -1,9 +1,9 @@
 // `strata bench` refuses what it cannot use before it runs or writes
-// anything: an earlier report (--from) that is missing, not JSON, not a
-// report or in another format, and flags it cannot take. Each is one line
-// on stderr, exit code 2 for bad usage and 1 for a file that holds no
-// report; the working directory, --out and --work stay as they were. A
-// report it can read is written again, and bench says where.
+// anything: an earlier report (--from, --compare, --baseline) that is
+// missing, not JSON, not a report or in another format, and flags it cannot
+// take. Each is one line on stderr, exit code 2 for bad usage and 1 for a
+// file that holds no report; the working directory, --out and --work stay
+// as they were. A report it can read is written again, and bench says where.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -59,6 +59,21 @@ describe('strata bench: bad usage and unusable reports', { timeout: 120_000 }, (
     await refused(['--from', other, '--out', out], 1, /not a strata bench report/);
     const next = file('next.json', JSON.stringify({ ...JSON.parse(fs.readFileSync(KEPT, 'utf8')), format: REPORT_FORMAT + 1 }));
     await refused(['--from', next, '--out', out], 1, /^strata: --from \S+next\.json: a report in format \d+, from another version of strata; this strata bench reads format \d+ \(run it again to get one\)$/);
+  });
+
+  it('--compare takes two reports and no run option; --baseline goes with a run; each report is read as --from reads one', async () => {
+    const notes = file('notes.json', 'not json\n');
+    await refused(['--compare', KEPT, '--out', out], 2, /^strata: --compare takes two reports, A\.json then B\.json, not 1$/);
+    await refused(['--compare', KEPT, KEPT, KEPT, '--out', out], 2, /^strata: --compare takes two reports, A\.json then B\.json, not 3$/);
+    for (const flag of [['--quick'], ['--work', work], ['--groups', 'content'], ['--repetitions', '3'], ['--from', KEPT], ['--baseline', KEPT]]) {
+      await refused(['--compare', KEPT, KEPT, ...flag, '--out', out], 2, new RegExp(`^strata: --compare runs nothing, so it takes only --out and --json, not ${flag[0]}$`));
+    }
+    await refused(['--compare', path.join(workDir, 'missing.json'), KEPT, '--out', out], 2, /^strata: --compare \S+missing\.json: no such file$/);
+    await refused(['--compare', KEPT, notes, '--out', out], 1, /^strata: --compare \S+notes\.json: not JSON \(.*\); give the bench\.json of an earlier strata bench$/);
+    const at = ['--quick', '--groups', 'content', '--out', out, '--work', work];
+    await refused(['--baseline', path.join(workDir, 'missing.json'), ...at], 2, /^strata: --baseline \S+missing\.json: no such file$/);
+    await refused(['--baseline', notes, ...at], 1, /^strata: --baseline \S+notes\.json: not JSON/);
+    await refused(['--baseline', KEPT, '--from', KEPT, '--out', out], 2, /^strata: --baseline compares a run with an earlier report, and --from runs nothing \(for two reports: --compare A\.json B\.json\)$/);
   });
 
   it('flags it cannot take are bad usage before anything runs', async () => {

@@ -73,8 +73,8 @@ const CASES: Case[] = [
   [['inspect', '--diff'], 2, missing('--diff')],
   [['inspect', '--diff', '0', '1'], 2, /^strata: --diff 0 1: layer numbers need an IMAGE/],
 
-  ...['--out', '--work', '--from', '--image', '--repetitions', '--images', '--compressions', '--groups', '--containerd'].map((flag): Case => [['bench', flag], 2, missing(flag)]),
-  ...['--out', '--work', '--from', '--image', '--containerd'].map((flag): Case => [['bench', flag, ''], 2, empty(flag)]),
+  ...['--out', '--work', '--from', '--baseline', '--compare', '--image', '--repetitions', '--images', '--compressions', '--groups', '--containerd'].map((flag): Case => [['bench', flag], 2, missing(flag)]),
+  ...['--out', '--work', '--from', '--baseline', '--compare', '--image', '--containerd'].map((flag): Case => [['bench', flag, ''], 2, empty(flag)]),
   ...['', '0', '-1', '1.5', 'x', '1e1'].map((value): Case => [['bench', '--repetitions', value], 2, new RegExp(`^strata: --repetitions must be a positive integer, not "${value.replace('.', '\\.')}"$`)]),
   [['bench', '--images', 'nosuch'], 2, /^strata: --images: unknown "nosuch" \(choose from /],
   [['bench', '--images', ''], 2, /^strata: --images: empty \(choose from /],
