@@ -78,10 +78,10 @@ export interface ContentScenario {
 export const contentSubject = (c: Pick<ContentScenario, 'writers'>) => `${c.writers} writer${c.writers > 1 ? 's' : ''}`;
 
 export interface Ratio {
-  /** What is compared, e.g. "apply overlayfs vs containerd's Go". */
+  /** What is compared with what, "A / B", e.g. "apply overlayfs: strata / containerd Go". */
   kind: string;
   subject: string;
-  /** strata's time over the other's: below 1 means strata is faster. */
+  /** A's time over B's: below 1 means A is faster. */
   ratio: number;
 }
 

@@ -2,8 +2,9 @@
 import type { Phase, Report, SummarisedMeasurement } from '../model';
 import { PHASES } from '../model';
 import { alignedTable, markdownTable, type Row } from '../../src/text-table';
+import { indicativeNote } from './run-details';
 
-interface Section {
+export interface Section {
   title: string;
   header: Row;
   rows: Row[];
@@ -12,6 +13,13 @@ interface Section {
 const fixed = (value: number | undefined, digits = 2) => (value === undefined || !Number.isFinite(value) ? '' : value.toFixed(digits));
 const integer = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '' : Math.round(value).toLocaleString('en-US'));
 const mib = (bytes: number | undefined) => (bytes === undefined ? '' : `${Math.round(bytes / 2 ** 20)} MiB`);
+/** One sample has no spread: a dash, not a standard deviation of 0. */
+const spread = (m: SummarisedMeasurement) => (m.seconds.n < 2 ? '–' : fixed(m.seconds.stddev));
+
+/** A ratio in two decimals, or one significant digit where two decimals would round it to 0.00. */
+export function ratioText(ratio: number): string {
+  return Number.isFinite(ratio) && ratio > 0 && ratio < 0.005 ? ratio.toPrecision(1) : fixed(ratio);
+}
 
 export function machineLine(report: Report): string {
   const m = report.machine;
@@ -23,7 +31,7 @@ function measurementRows(measurements: SummarisedMeasurement[], phases: boolean)
   const subjects = [...new Set(measurements.map((m) => `${m.subject} ${m.compression ?? ''}`.trim()))];
   for (const subject of subjects) {
     for (const m of measurements.filter((x) => `${x.subject} ${x.compression ?? ''}`.trim() === subject)) {
-      const row = [subject, m.arm, fixed(m.seconds.p50), fixed(m.seconds.stddev), fixed(m.mbPerSecond, 1), integer(m.filesPerSecond), mib(m.peakRssBytes)];
+      const row = [subject, m.arm, fixed(m.seconds.p50), spread(m), fixed(m.mbPerSecond, 1), integer(m.filesPerSecond), mib(m.peakRssBytes)];
       if (phases) row.push(...PHASES.map((p: Phase) => fixed(m.phases[p])));
       row.push(fixed(m.ioStallSeconds));
       rows.push(row);
@@ -69,24 +77,31 @@ export function sections(report: Report): Section[] {
   }
   if (report.ratios.length) {
     out.push({
-      title: "Ratios: strata's time over the other's (below 1: strata is faster)",
+      title: 'Ratios: time of the first over the second (below 1: the first is faster)',
       header: ['comparison', 'subject', 'ratio'],
-      rows: report.ratios.map((r) => [r.kind, r.subject, fixed(r.ratio)]),
+      rows: report.ratios.map((r) => [r.kind, r.subject, ratioText(r.ratio)]),
     });
   }
   return out;
 }
 
 export function textTables(report: Report): string {
-  const lines = [`strata bench, ${report.startedAt}: ${machineLine(report)}`];
+  const note = indicativeNote(report);
+  const lines = [`strata bench, ${report.startedAt}: ${machineLine(report)}`, ...(note ? [note] : [])];
   for (const section of sections(report)) {
     lines.push('', section.title, ...alignedTable(section.header, section.rows, 2));
   }
   return `${lines.join('\n')}\n`;
 }
 
+/** The indicative note, as a paragraph of Markdown after the first line; none when the figures stand. */
+function markdownNote(report: Report): string[] {
+  const note = indicativeNote(report);
+  return note ? ['', `**${note}.**`] : [];
+}
+
 export function markdownTables(report: Report): string {
-  const lines = [`Measured ${report.startedAt.slice(0, 10)} on ${machineLine(report)}.`];
+  const lines = [`Measured ${report.startedAt.slice(0, 10)} on ${machineLine(report)}.`, ...markdownNote(report)];
   for (const section of sections(report)) {
     lines.push('', `**${section.title}**`, '', ...markdownTable(section.header, section.rows, 2));
   }
@@ -103,6 +118,7 @@ export function headlineMarkdown(report: Report): string {
   const inputs = [...new Map(report.measurements.filter((m) => m.group === 'unpack').map((m) => [`${m.subject} ${m.compression}`, m])).values()];
   const lines = [
     `Measured ${report.startedAt.slice(0, 10)} on ${machineLine(report)}; p50 of ${String(report.options.repetitions)} interleaved repetitions, in seconds.`,
+    ...markdownNote(report),
     '',
     '| image | strata overlayfs | containerd Go overlay | strata native | containerd Go native | tar -x | ctr import built-in | ctr import strata |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
