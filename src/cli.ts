@@ -85,7 +85,7 @@ program
   .description('benchmark layer unpacking, snapshot operations and content throughput: strata against containerd')
   .option('--quick', 'a small subset (two images at 2 % scale, one repetition): 30 to 45 seconds on 2 cores')
   .option('--json', 'print the report as JSON instead of tables')
-  .option('--out <dir>', 'where bench.json, bench.txt, bench.md, headline.md and bench.svg go', nonEmpty, 'bench-results')
+  .option('--out <dir>', 'where bench.json, bench.txt, bench.md, headline.md, bench.svg and bench.html go', nonEmpty, 'bench-results')
   .option('--work <dir>', 'inputs, servers and scratch space (needs a few GB for a full run)', nonEmpty, '/var/tmp/strata-bench')
   .option('--repetitions <n>', 'interleaved repetitions of every arm (default 3, 1 with --quick)')
   .option('--images <list>', 'generated images, comma-separated, or all')
@@ -95,7 +95,7 @@ program
   .option('--drop-caches', 'drop the page cache before every sample (root only)')
   .option('--plain-http', 'reach docker:// images over plain HTTP')
   .option('--containerd <binary>', "the containerd to run, with ctr beside it (default: containerd on PATH); from 1.7.4 strata is its differ too", nonEmpty)
-  .option('--from <bench.json>', 'run nothing: write the tables and chart of an earlier report', nonEmpty)
+  .option('--from <bench.json>', 'run nothing: write the tables, chart and page of an earlier report', nonEmpty)
   .option('--baseline <old.json>', 'after the run, compare it with this earlier report, figure by figure (compare.json, .txt, .md)', nonEmpty)
   .option('--compare <a.json b.json...>', 'run nothing: compare report B with report A, figure by figure (compare.json, .txt, .md)', collect)
   .addHelpText('after', examples(

@@ -1,6 +1,6 @@
 // `strata bench`: the layer-unpacking benchmark suite (native-bench/),
-// options in, a JSON report, tables and an SVG chart out; and a run, or a
-// report, compared with another figure by figure.
+// options in, a JSON report, tables, an SVG chart and an HTML page out; and
+// a run, or a report, compared with another figure by figure.
 import fs from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
@@ -14,6 +14,7 @@ import { readReport } from '../../native-bench/report/read-report';
 import { compareReports } from '../../native-bench/report/compare';
 import { comparisonFiles } from '../../native-bench/report/compare-tables';
 import { baselineOperand, compareOperands } from './bench-compare';
+import { htmlReport } from '../../native-bench/report/html';
 import { makeDirectories } from '../make-directories';
 import { containerdBinary } from './containerd-binary';
 import { systemErrorText } from '../system-error';
@@ -112,7 +113,9 @@ async function reportFiles(report: Report): Promise<Map<string, string>> {
     ['bench.md', markdownTables(report)],
     ['headline.md', headlineMarkdown(report)],
   ]);
-  if (report.ratios.length > 0) files.set('bench.svg', await ratioChart(report));
+  const chart = report.ratios.length > 0 ? await ratioChart(report) : undefined;
+  if (chart) files.set('bench.svg', chart);
+  files.set('bench.html', htmlReport(report, chart));
   return files;
 }
 

@@ -15,7 +15,7 @@ describe('strata bench --quick', { timeout: 600_000 }, () => {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-quick-'));
   after(() => tearDown(workDir, []));
 
-  it('runs every group and writes the JSON report, the tables and the chart', () => {
+  it('runs every group and writes the JSON report, the tables, the chart and the page', () => {
     const out = path.join(workDir, 'out');
     const run = spawnSync(process.execPath, [STRATA_CLI, 'bench', '--quick', '--json', '--work', path.join(workDir, 'work'), '--out', out], {
       encoding: 'utf8',
@@ -48,7 +48,8 @@ describe('strata bench --quick', { timeout: 600_000 }, () => {
     if (fs.existsSync('/proc/pressure/io')) for (const m of written.measurements) assert.ok(m.ioStallSeconds >= 0, `${m.arm} on ${m.subject}: no I/O stall figure`);
     assert.match(fs.readFileSync(path.join(out, 'bench.svg'), 'utf8'), /^<svg/);
     assert.match(fs.readFileSync(path.join(out, 'bench.md'), 'utf8'), /\| image \| arm \|/);
+    assert.match(fs.readFileSync(path.join(out, 'bench.html'), 'utf8'), /^<!doctype html>/);
     // stdout is the JSON alone; where the files went is said on stderr.
-    assert.equal(run.stderr, `wrote bench.json, bench.txt, bench.md, headline.md and bench.svg in ${out}\n`);
+    assert.equal(run.stderr, `wrote bench.json, bench.txt, bench.md, headline.md, bench.svg and bench.html in ${out}\n`);
   });
 });

@@ -15,9 +15,9 @@ import { packageRoot } from '../../src/package-root';
 import { assertFailure, literal, runStrata } from '../support/strata-cli';
 import { tearDown } from '../support/teardown';
 
-/** A report kept in the repository; it has ratios, so a chart (bench.svg) too. */
+/** A report kept in the repository; it has ratios, so a chart (bench.svg, and in bench.html) too. */
 const KEPT = path.join(packageRoot(), 'native-bench', 'results', 'zstd-3rep', 'bench.json');
-const FILES = ['bench.json', 'bench.md', 'bench.svg', 'bench.txt', 'headline.md'];
+const FILES = ['bench.html', 'bench.json', 'bench.md', 'bench.svg', 'bench.txt', 'headline.md'];
 
 describe('strata bench: bad usage and unusable reports', { timeout: 120_000 }, () => {
   let workDir = '';
@@ -123,13 +123,13 @@ describe('strata bench: bad usage and unusable reports', { timeout: 120_000 }, (
     assert.equal(tables.stderr, '');
     assert.deepEqual(fs.readdirSync(out).sort(), FILES);
     // The tables, then where the files are.
-    assert.equal(tables.stdout, `${fs.readFileSync(path.join(out, 'bench.txt'), 'utf8')}\nwrote bench.json, bench.txt, bench.md, headline.md and bench.svg in ${out}\n`);
+    assert.equal(tables.stdout, `${fs.readFileSync(path.join(out, 'bench.txt'), 'utf8')}\nwrote bench.json, bench.txt, bench.md, headline.md, bench.svg and bench.html in ${out}\n`);
 
     // With --json stdout is the report alone, and the note goes to stderr; the default --out is relative to where bench runs.
     const json = await runStrata(['bench', '--from', KEPT, '--json'], { cwd });
     assert.equal(json.code, 0, json.stderr);
     assert.deepEqual(JSON.parse(json.stdout), JSON.parse(fs.readFileSync(path.join(cwd, 'bench-results', 'bench.json'), 'utf8')));
-    assert.equal(json.stderr, `wrote bench.json, bench.txt, bench.md, headline.md and bench.svg in ${path.join(cwd, 'bench-results')}\n`);
+    assert.equal(json.stderr, `wrote bench.json, bench.txt, bench.md, headline.md, bench.svg and bench.html in ${path.join(cwd, 'bench-results')}\n`);
     assert.deepEqual(fs.readdirSync(path.join(cwd, 'bench-results')).sort(), FILES);
   });
 });
