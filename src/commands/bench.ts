@@ -15,6 +15,7 @@ import { compareReports } from '../../native-bench/report/compare';
 import { comparisonFiles } from '../../native-bench/report/compare-tables';
 import { baselineOperand, compareOperands } from './bench-compare';
 import { htmlReport } from '../../native-bench/report/html';
+import { endOfRun } from './bench-end';
 import { makeDirectories } from '../make-directories';
 import { containerdBinary } from './containerd-binary';
 import { systemErrorText } from '../system-error';
@@ -151,11 +152,12 @@ export async function bench(flags: BenchFlags, given: readonly string[]): Promis
   // Read before the run, so that one it cannot compare with fails at once.
   const baseline = baselineFile === undefined ? undefined : { file: baselineFile, report: await readReport(baselineFile, '--baseline') };
   let files: Map<string, string>;
+  // The run's report, or the one read back with --from; two compared with --compare make none.
+  let report: Report | undefined;
   if (pair) {
     const [a, b] = [await readReport(pair[0], '--compare'), await readReport(pair[1], '--compare')];
     files = comparisonFiles(compareReports(a, b, { old: pair[0], new: pair[1] }));
   } else {
-    let report: Report;
     if (options) {
       await flagDirectory('--work', options.workDir);
       report = await runSuite(options, progressBar());
@@ -171,14 +173,13 @@ export async function bench(flags: BenchFlags, given: readonly string[]): Promis
   // Made only now: a run or a --from that fails leaves no --out behind.
   await flagDirectory('--out', out);
   await writeFiles(out, files);
-  const names = [...files.keys()];
-  const written = `wrote ${names.slice(0, -1).join(', ')} and ${names[names.length - 1]} in ${out}\n`;
+  const end = await endOfRun(report, out, [...files.keys()], options?.workDir);
   // With --json, stdout holds one JSON document alone: the comparison's, where there is one.
   if (flags.json) {
     process.stdout.write((files.get('compare.json') ?? files.get('bench.json')) as string);
-    process.stderr.write(written);
+    process.stderr.write(end);
   } else {
     const tables = ['bench.txt', 'compare.txt'].filter((name) => files.has(name)).map((name) => files.get(name));
-    process.stdout.write(`${tables.join('\n')}\n${written}`);
+    process.stdout.write(`${tables.join('\n')}\n${end}`);
   }
 }

@@ -13,6 +13,7 @@ import type { Report } from '../../native-bench/model';
 import type { Comparison } from '../../native-bench/report/compare';
 import type { Summary } from '../../native-bench/stats';
 import { packageRoot } from '../../src/package-root';
+import { assertEndOfRun } from '../support/bench-output';
 import { runStrata } from '../support/strata-cli';
 import { tearDown } from '../support/teardown';
 
@@ -55,7 +56,8 @@ describe('strata bench --compare and --baseline', { timeout: 600_000 }, () => {
     assert.equal(run.stderr, '');
     assert.deepEqual(fs.readdirSync(out).sort(), FILES);
     const text = fs.readFileSync(path.join(out, 'compare.txt'), 'utf8');
-    assert.equal(run.stdout, `${text}\nwrote compare.json, compare.txt and compare.md in ${out}\n`);
+    assert.ok(run.stdout.startsWith(`${text}\n`), run.stdout);
+    assertEndOfRun(run.stdout.slice(text.length + 1), out, { summary: false });
     assert.match(text, new RegExp(`^The machines differ in kernel: ${a.machine.kernel}, then Linux 9\\.9\\.9$`, 'm'));
 
     const comparison = readJson<Comparison>(path.join(out, 'compare.json'));
@@ -76,7 +78,7 @@ describe('strata bench --compare and --baseline', { timeout: 600_000 }, () => {
     const json = await runStrata(['bench', '--compare', KEPT, bFile, '--out', out, '--json']);
     assert.equal(json.code, 0, json.stderr);
     assert.deepEqual(JSON.parse(json.stdout), comparison);
-    assert.equal(json.stderr, `wrote compare.json, compare.txt and compare.md in ${out}\n`);
+    assertEndOfRun(json.stderr, out, { summary: false });
   });
 
   it('--compare of two kept runs of different groups matches the figures they share', async () => {
@@ -107,7 +109,7 @@ describe('strata bench --compare and --baseline', { timeout: 600_000 }, () => {
     const out = path.join(cwd, 'after');
     const written = fs.readdirSync(out).sort();
     for (const name of ['bench.json', 'bench.txt', ...FILES]) assert.ok(written.includes(name), `${name} not in ${written.join(', ')}`);
-    assert.match(run.stderr, new RegExp(`^wrote bench\\.json, .* compare\\.json, compare\\.txt and compare\\.md in ${out}\\n$`));
+    assertEndOfRun(run.stderr, out, { work: path.join(workDir, 'work') });
     const comparison = JSON.parse(run.stdout) as Comparison;
     assert.deepEqual(comparison, readJson(path.join(out, 'compare.json')));
     assert.deepEqual([comparison.old.report, comparison.new.report], ['before/bench.json', path.join(out, 'bench.json')]);

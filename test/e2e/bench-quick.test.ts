@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ARM } from '../../native-bench/arm-names';
 import { STRATA_CLI } from '../../native-bench/harness/strata';
+import { assertEndOfRun } from '../support/bench-output';
 import { tearDown } from '../support/teardown';
 
 describe('strata bench --quick', { timeout: 600_000 }, () => {
@@ -49,7 +50,12 @@ describe('strata bench --quick', { timeout: 600_000 }, () => {
     assert.match(fs.readFileSync(path.join(out, 'bench.svg'), 'utf8'), /^<svg/);
     assert.match(fs.readFileSync(path.join(out, 'bench.md'), 'utf8'), /\| image \| arm \|/);
     assert.match(fs.readFileSync(path.join(out, 'bench.html'), 'utf8'), /^<!doctype html>/);
-    // stdout is the JSON alone; where the files went is said on stderr.
-    assert.equal(run.stderr, `wrote bench.json, bench.txt, bench.md, headline.md, bench.svg and bench.html in ${out}\n`);
+    // One quick repetition: every rendering says its figures are indicative, and no stddev is made up.
+    const indicative = 'Indicative: 1 repetition (quick mode, 2 % scale); compare full runs of 3 or more repetitions';
+    for (const name of ['bench.txt', 'bench.md', 'headline.md', 'bench.svg', 'bench.html']) assert.ok(fs.readFileSync(path.join(out, name), 'utf8').includes(indicative), `${name}: not said indicative`);
+    assert.match(fs.readFileSync(path.join(out, 'bench.txt'), 'utf8'), /^whiteouts gzip\s+strata overlayfs\s+\d+\.\d\d\s+–\s/m);
+    // stdout is the JSON alone; what it shows, what it is worth and where the files went are said on stderr.
+    assert.ok(run.stderr.includes(`\n${indicative}.\n`), run.stderr);
+    assertEndOfRun(run.stderr, out, { work: path.join(workDir, 'work') });
   });
 });
