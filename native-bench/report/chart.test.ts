@@ -7,10 +7,14 @@ import type { Ratio, Report } from '../model';
 import { CHART_TITLE, FASTER, SLOWER, labelRoom, plotWidth, ratioChartSpec, ratioChartView, ratioDomain, ratioTicks } from './chart';
 
 const results = path.join(packageRoot(), 'native-bench', 'results');
-const kept = fs
-  .readdirSync(results, { withFileTypes: true })
-  .filter((entry) => entry.isDirectory() && fs.existsSync(path.join(results, entry.name, 'bench.json')))
-  .map((entry) => path.join(results, entry.name, 'bench.json'));
+/** Every report kept in native-bench/results: the README's, and each run's in a directory of its own. */
+const kept = [
+  path.join(results, 'bench.json'),
+  ...fs
+    .readdirSync(results, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && fs.existsSync(path.join(results, entry.name, 'bench.json')))
+    .map((entry) => path.join(results, entry.name, 'bench.json')),
+];
 const read = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8')) as Report;
 /** A kept report of three repetitions at full scale. */
 const full = read(path.join(results, 'first-pulls-1.7.13', 'bench.json'));
