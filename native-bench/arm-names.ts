@@ -1,4 +1,5 @@
 // The arms' names, shared by the arms and by the report that pairs them up.
+// containerd's end-to-end arms are named by the snapshotter they run on.
 
 export const ARM = {
   strataApply: (backend: 'overlayfs' | 'native') => `strata ${backend}`,
@@ -8,9 +9,9 @@ export const ARM = {
   limit: 'tar -x (limit)',
   strataStage: (mode: 'decompress' | 'parse') => (mode === 'decompress' ? 'strata decompress (zlib, zstd-napi)' : 'strata parse (tar-stream)'),
   cliDecompress: 'decompress CLI',
-  ctrImport: (label: string, unpack: boolean) => `ctr import ${label}${unpack ? '' : ' --no-unpack'}`,
-  ctrPull: (label: string) => `ctr pull ${label}`,
+  ctrImport: (snapshotter: string, unpack: boolean) => `ctr import ${snapshotter}${unpack ? '' : ' --no-unpack'}`,
+  ctrPull: (snapshotter: string) => `ctr pull ${snapshotter}`,
   ctrPullMirror: 'ctr pull strata, layers from a peer mirror',
-  secondNamespacePull: (label: string) => `pull into a second namespace ${label}`,
-  firstContainer: (label: string) => `pull to first container ${label}`,
+  secondNamespacePull: (snapshotter: string) => `pull into a second namespace ${snapshotter}`,
+  firstContainer: (snapshotter: string) => `pull to first container ${snapshotter}`,
 } as const;

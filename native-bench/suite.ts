@@ -6,13 +6,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Compression } from '../src/diff/compression';
 import { connect, type StrataClient } from '../src/client/connect';
+import { startContainerdStack } from './containerd-stack';
 import { startContainerd, type Containerd } from './harness/containerd';
-import { containerdVersion, shippedConfigForVersion } from './harness/containerd-version';
-import { shippedConfigFor } from './harness/shipped-configs';
-import { freePort, startRegistry, type Registry } from './harness/registry';
 import { startStrata, type Strata } from './harness/strata';
 import { generatedImages, userImage, type InputImage } from './inputs/materialize';
-import { ImportArm, MirrorPullArm, PullArm, SecondNamespacePullArm, type ContainerdTarget } from './arms/containerd';
+import { ImportArm, MirrorPullArm, PullArm, SecondNamespacePullArm } from './arms/containerd';
 import { CliDecompressArm, TarLimitArm } from './arms/command-line';
 import { FirstContainerArm, RunnableImages } from './arms/first-container';
 import { NodeStagesArm } from './arms/node-stages';
@@ -23,6 +21,7 @@ import { describeMachine } from './machine';
 import { REPORT_FORMAT, type ContentScenario, type Group, type Measurement, type Report, type Sample, type SnapshotScenario } from './model';
 import { buildPullClient, buildReference } from './reference-build';
 import { summarise } from './report/summarise';
+import { Services } from './services';
 import { buildChain, figures, OPERATIONS, removeChain, runRounds, type Latencies, type SnapshotTarget } from './snapshot-ops';
 import { summarize } from './stats';
 import { canDropCaches, dropCaches, ioStallSeconds } from './system';
@@ -53,6 +52,8 @@ export interface SuiteOptions {
   dropCaches: boolean;
   /** The containerd every containerd arm and comparison runs (its ctr beside it); Debian's, on PATH, when absent. */
   containerd?: string;
+  /** The containerd arms', each run on the same inputs: built-in ones and strata. */
+  snapshotters: string[];
   snapshotDepths: number[];
   snapshotClients: number[];
   snapshotRounds: number;
@@ -74,19 +75,6 @@ interface UnpackArm {
 interface ArmSet {
   group: Group;
   arms: UnpackArm[];
-}
-
-/** Everything started for a run, stopped at the end whatever happens. */
-class Services {
-  private readonly stops: (() => Promise<void>)[] = [];
-
-  add(stop: () => Promise<void>): void {
-    this.stops.push(stop);
-  }
-
-  async stopAll(): Promise<void> {
-    for (const stop of this.stops.reverse()) await stop().catch(() => undefined);
-  }
 }
 
 async function makeInputs(options: SuiteOptions): Promise<InputImage[]> {
@@ -124,48 +112,7 @@ async function unpackArms(options: SuiteOptions, services: Services, scratch: st
 
 async function containerdArms(options: SuiteOptions, services: Services): Promise<ArmSet[]> {
   if (!options.groups.includes('containerd')) return [];
-  const dir = path.join(options.workDir, 'containerd');
-  await fs.promises.mkdir(dir, { recursive: true });
-  const common = { namespace: 'strata-bench', parentDir: dir, garbageCollection: 'on-deletion' as const, binary: options.containerd };
-  // Before the first start: a containerd strata bench cannot configure fails here, in one line.
-  const shippedConfig = shippedConfigForVersion(await containerdVersion(options.containerd ?? 'containerd'));
-  const builtIn = await startContainerd({}, common);
-  services.add(() => builtIn.stop());
-  const strataDir = path.join(dir, 'strata');
-  await fs.promises.rm(strataDir, { recursive: true, force: true });
-  await fs.promises.mkdir(strataDir, { recursive: true });
-  const socket = path.join(strataDir, 'strata.sock');
-  // A peer holding the images' blobs, and strata's mirror asking it first.
-  const [peerMirror, ownMirror] = [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`];
-  const peerSocket = path.join(strataDir, 'peer.sock');
-  const peerConfig = path.join(strataDir, 'peer.toml');
-  await fs.promises.writeFile(peerConfig, `[mirror]\naddress = "${peerMirror}"\n`);
-  const peer = await startStrata({ root: path.join(strataDir, 'peer-root'), address: peerSocket, backend: 'overlayfs', logFile: path.join(strataDir, 'peer.log'), configFile: peerConfig });
-  services.add(() => peer.stop());
-  const ownConfig = path.join(strataDir, 'strata.toml');
-  // containerd 1.6 applies layers itself: strata can share them only trusting its labels, as docs/kubernetes.md advises for 1.6.
-  const shareLayers = shippedConfig === 'containerd-1.6.toml' ? 'trusted' : 'verified';
-  await fs.promises.writeFile(ownConfig, `[mirror]\naddress = "${ownMirror}"\npeers = ["http://${peerMirror}"]\n\n[snapshots]\nshare_layers = "${shareLayers}"\n`);
-  const root = path.join(strataDir, 'root');
-  const strata = await startStrata({ root, address: socket, backend: 'overlayfs', logFile: path.join(strataDir, 'strata.log'), configFile: ownConfig });
-  services.add(() => strata.stop());
-  // Set up as a user would, from the config strata ships for this containerd:
-  // content store and snapshotter, and from 1.7.4 the differ too. CRI is not
-  // benchmarked, so it does not run.
-  const withStrata = await startContainerd({}, { ...common, base: shippedConfigFor(shippedConfig, { socket, root }), disabledPlugins: ['io.containerd.grpc.v1.cri'] });
-  services.add(() => withStrata.stop());
-  const targets: ContainerdTarget[] = [
-    { label: 'built-in', containerd: builtIn, snapshotter: 'overlayfs' },
-    { label: 'strata', containerd: withStrata, snapshotter: 'strata' },
-  ];
-  const registry: Registry = await startRegistry();
-  services.add(() => registry.stop());
-  const hostsDir = path.join(strataDir, 'certs.d');
-  await fs.promises.mkdir(path.join(hostsDir, registry.host), { recursive: true });
-  await fs.promises.writeFile(
-    path.join(hostsDir, registry.host, 'hosts.toml'),
-    `server = "http://${registry.host}"\n\n[host."http://${ownMirror}"]\n  capabilities = ["pull"]\n`,
-  );
+  const { targets, registry, mirror } = await startContainerdStack(options, services);
   const runnable = new RunnableImages(path.join(options.workDir, 'inputs'), registry);
   const pullClient = await buildPullClient(options.workDir);
   return [
@@ -179,7 +126,7 @@ async function containerdArms(options: SuiteOptions, services: Services): Promis
           new FirstContainerArm(target, runnable),
           new SecondNamespacePullArm(target, registry, pullClient),
         ]),
-        new MirrorPullArm(targets[1], registry, hostsDir, peerSocket),
+        ...(mirror ? [new MirrorPullArm(mirror.target, registry, mirror.hostsDir, mirror.peerSocket)] : []),
       ],
     },
   ];
@@ -343,6 +290,7 @@ export async function runSuite(options: SuiteOptions, progress: Progress): Promi
       })),
       snapshots,
       contentScenarios,
+      options.snapshotters,
     );
     return {
       format: REPORT_FORMAT,

@@ -1,11 +1,11 @@
 // containerd end to end: `ctr images import` of the image's archive (with
 // and without unpacking; the difference is the unpack's share) and
-// `ctr images pull --plain-http` from a local registry, once into
-// containerd's built-in overlayfs and content store, once into strata as
-// proxy snapshotter and content store (and, from containerd 1.7.4, differ).
-// Every sample starts from an empty store: the image is removed and
-// garbage-collected after it. A pull into a second namespace measures what
-// a node pays for an image another namespace already holds.
+// `ctr images pull --plain-http` from a local registry, once per snapshotter
+// named: containerd's built-in ones with its own content store and differ,
+// strata as proxy snapshotter and content store (and, from containerd
+// 1.7.4, differ). Every sample starts from an empty store: the image is
+// removed and garbage-collected after it. A pull into a second namespace
+// measures what a node pays for an image another namespace already holds.
 import fs from 'node:fs';
 import path from 'node:path';
 import { connect } from '../../src/client/connect';
@@ -18,9 +18,8 @@ import type { Sample } from '../model';
 import { pullWithUnpacker } from '../reference-build';
 import { timed } from '../system';
 
+/** A snapshotter, and the containerd it runs on: every containerd arm's figures are labelled with the snapshotter's name. */
 export interface ContainerdTarget {
-  /** "built-in" or "strata". */
-  label: string;
   containerd: Containerd;
   snapshotter: string;
 }
@@ -31,7 +30,7 @@ export async function removeImage(target: ContainerdTarget, reference: string): 
   const content = (await target.containerd.ctr(['content', 'ls', '--quiet'])).trim();
   const snapshots = (await target.containerd.ctr(['snapshots', '--snapshotter', target.snapshotter, 'ls'])).trim().split('\n').slice(1);
   if (content !== '' || snapshots.some((line) => line.trim() !== '')) {
-    throw new Error(`${target.label}: removing ${reference} left content or snapshots behind; the next sample would not start empty`);
+    throw new Error(`${target.snapshotter}: removing ${reference} left content or snapshots behind; the next sample would not start empty`);
   }
 }
 
@@ -42,7 +41,7 @@ export class ImportArm {
     private readonly target: ContainerdTarget,
     readonly unpack: boolean,
   ) {
-    this.name = ARM.ctrImport(target.label, unpack);
+    this.name = ARM.ctrImport(target.snapshotter, unpack);
   }
 
   async run(input: InputImage): Promise<Sample> {
@@ -73,7 +72,7 @@ export class PullArm {
     private readonly target: ContainerdTarget,
     private readonly registry: Registry,
   ) {
-    this.name = ARM.ctrPull(target.label);
+    this.name = ARM.ctrPull(target.snapshotter);
   }
 
   async run(input: InputImage): Promise<Sample> {
@@ -142,8 +141,8 @@ const FIRST_NAMESPACE = 'strata-bench-first';
  * pulled (Kubernetes' k8s.io after nerdctl's default, say), through
  * containerd's unpacker as CRI and nerdctl pull (native-bench/go/pull): the
  * blobs are in the shared content store already, and strata offers every
- * layer it holds, where the built-in overlayfs unpacks them all again. Only
- * the second pull is timed.
+ * layer it holds, where containerd's built-in snapshotters unpack them all
+ * again. Only the second pull is timed.
  */
 export class SecondNamespacePullArm {
   readonly name: string;
@@ -154,7 +153,7 @@ export class SecondNamespacePullArm {
     /** The Go pull client. */
     private readonly pullClient: string,
   ) {
-    this.name = ARM.secondNamespacePull(target.label);
+    this.name = ARM.secondNamespacePull(target.snapshotter);
   }
 
   private pull(namespace: string, remote: string): Promise<number> {

@@ -46,7 +46,7 @@ export class FirstContainerArm {
     private readonly target: ContainerdTarget,
     private readonly images: RunnableImages,
   ) {
-    this.name = ARM.firstContainer(target.label);
+    this.name = ARM.firstContainer(target.snapshotter);
   }
 
   async run(input: InputImage): Promise<Sample> {

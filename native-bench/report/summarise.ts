@@ -1,7 +1,8 @@
 // From raw samples to the report's figures: summaries per arm and input,
 // each unpack's phases (decompress and parse from the stage arms run on the
 // same input, write as the rest of the apply, metadata and sync as
-// measured), and the ratios that say who is faster.
+// measured), and the ratios that say who is faster: strata against the
+// others, and each snapshotter against a reference one.
 import { ARM } from '../arm-names';
 import { contentSubject, snapshotSubject, type ContentScenario, type Measurement, type Phase, type Ratio, type SnapshotScenario, type SummarisedMeasurement } from '../model';
 import { summarize } from '../stats';
@@ -13,10 +14,17 @@ function phaseMean(m: Measurement, phase: Phase): number | undefined {
   return values.length > 0 ? mean(values) : undefined;
 }
 
+/** The snapshotter the others' containerd figures are over: overlayfs, containerd's default, when named, else the first named. */
+export function referenceSnapshotter(snapshotters: string[]): string {
+  return snapshotters.includes('overlayfs') ? 'overlayfs' : snapshotters[0];
+}
+
 export function summarise(
   raw: Measurement[],
   snapshots: SnapshotScenario[],
   content: ContentScenario[],
+  /** The containerd arms', in the order named. */
+  snapshotters: string[],
 ): { measurements: SummarisedMeasurement[]; ratios: Ratio[] } {
   const find = (arm: string, of: Measurement) => raw.find((m) => m.arm === arm && m.subject === of.subject && m.compression === of.compression);
   const seconds = (m: Measurement | undefined) => (m ? summarize(m.samples.map((s) => s.seconds)).p50 : undefined);
@@ -56,8 +64,8 @@ export function summarise(
   });
 
   const ratios: Ratio[] = [];
-  const add = (kind: string, subject: string, strata: number | undefined, other: number | undefined) => {
-    if (strata !== undefined && other !== undefined && other > 0) ratios.push({ kind, subject, ratio: strata / other });
+  const add = (kind: string, subject: string, time: number | undefined, over: number | undefined) => {
+    if (time !== undefined && over !== undefined && over > 0) ratios.push({ kind, subject, ratio: time / over });
   };
   for (const m of raw) {
     const subject = `${m.subject} ${m.compression}`;
@@ -70,20 +78,27 @@ export function summarise(
       add('apply overlayfs, layers in parallel: strata / containerd Go', subject, seconds(m), seconds(find(ARM.referenceApply('overlay'), m)));
     }
     if (m.arm === ARM.strataApply('native')) add('apply native: strata / containerd Go', subject, seconds(m), seconds(find(ARM.referenceApply('native'), m)));
-    if (m.arm === ARM.ctrImport('strata', true)) {
-      add('ctr import: strata / built-in', subject, seconds(m), seconds(find(ARM.ctrImport('built-in', true), m)));
-      const share = (label: string) => {
-        const withUnpack = seconds(find(ARM.ctrImport(label, true), m));
-        const without = seconds(find(ARM.ctrImport(label, false), m));
+  }
+  // Every other snapshotter's containerd arms over the reference's, per input.
+  const reference = referenceSnapshotter(snapshotters);
+  const inputs = [...new Map(raw.filter((m) => m.group === 'containerd').map((m) => [`${m.subject} ${m.compression}`, m])).values()];
+  for (const snapshotter of snapshotters.filter((name) => name !== reference)) {
+    for (const m of inputs) {
+      const subject = `${m.subject} ${m.compression}`;
+      const ratio = (kind: string, arm: (name: string) => string) => add(`${kind}: ${snapshotter} / ${reference}`, subject, seconds(find(arm(snapshotter), m)), seconds(find(arm(reference), m)));
+      ratio('ctr import', (name) => ARM.ctrImport(name, true));
+      const share = (name: string) => {
+        const withUnpack = seconds(find(ARM.ctrImport(name, true), m));
+        const without = seconds(find(ARM.ctrImport(name, false), m));
         return withUnpack !== undefined && without !== undefined ? Math.max(withUnpack - without, 1e-3) : undefined;
       };
-      add('ctr import, unpack share: strata / built-in', subject, share('strata'), share('built-in'));
+      add(`ctr import, unpack share: ${snapshotter} / ${reference}`, subject, share(snapshotter), share(reference));
+      ratio('ctr pull', ARM.ctrPull);
+      ratio('pull to first container', ARM.firstContainer);
+      ratio('pull into a second namespace', ARM.secondNamespacePull);
     }
-    if (m.arm === ARM.ctrPull('strata')) add('ctr pull: strata / built-in', subject, seconds(m), seconds(find(ARM.ctrPull('built-in'), m)));
-    if (m.arm === ARM.firstContainer('strata')) add('pull to first container: strata / built-in', subject, seconds(m), seconds(find(ARM.firstContainer('built-in'), m)));
-    if (m.arm === ARM.secondNamespacePull('strata')) add('pull into a second namespace: strata / built-in', subject, seconds(m), seconds(find(ARM.secondNamespacePull('built-in'), m)));
-    if (m.arm === ARM.ctrPullMirror) add('ctr pull into strata: from a peer mirror / from the registry', subject, seconds(m), seconds(find(ARM.ctrPull('strata'), m)));
   }
+  for (const m of inputs) add('ctr pull into strata: from a peer mirror / from the registry', `${m.subject} ${m.compression}`, seconds(find(ARM.ctrPullMirror, m)), seconds(find(ARM.ctrPull('strata'), m)));
   for (const s of snapshots.filter((s) => s.target === 'strata')) {
     const other = snapshots.find((o) => o.target === 'containerd' && o.depth === s.depth && o.clients === s.clients);
     add('snapshot round p50: strata / containerd', snapshotSubject(s), s.round.p50Ms, other?.round.p50Ms);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { UsageError } from '../usage-error';
 import { benchOptions, type BenchFlags } from './bench';
 
-const flags = (extra: Partial<BenchFlags>): BenchFlags => ({ out: 'bench-results', work: '/var/tmp/strata-bench', image: [], ...extra });
+const flags = (extra: Partial<BenchFlags>): BenchFlags => ({ out: 'bench-results', work: '/var/tmp/strata-bench', image: [], snapshotter: [], ...extra });
 
 const refused = (extra: Partial<BenchFlags>, message: RegExp) =>
   assert.throws(() => benchOptions(flags(extra)), (err) => err instanceof UsageError && message.test(err.message));
@@ -21,4 +21,11 @@ test('a list names known items, or all; an empty one is bad usage', () => {
   for (const empty of ['', ',', ' , ']) refused({ groups: empty }, /^--groups: empty \(choose from unpack, containerd, decompress, snapshots, content, or all\)$/);
   refused({ images: '' }, /^--images: empty/);
   assert.deepEqual(benchOptions(flags({ compressions: 'all', groups: 'unpack, content' })).groups, ['unpack', 'content']);
+});
+
+test('--snapshotter, repeated or comma-separated, names each snapshotter once in the order given; overlayfs and strata by default', () => {
+  assert.deepEqual(benchOptions(flags({})).snapshotters, ['overlayfs', 'strata']);
+  assert.deepEqual(benchOptions(flags({ snapshotter: ['native,strata', 'overlayfs', 'native'] })).snapshotters, ['native', 'strata', 'overlayfs']);
+  refused({ snapshotter: ['overlayfs,zfs'] }, /^--snapshotter: unknown "zfs" \(choose from overlayfs, native, strata\)$/);
+  refused({ snapshotter: [','] }, /^--snapshotter: empty \(choose from overlayfs, native, strata\)$/);
 });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Compression } from '../diff/compression';
 import { IMAGE_NAMES } from '../../native-bench/inputs/generators';
+import { DEFAULT_SNAPSHOTTERS, PRIVATE_SNAPSHOTTERS } from '../../native-bench/containerd-stack';
 import type { Report } from '../../native-bench/model';
 import { ratioChart } from '../../native-bench/report/chart';
 import { headlineMarkdown, markdownTables, textTables } from '../../native-bench/report/table';
@@ -35,6 +36,7 @@ export interface BenchFlags {
   dropCaches?: boolean;
   plainHttp?: boolean;
   containerd?: string;
+  snapshotter: string[];
   from?: string;
   baseline?: string;
   compare?: string[];
@@ -56,6 +58,17 @@ function list<T extends string>(value: string | undefined, allowed: readonly T[]
   return items as T[];
 }
 
+/** --snapshotter, repeated or comma-separated: each name once, in the order given. */
+function snapshotters(values: string[]): string[] {
+  if (values.length === 0) return [...DEFAULT_SNAPSHOTTERS];
+  const names = [...new Set(values.flatMap((value) => value.split(',')).map((name) => name.trim()).filter(Boolean))];
+  if (names.length === 0) throw new UsageError(`--snapshotter: empty (choose from ${PRIVATE_SNAPSHOTTERS.join(', ')})`);
+  for (const name of names) {
+    if (!(PRIVATE_SNAPSHOTTERS as readonly string[]).includes(name)) throw new UsageError(`--snapshotter: unknown ${JSON.stringify(name)} (choose from ${PRIVATE_SNAPSHOTTERS.join(', ')})`);
+  }
+  return names;
+}
+
 export function benchOptions(flags: BenchFlags): SuiteOptions {
   const quick = flags.quick === true;
   // Digits only: Number() would also take '1e1', '0x2' and ' 3'.
@@ -75,6 +88,7 @@ export function benchOptions(flags: BenchFlags): SuiteOptions {
     groups: list(flags.groups, GROUPS, '--groups', GROUPS),
     dropCaches: flags.dropCaches === true,
     containerd: flags.containerd === undefined ? undefined : containerdBinary(flags.containerd),
+    snapshotters: snapshotters(flags.snapshotter),
     snapshotDepths: quick ? [1, 16] : [1, 16, 128],
     snapshotClients: [1, 8],
     snapshotRounds: quick ? 24 : 200,

@@ -30,14 +30,14 @@ describe('strata bench --quick', { timeout: 600_000 }, () => {
     assert.deepEqual([...groups].sort(), ['containerd', 'decompress', 'unpack']);
     assert.ok(written.snapshots.length > 0 && written.content.length > 0 && written.ratios.length > 0);
     for (const m of written.measurements) assert.ok(m.seconds.n >= 1 && Number.isFinite(m.seconds.p50), `${m.arm} on ${m.subject}: no figure`);
-    // Pull to first container, into each store, for every input, and its ratio.
+    // Pull to first container, into each default snapshotter, for every input, and its ratio.
     const subjects = new Set(written.measurements.map((m: { subject: string; compression: string }) => `${m.subject} ${m.compression}`));
     for (const subject of subjects) {
-      for (const label of ['built-in', 'strata']) {
-        const arm = ARM.firstContainer(label);
+      for (const snapshotter of ['overlayfs', 'strata']) {
+        const arm = ARM.firstContainer(snapshotter);
         assert.ok(written.measurements.some((m: { arm: string; subject: string; compression: string }) => m.arm === arm && `${m.subject} ${m.compression}` === subject), `${arm} on ${subject}: no figure`);
       }
-      assert.ok(written.ratios.some((r: { kind: string; subject: string }) => r.kind === 'pull to first container: strata / built-in' && r.subject === subject), `no pull-to-first-container ratio for ${subject}`);
+      assert.ok(written.ratios.some((r: { kind: string; subject: string }) => r.kind === 'pull to first container: strata / overlayfs' && r.subject === subject), `no pull-to-first-container ratio for ${subject}`);
     }
     // Layers in parallel: whiteouts has two layers; the Apply of the one above took its early unpack.
     for (const compression of ['gzip', 'zstd']) {

@@ -85,6 +85,7 @@ describe('strata bench: bad usage and unusable reports', { timeout: 120_000 }, (
     await refused(['--compressions', 'foo', ...at], 2, /^strata: --compressions: unknown "foo" \(choose from gzip, zstd, none, or all\)$/);
     await refused(['--groups', 'foo', ...at], 2, /^strata: --groups: unknown "foo" \(choose from unpack, containerd, decompress, snapshots, content, or all\)$/);
     await refused(['--groups', '', ...at], 2, /^strata: --groups: empty \(choose from /);
+    await refused(['--snapshotter', 'overlayfs,zfs', ...at], 2, /^strata: --snapshotter: unknown "zfs" \(choose from overlayfs, native, strata\)$/);
   });
 
   it('--containerd that is missing, a directory, not executable, or has no ctr beside it is bad usage before anything runs', async () => {

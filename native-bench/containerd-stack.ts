@@ -1,0 +1,95 @@
+// The containerd stack the end-to-end arms run on: one target per
+// snapshotter named with --snapshotter. containerd's built-in snapshotters
+// run on a private containerd with its own content store and differ;
+// strata runs on another, wired in by the config strata ships for that
+// containerd, beside a peer strata whose mirror the mirror-pull arm reads.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ContainerdTarget } from './arms/containerd';
+import { startContainerd } from './harness/containerd';
+import { containerdVersion, shippedConfigForVersion } from './harness/containerd-version';
+import { freePort, startRegistry, type Registry } from './harness/registry';
+import { shippedConfigFor, type ShippedConfig } from './harness/shipped-configs';
+import { startStrata } from './harness/strata';
+import type { Services } from './services';
+
+/** What a private containerd can run: its built-in snapshotters, and strata. */
+export const PRIVATE_SNAPSHOTTERS = ['overlayfs', 'native', 'strata'] as const;
+export const DEFAULT_SNAPSHOTTERS = ['overlayfs', 'strata'];
+
+export interface StackOptions {
+  workDir: string;
+  /** The containerd binary, its ctr beside it; Debian's, on PATH, when absent. */
+  containerd?: string;
+  snapshotters: string[];
+}
+
+/** The mirror-pull arm's set-up: strata's mirror asks a peer strata first. */
+export interface StrataMirror {
+  target: ContainerdTarget;
+  /** ctr's --hosts-dir, with strata's mirror before the registry. */
+  hostsDir: string;
+  /** The peer's socket, to seed its store. */
+  peerSocket: string;
+}
+
+export interface ContainerdStack {
+  /** In the order the snapshotters were named. */
+  targets: ContainerdTarget[];
+  registry: Registry;
+  /** Only when strata is among the snapshotters. */
+  mirror?: StrataMirror;
+}
+
+/** strata as containerd's content store and snapshotter (and, from 1.7.4, differ), with a peer holding the images' blobs. */
+async function startStrataTarget(dir: string, options: StackOptions, shippedConfig: ShippedConfig, registry: Registry, services: Services): Promise<StrataMirror> {
+  const strataDir = path.join(dir, 'strata');
+  await fs.promises.rm(strataDir, { recursive: true, force: true });
+  await fs.promises.mkdir(strataDir, { recursive: true });
+  const socket = path.join(strataDir, 'strata.sock');
+  // A peer holding the images' blobs, and strata's mirror asking it first.
+  const [peerMirror, ownMirror] = [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`];
+  const peerSocket = path.join(strataDir, 'peer.sock');
+  const peerConfig = path.join(strataDir, 'peer.toml');
+  await fs.promises.writeFile(peerConfig, `[mirror]\naddress = "${peerMirror}"\n`);
+  const peer = await startStrata({ root: path.join(strataDir, 'peer-root'), address: peerSocket, backend: 'overlayfs', logFile: path.join(strataDir, 'peer.log'), configFile: peerConfig });
+  services.add(() => peer.stop());
+  const ownConfig = path.join(strataDir, 'strata.toml');
+  // containerd 1.6 applies layers itself: strata can share them only trusting its labels, as docs/kubernetes.md advises for 1.6.
+  const shareLayers = shippedConfig === 'containerd-1.6.toml' ? 'trusted' : 'verified';
+  await fs.promises.writeFile(ownConfig, `[mirror]\naddress = "${ownMirror}"\npeers = ["http://${peerMirror}"]\n\n[snapshots]\nshare_layers = "${shareLayers}"\n`);
+  const root = path.join(strataDir, 'root');
+  const strata = await startStrata({ root, address: socket, backend: 'overlayfs', logFile: path.join(strataDir, 'strata.log'), configFile: ownConfig });
+  services.add(() => strata.stop());
+  // Set up as a user would, from the config strata ships for this containerd:
+  // content store and snapshotter, and from 1.7.4 the differ too. CRI is not
+  // benchmarked, so it does not run.
+  const containerd = await startContainerd(
+    {},
+    { namespace: 'strata-bench', parentDir: dir, garbageCollection: 'on-deletion', binary: options.containerd, base: shippedConfigFor(shippedConfig, { socket, root }), disabledPlugins: ['io.containerd.grpc.v1.cri'] },
+  );
+  services.add(() => containerd.stop());
+  const hostsDir = path.join(strataDir, 'certs.d');
+  await fs.promises.mkdir(path.join(hostsDir, registry.host), { recursive: true });
+  await fs.promises.writeFile(path.join(hostsDir, registry.host, 'hosts.toml'), `server = "http://${registry.host}"\n\n[host."http://${ownMirror}"]\n  capabilities = ["pull"]\n`);
+  return { target: { containerd, snapshotter: 'strata' }, hostsDir, peerSocket };
+}
+
+export async function startContainerdStack(options: StackOptions, services: Services): Promise<ContainerdStack> {
+  const dir = path.join(options.workDir, 'containerd');
+  await fs.promises.mkdir(dir, { recursive: true });
+  // Before the first start: a containerd strata bench cannot configure fails here, in one line.
+  const shippedConfig = shippedConfigForVersion(await containerdVersion(options.containerd ?? 'containerd'));
+  const registry = await startRegistry();
+  services.add(() => registry.stop());
+  const targets = new Map<string, ContainerdTarget>();
+  const builtIn = options.snapshotters.filter((name) => name !== 'strata');
+  if (builtIn.length > 0) {
+    const containerd = await startContainerd({}, { namespace: 'strata-bench', parentDir: dir, garbageCollection: 'on-deletion', binary: options.containerd });
+    services.add(() => containerd.stop());
+    for (const snapshotter of builtIn) targets.set(snapshotter, { containerd, snapshotter });
+  }
+  const mirror = options.snapshotters.includes('strata') ? await startStrataTarget(dir, options, shippedConfig, registry, services) : undefined;
+  if (mirror) targets.set('strata', mirror.target);
+  return { targets: options.snapshotters.map((name) => targets.get(name) as ContainerdTarget), registry, mirror };
+}
