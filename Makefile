@@ -10,9 +10,10 @@ RUN_PACKAGES := containerd busybox-static
 # What the tests need besides: Go and containerd's source for the conformance
 # suites and the bench's reference applier, attr and zstd and python3-fusepy
 # for the stream tests, docker-registry and skopeo for the pulls,
-# systemd's systemd-analyze for the shipped unit, and chromium to open the
-# HTML pages strata writes (test/support/browser.ts).
-TEST_PACKAGES := golang-go golang-github-containerd-containerd-dev attr zstd python3-fusepy docker-registry skopeo systemd chromium
+# systemd's systemd-analyze for the shipped unit, chromium to open the HTML
+# pages strata writes (test/support/browser.ts), and btrfs-progs for the
+# bench's btrfs snapshotter (mkfs.btrfs on a loop file).
+TEST_PACKAGES := golang-go golang-github-containerd-containerd-dev attr zstd python3-fusepy docker-registry skopeo systemd chromium btrfs-progs
 CONFIG ?= config/strata.toml
 GOPATH_DIR := $(CURDIR)/out/gopath
 SOURCES := $(shell find src proto native-bench -type f) tsconfig.json

@@ -1,11 +1,13 @@
 // The containerd stack the end-to-end arms run on: one target per
 // snapshotter named with --snapshotter. containerd's built-in snapshotters
-// run on a private containerd with its own content store and differ;
-// strata runs on another, wired in by the config strata ships for that
-// containerd, beside a peer strata whose mirror the mirror-pull arm reads.
+// run on a private containerd with its own content store and differ (btrfs
+// on a loop-mounted btrfs of its own); strata runs on another, wired in by
+// the config strata ships for that containerd, beside a peer strata whose
+// mirror the mirror-pull arm reads.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ContainerdTarget } from './arms/containerd';
+import { btrfsMissing, mountBtrfs } from './harness/btrfs';
 import { startContainerd } from './harness/containerd';
 import { containerdVersion, shippedConfigForVersion } from './harness/containerd-version';
 import { freePort, startRegistry, type Registry } from './harness/registry';
@@ -14,7 +16,7 @@ import { startStrata } from './harness/strata';
 import type { Services } from './services';
 
 /** What a private containerd can run: its built-in snapshotters, and strata. */
-export const PRIVATE_SNAPSHOTTERS = ['overlayfs', 'native', 'strata'] as const;
+export const PRIVATE_SNAPSHOTTERS = ['overlayfs', 'native', 'btrfs', 'strata'] as const;
 export const DEFAULT_SNAPSHOTTERS = ['overlayfs', 'strata'];
 
 export interface StackOptions {
@@ -78,14 +80,19 @@ async function startStrataTarget(dir: string, options: StackOptions, shippedConf
 export async function startContainerdStack(options: StackOptions, services: Services): Promise<ContainerdStack> {
   const dir = path.join(options.workDir, 'containerd');
   await fs.promises.mkdir(dir, { recursive: true });
-  // Before the first start: a containerd strata bench cannot configure fails here, in one line.
+  // Before the first start: a containerd strata bench cannot configure, or a
+  // machine that cannot make a btrfs, fails here, in one line.
   const shippedConfig = shippedConfigForVersion(await containerdVersion(options.containerd ?? 'containerd'));
+  const noBtrfs = options.snapshotters.includes('btrfs') ? await btrfsMissing() : undefined;
+  if (noBtrfs) throw new Error(`--snapshotter btrfs: ${noBtrfs}`);
   const registry = await startRegistry();
   services.add(() => registry.stop());
   const targets = new Map<string, ContainerdTarget>();
   const builtIn = options.snapshotters.filter((name) => name !== 'strata');
   if (builtIn.length > 0) {
-    const containerd = await startContainerd({}, { namespace: 'strata-bench', parentDir: dir, garbageCollection: 'on-deletion', binary: options.containerd });
+    const btrfsRoot = builtIn.includes('btrfs') ? path.join(dir, 'btrfs') : undefined;
+    if (btrfsRoot) services.add(await mountBtrfs(btrfsRoot));
+    const containerd = await startContainerd({}, { namespace: 'strata-bench', parentDir: dir, garbageCollection: 'on-deletion', binary: options.containerd, btrfsRoot });
     services.add(() => containerd.stop());
     for (const snapshotter of builtIn) targets.set(snapshotter, { containerd, snapshotter });
   }

@@ -176,8 +176,10 @@ export async function runSuite(options: SuiteOptions, progress: Progress): Promi
   try {
     const scratch = path.join(options.workDir, 'scratch');
     await fs.promises.mkdir(scratch, { recursive: true });
+    // The containerd stack first: one that cannot start fails before anything else runs.
+    const containerdSets = await containerdArms(options, services);
     const inputs = options.groups.some((g) => g === 'unpack' || g === 'containerd' || g === 'decompress') ? await makeInputs(options) : [];
-    const armSets = [...(await unpackArms(options, services, scratch)), ...(await containerdArms(options, services))];
+    const armSets = [...(await unpackArms(options, services, scratch)), ...containerdSets];
     const targets = await comparisonTargets(options, services);
     for (const set of armSets) for (const arm of set.arms) if (arm instanceof StrataApplyArm) for (const input of inputs) await arm.upload(input);
 

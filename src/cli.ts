@@ -95,7 +95,7 @@ program
   .option('--drop-caches', 'drop the page cache before every sample (root only)')
   .option('--plain-http', 'reach docker:// images over plain HTTP')
   .option('--containerd <binary>', "the containerd to run, with ctr beside it (default: containerd on PATH); from 1.7.4 strata is its differ too", nonEmpty)
-  .option('--snapshotter <names>', "the containerd arms' snapshotters, comma-separated or repeated: overlayfs, native, strata (default overlayfs,strata)", collect, [] as string[])
+  .option('--snapshotter <names>', "the containerd arms' snapshotters, comma-separated or repeated: overlayfs, native, btrfs, strata (default overlayfs,strata)", collect, [] as string[])
   .option('--from <bench.json>', 'run nothing: write the tables, chart and page of an earlier report', nonEmpty)
   .option('--baseline <old.json>', 'after the run, compare it with this earlier report, figure by figure (compare.json, .txt, .md)', nonEmpty)
   .option('--compare <a.json b.json...>', 'run nothing: compare report B with report A, figure by figure (compare.json, .txt, .md)', collect)
@@ -104,7 +104,7 @@ program
       'strata bench --groups unpack --images distro-rootfs --compressions zstd,gzip --repetitions 3',
       'strata bench --image docker://127.0.0.1:5000/app:v1 --plain-http --groups unpack',
       'strata bench --groups containerd --containerd /opt/containerd-1.7.13/bin/containerd',
-      'strata bench --groups containerd --snapshotter overlayfs,native,strata',
+      'strata bench --groups containerd --snapshotter overlayfs,native,btrfs,strata',
       'strata bench --from bench-results/bench.json --out report',
       'strata bench --quick --baseline bench-results/bench.json --out after',
       'strata bench --compare bench-results/bench.json after/bench.json --out comparison',

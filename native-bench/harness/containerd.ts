@@ -65,15 +65,19 @@ export interface ContainerdOptions {
   base?: TomlTable;
   /** The containerd to run, with its ctr beside it; Debian's (on PATH) by default. */
   binary?: string;
+  /** Enables containerd's btrfs snapshotter, off otherwise, with its snapshots in this directory, which must be on btrfs. */
+  btrfsRoot?: string;
 }
 
-/** Plugins no test needs, always disabled (CRI unless the config sets it up). */
+const BTRFS = 'io.containerd.snapshotter.v1.btrfs';
+
+/** Plugins no test needs, always disabled (CRI unless the config sets it up, btrfs unless asked for). */
 const ALWAYS_DISABLED = [
   'io.containerd.grpc.v1.cri',
   'io.containerd.internal.v1.opt',
   'io.containerd.tracing.processor.v1.otlp',
   'io.containerd.snapshotter.v1.aufs',
-  'io.containerd.snapshotter.v1.btrfs',
+  BTRFS,
   'io.containerd.snapshotter.v1.devmapper',
   'io.containerd.snapshotter.v1.zfs',
 ];
@@ -93,7 +97,7 @@ export function mergeToml(under: TomlTable, over: TomlTable): TomlTable {
 
 function config(dir: string, address: string, proxies: ProxySnapshotters, options: ContainerdOptions): string {
   const base = options.base ?? {};
-  const alwaysDisabled = options.base ? ALWAYS_DISABLED.filter((id) => id !== 'io.containerd.grpc.v1.cri') : ALWAYS_DISABLED;
+  const alwaysDisabled = ALWAYS_DISABLED.filter((id) => !(options.base && id === 'io.containerd.grpc.v1.cri') && !(options.btrfsRoot && id === BTRFS));
   const disabled = [...new Set([...((base.disabled_plugins as string[] | undefined) ?? []), ...alwaysDisabled, ...(options.disabledPlugins ?? [])])];
   // Views made with `ctr snapshots view` belong to no lease, so a garbage
   // collection would delete them at a moment of its choosing: from under a
@@ -114,6 +118,7 @@ function config(dir: string, address: string, proxies: ProxySnapshotters, option
     grpc: { address },
     plugins: {
       'io.containerd.gc.v1.scheduler': { startup_delay: '0s', schedule_delay: deferred ? '1h' : '0s', mutation_threshold: 1_000_000 },
+      ...(options.btrfsRoot ? { [BTRFS]: { root_path: options.btrfsRoot } } : {}),
     },
     proxy_plugins: proxyPlugins,
   };

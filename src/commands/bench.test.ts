@@ -26,6 +26,6 @@ test('a list names known items, or all; an empty one is bad usage', () => {
 test('--snapshotter, repeated or comma-separated, names each snapshotter once in the order given; overlayfs and strata by default', () => {
   assert.deepEqual(benchOptions(flags({})).snapshotters, ['overlayfs', 'strata']);
   assert.deepEqual(benchOptions(flags({ snapshotter: ['native,strata', 'overlayfs', 'native'] })).snapshotters, ['native', 'strata', 'overlayfs']);
-  refused({ snapshotter: ['overlayfs,zfs'] }, /^--snapshotter: unknown "zfs" \(choose from overlayfs, native, strata\)$/);
-  refused({ snapshotter: [','] }, /^--snapshotter: empty \(choose from overlayfs, native, strata\)$/);
+  refused({ snapshotter: ['overlayfs,zfs'] }, /^--snapshotter: unknown "zfs" \(choose from overlayfs, native, btrfs, strata\)$/);
+  refused({ snapshotter: [','] }, /^--snapshotter: empty \(choose from overlayfs, native, btrfs, strata\)$/);
 });

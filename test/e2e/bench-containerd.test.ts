@@ -18,7 +18,7 @@ import { STRATA_CLI } from '../../native-bench/harness/strata';
 import { tearDown } from '../support/teardown';
 
 const CONTAINERD = path.join(process.env.STRATA_CONTAINERD_BIN_DIR ?? '/usr/bin', 'containerd');
-const SNAPSHOTTERS = ['overlayfs', 'native', 'strata'];
+const SNAPSHOTTERS = ['overlayfs', 'native', 'btrfs', 'strata'];
 
 describe(`strata bench --containerd ${CONTAINERD} --snapshotter ${SNAPSHOTTERS.join(',')}`, { timeout: 300_000 }, () => {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-containerd-'));
@@ -36,7 +36,7 @@ describe(`strata bench --containerd ${CONTAINERD} --snapshotter ${SNAPSHOTTERS.j
     assert.deepEqual([...arms].sort(), [...expected, ARM.ctrPullMirror].sort());
     for (const m of report.measurements) assert.ok(m.subject === 'whiteouts' && m.seconds.n === 1 && Number.isFinite(m.seconds.p50), `${m.arm}: no figure`);
     // Every snapshotter over overlayfs, the reference.
-    for (const name of ['native', 'strata']) {
+    for (const name of ['native', 'btrfs', 'strata']) {
       for (const kind of ['ctr import', 'ctr pull', 'pull to first container', 'pull into a second namespace']) {
         assert.ok(report.ratios.some((r: { kind: string }) => r.kind === `${kind}: ${name} / overlayfs`), `no ratio ${kind}: ${name} / overlayfs`);
       }

@@ -85,7 +85,7 @@ describe('strata bench: bad usage and unusable reports', { timeout: 120_000 }, (
     await refused(['--compressions', 'foo', ...at], 2, /^strata: --compressions: unknown "foo" \(choose from gzip, zstd, none, or all\)$/);
     await refused(['--groups', 'foo', ...at], 2, /^strata: --groups: unknown "foo" \(choose from unpack, containerd, decompress, snapshots, content, or all\)$/);
     await refused(['--groups', '', ...at], 2, /^strata: --groups: empty \(choose from /);
-    await refused(['--snapshotter', 'overlayfs,zfs', ...at], 2, /^strata: --snapshotter: unknown "zfs" \(choose from overlayfs, native, strata\)$/);
+    await refused(['--snapshotter', 'overlayfs,zfs', ...at], 2, /^strata: --snapshotter: unknown "zfs" \(choose from overlayfs, native, btrfs, strata\)$/);
   });
 
   it('--containerd that is missing, a directory, not executable, or has no ctr beside it is bad usage before anything runs', async () => {
@@ -99,6 +99,14 @@ describe('strata bench: bad usage and unusable reports', { timeout: 120_000 }, (
     await refused(['--containerd', containerd, ...at], 2, new RegExp(`^strata: --containerd ${literal(containerd)}: not executable$`));
     fs.chmodSync(containerd, 0o755);
     await refused(['--containerd', containerd, ...at], 2, new RegExp(`^strata: --containerd ${literal(containerd)}: ctr beside it \\(${literal(path.join(bin, 'ctr'))}\\): no such file$`));
+  });
+
+  it('--snapshotter btrfs on a machine without mkfs.btrfs fails at once, in one line', async () => {
+    // /usr/sbin, where btrfs-progs puts mkfs.btrfs, left off PATH.
+    const run = await runStrata(['bench', '--groups', 'containerd', '--snapshotter', 'btrfs', '--out', out, '--work', work], { cwd, env: { ...process.env, PATH: '/usr/local/bin:/usr/bin:/bin' }, timeout: 60_000 });
+    assertFailure(run, 1, /^strata: --snapshotter btrfs: mkfs\.btrfs is not installed \(Debian: apt-get install btrfs-progs\)$/, 'strata bench --snapshotter btrfs');
+    assert.equal(fs.existsSync(out), false, 'strata bench --snapshotter btrfs made --out');
+    fs.rmSync(work, { recursive: true, force: true });
   });
 
   it('--out that is a file, and --work that cannot be written, are bad usage before anything runs', async () => {
