@@ -14,4 +14,5 @@ export const ARM = {
   ctrPullMirror: 'ctr pull strata, layers from a peer mirror',
   secondNamespacePull: (snapshotter: string) => `pull into a second namespace ${snapshotter}`,
   firstContainer: (snapshotter: string) => `pull to first container ${snapshotter}`,
+  removal: (snapshotter: string) => `remove and collect ${snapshotter}`,
 } as const;

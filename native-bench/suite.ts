@@ -10,7 +10,7 @@ import { startContainerdStack } from './containerd-stack';
 import { startContainerd, type Containerd } from './harness/containerd';
 import { startStrata, type Strata } from './harness/strata';
 import { generatedImages, userImage, type InputImage } from './inputs/materialize';
-import { ImportArm, MirrorPullArm, PullArm, SecondNamespacePullArm } from './arms/containerd';
+import { ImportArm, MirrorPullArm, PullArm, RemovalArm, SecondNamespacePullArm } from './arms/containerd';
 import { CliDecompressArm, TarLimitArm } from './arms/command-line';
 import { FirstContainerArm, RunnableImages } from './arms/first-container';
 import { NodeStagesArm } from './arms/node-stages';
@@ -125,6 +125,7 @@ async function containerdArms(options: SuiteOptions, services: Services): Promis
           new PullArm(target, registry),
           new FirstContainerArm(target, runnable),
           new SecondNamespacePullArm(target, registry, pullClient),
+          new RemovalArm(target, registry),
         ]),
         ...(mirror ? [new MirrorPullArm(mirror.target, registry, mirror.hostsDir, mirror.peerSocket)] : []),
       ],

@@ -5,7 +5,8 @@
 // strata as proxy snapshotter and content store (and, from containerd
 // 1.7.4, differ). Every sample starts from an empty store: the image is
 // removed and garbage-collected after it. A pull into a second namespace
-// measures what a node pays for an image another namespace already holds.
+// measures what a node pays for an image another namespace already holds,
+// and a removal what it pays to be rid of one.
 import fs from 'node:fs';
 import path from 'node:path';
 import { connect } from '../../src/client/connect';
@@ -80,6 +81,29 @@ export class PullArm {
     const args = ['images', 'pull', '--plain-http', '--snapshotter', this.target.snapshotter, '--platform', 'linux/amd64', remote];
     const [, seconds] = await timed(() => this.target.containerd.ctr(args));
     await removeImage(this.target, remote);
+    return { seconds };
+  }
+}
+
+/**
+ * `ctr images rm --sync` of a pulled image, timed until its content and
+ * snapshots are gone: what removing an image and collecting its garbage
+ * costs. The pull before it is not timed.
+ */
+export class RemovalArm {
+  readonly name: string;
+
+  constructor(
+    private readonly target: ContainerdTarget,
+    private readonly registry: Registry,
+  ) {
+    this.name = ARM.removal(target.snapshotter);
+  }
+
+  async run(input: InputImage): Promise<Sample> {
+    const remote = await pushedOnce(this.registry, input);
+    await this.target.containerd.ctr(['images', 'pull', '--plain-http', '--snapshotter', this.target.snapshotter, '--platform', 'linux/amd64', remote]);
+    const [, seconds] = await timed(() => removeImage(this.target, remote));
     return { seconds };
   }
 }

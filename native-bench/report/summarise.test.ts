@@ -21,6 +21,11 @@ test('each snapshotter is over overlayfs when it runs, over the first named othe
   assert.deepEqual(kinds(['strata', 'btrfs'], pulls), ['ctr pull: btrfs / strata = 4', 'ctr pull into strata: from a peer mirror / from the registry = 0.5']);
 });
 
+test("a removal's ratio is over the reference snapshotter's removal, as every other containerd arm's", () => {
+  const removals = measured({ [ARM.removal('overlayfs')]: 2, [ARM.removal('native')]: 1 });
+  assert.deepEqual(kinds(['native', 'overlayfs'], removals), ['remove and collect: native / overlayfs = 0.5']);
+});
+
 test("import's unpack share is the import's time less the --no-unpack import's", () => {
   const imports = measured({ [ARM.ctrImport('native', true)]: 5, [ARM.ctrImport('native', false)]: 1, [ARM.ctrImport('overlayfs', true)]: 3, [ARM.ctrImport('overlayfs', false)]: 1 });
   assert.deepEqual(kinds(['overlayfs', 'native'], imports), ['ctr import: native / overlayfs = 1.6666666666666667', 'ctr import, unpack share: native / overlayfs = 2']);

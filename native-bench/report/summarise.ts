@@ -96,6 +96,7 @@ export function summarise(
       ratio('ctr pull', ARM.ctrPull);
       ratio('pull to first container', ARM.firstContainer);
       ratio('pull into a second namespace', ARM.secondNamespacePull);
+      ratio('remove and collect', ARM.removal);
     }
   }
   for (const m of inputs) add('ctr pull into strata: from a peer mirror / from the registry', `${m.subject} ${m.compression}`, seconds(find(ARM.ctrPullMirror, m)), seconds(find(ARM.ctrPull('strata'), m)));

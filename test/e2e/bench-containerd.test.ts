@@ -1,8 +1,8 @@
 // `strata bench --containerd BIN --snapshotter ...` runs the containerd arms
 // with that containerd, once per snapshotter named, and says which
 // containerd it was: its version is the report's, and every arm has its
-// figures for every snapshotter, pull to first container included. By
-// default BIN is Debian's containerd, named by its path;
+// figures for every snapshotter, pull to first container and removal
+// included. By default BIN is Debian's containerd, named by its path;
 // STRATA_CONTAINERD_BIN_DIR (a directory with containerd and ctr, such as a
 // 1.7 built from containerd's repository) runs another, as for
 // cri-kubernetes.test.ts. Never a speed.
@@ -31,13 +31,13 @@ describe(`strata bench --containerd ${CONTAINERD} --snapshotter ${SNAPSHOTTERS.j
     const report = JSON.parse(run.stdout);
     assert.equal(report.machine.containerd, await containerdVersion(CONTAINERD));
     assert.equal(report.options.containerd, CONTAINERD);
-    const expected = SNAPSHOTTERS.flatMap((name) => [ARM.ctrImport(name, true), ARM.ctrImport(name, false), ARM.ctrPull(name), ARM.firstContainer(name), ARM.secondNamespacePull(name)]);
+    const expected = SNAPSHOTTERS.flatMap((name) => [ARM.ctrImport(name, true), ARM.ctrImport(name, false), ARM.ctrPull(name), ARM.firstContainer(name), ARM.secondNamespacePull(name), ARM.removal(name)]);
     const arms = report.measurements.map((m: { arm: string }) => m.arm);
     assert.deepEqual([...arms].sort(), [...expected, ARM.ctrPullMirror].sort());
     for (const m of report.measurements) assert.ok(m.subject === 'whiteouts' && m.seconds.n === 1 && Number.isFinite(m.seconds.p50), `${m.arm}: no figure`);
     // Every snapshotter over overlayfs, the reference.
     for (const name of ['native', 'btrfs', 'strata']) {
-      for (const kind of ['ctr import', 'ctr pull', 'pull to first container', 'pull into a second namespace']) {
+      for (const kind of ['ctr import', 'ctr pull', 'pull to first container', 'pull into a second namespace', 'remove and collect']) {
         assert.ok(report.ratios.some((r: { kind: string }) => r.kind === `${kind}: ${name} / overlayfs`), `no ratio ${kind}: ${name} / overlayfs`);
       }
     }
