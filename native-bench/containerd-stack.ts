@@ -9,10 +9,12 @@ import path from 'node:path';
 import type { ContainerdTarget } from './arms/containerd';
 import { btrfsMissing, mountBtrfs } from './harness/btrfs';
 import { startContainerd } from './harness/containerd';
+import { parseSnapshotterPlugins, parseVersions, SNAPSHOTTER_PLUGIN_TYPE, type SnapshotterPlugin } from './harness/containerd-plugins';
 import { containerdVersion, shippedConfigForVersion } from './harness/containerd-version';
 import { freePort, startRegistry, type Registry } from './harness/registry';
 import { shippedConfigFor, type ShippedConfig } from './harness/shipped-configs';
 import { startStrata } from './harness/strata';
+import type { Stack } from './model';
 import type { Services } from './services';
 
 /** What a private containerd can run: its built-in snapshotters, and strata. */
@@ -38,6 +40,8 @@ export interface StrataMirror {
 export interface ContainerdStack {
   /** In the order the snapshotters were named. */
   targets: ContainerdTarget[];
+  /** As containerd describes it, for the report. */
+  description: Stack;
   registry: Registry;
   /** Only when strata is among the snapshotters. */
   mirror?: StrataMirror;
@@ -98,5 +102,25 @@ export async function startContainerdStack(options: StackOptions, services: Serv
   }
   const mirror = options.snapshotters.includes('strata') ? await startStrataTarget(dir, options, shippedConfig, registry, services) : undefined;
   if (mirror) targets.set('strata', mirror.target);
-  return { targets: options.snapshotters.map((name) => targets.get(name) as ContainerdTarget), registry, mirror };
+  const named = options.snapshotters.map((name) => targets.get(name) as ContainerdTarget);
+  return { targets: named, description: await describeStack(named), registry, mirror };
+}
+
+/**
+ * The stack as containerd describes it: its version, and each target's
+ * snapshotter plugin. A snapshotter it lacks, or that did not load, fails
+ * here in one line, before anything is timed.
+ */
+async function describeStack(targets: ContainerdTarget[]): Promise<Stack> {
+  const listed = new Map<ContainerdTarget['containerd'], SnapshotterPlugin[]>();
+  const snapshotters: SnapshotterPlugin[] = [];
+  for (const { containerd, snapshotter } of targets) {
+    const plugins = listed.get(containerd) ?? parseSnapshotterPlugins(await containerd.ctr(['plugins', 'ls', '--detailed', `type==${SNAPSHOTTER_PLUGIN_TYPE}`]));
+    listed.set(containerd, plugins);
+    const plugin = plugins.find((p) => p.id === snapshotter);
+    if (!plugin) throw new Error(`--snapshotter ${snapshotter}: containerd (${containerd.address}) has no such snapshotter; it has ${plugins.map((p) => p.id).join(', ')}`);
+    if (plugin.status !== 'ok') throw new Error(`--snapshotter ${snapshotter}: status ${plugin.status} in containerd (${plugin.error})`);
+    snapshotters.push(plugin);
+  }
+  return { containerd: parseVersions(await targets[0].containerd.ctr(['version'])), snapshotters };
 }

@@ -1,5 +1,6 @@
 // What the suite measures and reports. Every figure is a set of samples,
 // one per interleaved repetition, summarised in the report.
+import type { SnapshotterPlugin } from './harness/containerd-plugins';
 import type { Summary } from './stats';
 
 /** Where an unpack's time goes. */
@@ -97,6 +98,14 @@ export interface Machine {
   go: string;
 }
 
+/** The stack the containerd arms ran on, as containerd described it. */
+export interface Stack {
+  /** From `ctr version`: ctr's version, and the containerd's it talked to. */
+  containerd: { client: string; server: string };
+  /** Each snapshotter the arms ran on, in the order named, from `ctr plugins ls --detailed`. */
+  snapshotters: SnapshotterPlugin[];
+}
+
 /**
  * The report's layout: raised when a field is renamed, removed or changes
  * meaning, so that --from refuses a report it would misread. Reports written
@@ -114,4 +123,6 @@ export interface Report {
   snapshots: SnapshotScenario[];
   content: ContentScenario[];
   ratios: Ratio[];
+  /** Reports from before it was recorded, and runs without the containerd group, have none. */
+  stack?: Stack;
 }

@@ -18,7 +18,7 @@ import { ReferenceArm } from './arms/reference';
 import { StrataApplyArm } from './arms/strata-apply';
 import { makeBlob, measureContent } from './content-throughput';
 import { describeMachine } from './machine';
-import { REPORT_FORMAT, type ContentScenario, type Group, type Measurement, type Report, type Sample, type SnapshotScenario } from './model';
+import { REPORT_FORMAT, type ContentScenario, type Group, type Measurement, type Report, type Sample, type SnapshotScenario, type Stack } from './model';
 import { buildPullClient, buildReference } from './reference-build';
 import { summarise } from './report/summarise';
 import { Services } from './services';
@@ -110,27 +110,23 @@ async function unpackArms(options: SuiteOptions, services: Services, scratch: st
   return sets;
 }
 
-async function containerdArms(options: SuiteOptions, services: Services): Promise<ArmSet[]> {
-  if (!options.groups.includes('containerd')) return [];
-  const { targets, registry, mirror } = await startContainerdStack(options, services);
+async function containerdArms(options: SuiteOptions, services: Services): Promise<{ sets: ArmSet[]; stack?: Stack }> {
+  if (!options.groups.includes('containerd')) return { sets: [] };
+  const { targets, description, registry, mirror } = await startContainerdStack(options, services);
   const runnable = new RunnableImages(path.join(options.workDir, 'inputs'), registry);
   const pullClient = await buildPullClient(options.workDir);
-  return [
-    {
-      group: 'containerd',
-      arms: [
-        ...targets.flatMap((target) => [
-          new ImportArm(target, true),
-          new ImportArm(target, false),
-          new PullArm(target, registry),
-          new FirstContainerArm(target, runnable),
-          new SecondNamespacePullArm(target, registry, pullClient),
-          new RemovalArm(target, registry),
-        ]),
-        ...(mirror ? [new MirrorPullArm(mirror.target, registry, mirror.hostsDir, mirror.peerSocket)] : []),
-      ],
-    },
+  const arms = [
+    ...targets.flatMap((target) => [
+      new ImportArm(target, true),
+      new ImportArm(target, false),
+      new PullArm(target, registry),
+      new FirstContainerArm(target, runnable),
+      new SecondNamespacePullArm(target, registry, pullClient),
+      new RemovalArm(target, registry),
+    ]),
+    ...(mirror ? [new MirrorPullArm(mirror.target, registry, mirror.hostsDir, mirror.peerSocket)] : []),
   ];
+  return { sets: [{ group: 'containerd', arms }], stack: description };
 }
 
 /** Snapshot and content scenarios compare strata with containerd's own services: one of each. */
@@ -178,7 +174,7 @@ export async function runSuite(options: SuiteOptions, progress: Progress): Promi
     const scratch = path.join(options.workDir, 'scratch');
     await fs.promises.mkdir(scratch, { recursive: true });
     // The containerd stack first: one that cannot start fails before anything else runs.
-    const containerdSets = await containerdArms(options, services);
+    const { sets: containerdSets, stack } = await containerdArms(options, services);
     const inputs = options.groups.some((g) => g === 'unpack' || g === 'containerd' || g === 'decompress') ? await makeInputs(options) : [];
     const armSets = [...(await unpackArms(options, services, scratch)), ...containerdSets];
     const targets = await comparisonTargets(options, services);
@@ -299,12 +295,14 @@ export async function runSuite(options: SuiteOptions, progress: Progress): Promi
       format: REPORT_FORMAT,
       startedAt: startedAt.toISOString(),
       seconds: (Date.now() - startedAt.getTime()) / 1000,
-      machine: await describeMachine(options.workDir, options.containerd ?? 'containerd'),
+      // The containerd the arms ran on, as it says, when they ran.
+      machine: { ...(await describeMachine(options.workDir, options.containerd ?? 'containerd')), ...(stack ? { containerd: stack.containerd.server } : {}) },
       options: { ...options },
       measurements: summarised,
       snapshots,
       content: contentScenarios,
       ratios,
+      stack,
     };
   } finally {
     process.off('SIGINT', interrupted);

@@ -54,3 +54,10 @@ test('a report in another format is refused, naming both formats', async () => {
   const report = { ...JSON.parse(fs.readFileSync(kept[3], 'utf8')), format: REPORT_FORMAT + 1 };
   await refused(written('next.json', report), new RegExp(`a report in format ${REPORT_FORMAT + 1}, from another version of strata; this strata bench reads format ${REPORT_FORMAT} \\(run it again to get one\\)$`));
 });
+
+test('the stack a run recorded reads back, and one without its snapshotters is refused', async () => {
+  const stack = { containerd: { client: '1.6.20~ds1', server: '1.7.13' }, snapshotters: [{ id: 'overlayfs', status: 'ok', exports: { root: '/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs' } }] };
+  const report = { ...JSON.parse(fs.readFileSync(kept[3], 'utf8')), stack };
+  assert.deepEqual((await readReport(written('stack.json', report))).stack, stack);
+  await refused(written('no-snapshotters.json', { ...report, stack: { containerd: stack.containerd } }), /not a strata bench report \(report\.stack\.snapshotters is missing\)$/);
+});

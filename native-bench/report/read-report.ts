@@ -62,6 +62,12 @@ const REPORT = object({
   snapshots: arrayOf(object({ target: string, depth: figure, clients: figure, operations: recordOf(operation), round: operation, roundP50MsPerRepetition: optional(summary) })),
   content: arrayOf(object({ target: string, writers: figure, blobMiB: figure, writeMiBPerSecond: summary, readMiBPerSecond: summary })),
   ratios: arrayOf(object({ kind: string, subject: string, ratio: figure })),
+  stack: optional(
+    object({
+      containerd: object({ client: string, server: string }),
+      snapshotters: arrayOf(object({ id: string, status: string, exports: recordOf(string), error: optional(string) })),
+    }),
+  ),
 });
 
 /**

@@ -1,11 +1,11 @@
 // `strata bench --containerd BIN --snapshotter ...` runs the containerd arms
 // with that containerd, once per snapshotter named, and says which
-// containerd it was: its version is the report's, and every arm has its
-// figures for every snapshotter, pull to first container and removal
-// included. By default BIN is Debian's containerd, named by its path;
-// STRATA_CONTAINERD_BIN_DIR (a directory with containerd and ctr, such as a
-// 1.7 built from containerd's repository) runs another, as for
-// cri-kubernetes.test.ts. Never a speed.
+// containerd it was: its version and its snapshotters' plugins are the
+// report's, and every arm has its figures for every snapshotter, pull to
+// first container and removal included. By default BIN is Debian's
+// containerd, named by its path; STRATA_CONTAINERD_BIN_DIR (a directory
+// with containerd and ctr, such as a 1.7 built from containerd's
+// repository) runs another, as for cri-kubernetes.test.ts. Never a speed.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -29,7 +29,12 @@ describe(`strata bench --containerd ${CONTAINERD} --snapshotter ${SNAPSHOTTERS.j
     const run = spawnSync(process.execPath, [STRATA_CLI, ...args, '--work', path.join(workDir, 'work'), '--out', path.join(workDir, 'out')], { encoding: 'utf8', maxBuffer: 64 << 20 });
     assert.equal(run.status, 0, `strata bench failed: ${run.stderr}`);
     const report = JSON.parse(run.stdout);
-    assert.equal(report.machine.containerd, await containerdVersion(CONTAINERD));
+    const version = await containerdVersion(CONTAINERD);
+    assert.equal(report.machine.containerd, version);
+    // The stack as containerd described it: every snapshotter loaded, btrfs on the bench's own btrfs under --work.
+    assert.equal(report.stack.containerd.server, version);
+    assert.deepEqual(report.stack.snapshotters.map((p: { id: string; status: string }) => `${p.id} ${p.status}`), SNAPSHOTTERS.map((name) => `${name} ok`));
+    assert.equal(report.stack.snapshotters[2].exports.root, path.join(workDir, 'work', 'containerd', 'btrfs'));
     assert.equal(report.options.containerd, CONTAINERD);
     const expected = SNAPSHOTTERS.flatMap((name) => [ARM.ctrImport(name, true), ARM.ctrImport(name, false), ARM.ctrPull(name), ARM.firstContainer(name), ARM.secondNamespacePull(name), ARM.removal(name)]);
     const arms = report.measurements.map((m: { arm: string }) => m.arm);
