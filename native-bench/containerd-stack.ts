@@ -1,16 +1,20 @@
 // The containerd stack the end-to-end arms run on: one target per
-// snapshotter named with --snapshotter. containerd's built-in snapshotters
-// run on a private containerd with its own content store and differ (btrfs
-// on a loop-mounted btrfs of its own); strata runs on another, wired in by
-// the config strata ships for that containerd, beside a peer strata whose
-// mirror the mirror-pull arm reads.
+// snapshotter named with --snapshotter. By default containerd's built-in
+// snapshotters run on a private containerd with its own content store and
+// differ (btrfs on a loop-mounted btrfs of its own); strata runs on
+// another, wired in by the config strata ships for that containerd, beside
+// a peer strata whose mirror the mirror-pull arm reads. With
+// --containerd-address every snapshotter runs on the user's containerd, in
+// a namespace of the bench's own, removed with all it holds at the end.
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ContainerdTarget } from './arms/containerd';
+import { firstNamespace, type ContainerdTarget } from './arms/containerd';
 import { btrfsMissing, mountBtrfs } from './harness/btrfs';
-import { startContainerd } from './harness/containerd';
+import { containerdClient, startContainerd, type ContainerdClient } from './harness/containerd';
 import { parseSnapshotterPlugins, parseVersions, SNAPSHOTTER_PLUGIN_TYPE, type SnapshotterPlugin } from './harness/containerd-plugins';
 import { containerdVersion, shippedConfigForVersion } from './harness/containerd-version';
+import { removeNamespace } from './harness/namespace-cleanup';
 import { freePort, startRegistry, type Registry } from './harness/registry';
 import { shippedConfigFor, type ShippedConfig } from './harness/shipped-configs';
 import { startStrata } from './harness/strata';
@@ -25,6 +29,8 @@ export interface StackOptions {
   workDir: string;
   /** The containerd binary, its ctr beside it; Debian's, on PATH, when absent. */
   containerd?: string;
+  /** The socket of a containerd already running, used instead of starting one. */
+  containerdAddress?: string;
   snapshotters: string[];
 }
 
@@ -43,12 +49,21 @@ export interface ContainerdStack {
   /** As containerd describes it, for the report. */
   description: Stack;
   registry: Registry;
-  /** Only when strata is among the snapshotters. */
+  /** Only with the bench's own strata. */
   mirror?: StrataMirror;
 }
 
+/** The bench's strata, before the registry it mirrors is known. */
+interface PrivateStrata {
+  target: ContainerdTarget;
+  dir: string;
+  /** host:port of its mirror. */
+  mirror: string;
+  peerSocket: string;
+}
+
 /** strata as containerd's content store and snapshotter (and, from 1.7.4, differ), with a peer holding the images' blobs. */
-async function startStrataTarget(dir: string, options: StackOptions, shippedConfig: ShippedConfig, registry: Registry, services: Services): Promise<StrataMirror> {
+async function startStrataTarget(dir: string, options: StackOptions, shippedConfig: ShippedConfig, services: Services): Promise<PrivateStrata> {
   const strataDir = path.join(dir, 'strata');
   await fs.promises.rm(strataDir, { recursive: true, force: true });
   await fs.promises.mkdir(strataDir, { recursive: true });
@@ -75,22 +90,18 @@ async function startStrataTarget(dir: string, options: StackOptions, shippedConf
     { namespace: 'strata-bench', parentDir: dir, garbageCollection: 'on-deletion', binary: options.containerd, base: shippedConfigFor(shippedConfig, { socket, root }), disabledPlugins: ['io.containerd.grpc.v1.cri'] },
   );
   services.add(() => containerd.stop());
-  const hostsDir = path.join(strataDir, 'certs.d');
-  await fs.promises.mkdir(path.join(hostsDir, registry.host), { recursive: true });
-  await fs.promises.writeFile(path.join(hostsDir, registry.host, 'hosts.toml'), `server = "http://${registry.host}"\n\n[host."http://${ownMirror}"]\n  capabilities = ["pull"]\n`);
-  return { target: { containerd, snapshotter: 'strata' }, hostsDir, peerSocket };
+  return { target: { containerd, snapshotter: 'strata' }, dir: strataDir, mirror: ownMirror, peerSocket };
 }
 
-export async function startContainerdStack(options: StackOptions, services: Services): Promise<ContainerdStack> {
-  const dir = path.join(options.workDir, 'containerd');
-  await fs.promises.mkdir(dir, { recursive: true });
+/** The targets on containerds of the bench's own. */
+async function privateTargets(options: StackOptions, services: Services): Promise<{ targets: Map<string, ContainerdTarget>; strata?: PrivateStrata }> {
   // Before the first start: a containerd strata bench cannot configure, or a
   // machine that cannot make a btrfs, fails here, in one line.
   const shippedConfig = shippedConfigForVersion(await containerdVersion(options.containerd ?? 'containerd'));
   const noBtrfs = options.snapshotters.includes('btrfs') ? await btrfsMissing() : undefined;
   if (noBtrfs) throw new Error(`--snapshotter btrfs: ${noBtrfs}`);
-  const registry = await startRegistry();
-  services.add(() => registry.stop());
+  const dir = path.join(options.workDir, 'containerd');
+  await fs.promises.mkdir(dir, { recursive: true });
   const targets = new Map<string, ContainerdTarget>();
   const builtIn = options.snapshotters.filter((name) => name !== 'strata');
   if (builtIn.length > 0) {
@@ -100,10 +111,49 @@ export async function startContainerdStack(options: StackOptions, services: Serv
     services.add(() => containerd.stop());
     for (const snapshotter of builtIn) targets.set(snapshotter, { containerd, snapshotter });
   }
-  const mirror = options.snapshotters.includes('strata') ? await startStrataTarget(dir, options, shippedConfig, registry, services) : undefined;
-  if (mirror) targets.set('strata', mirror.target);
+  const strata = options.snapshotters.includes('strata') ? await startStrataTarget(dir, options, shippedConfig, services) : undefined;
+  if (strata) targets.set('strata', strata.target);
+  return { targets, strata };
+}
+
+/**
+ * Every snapshotter on the user's containerd, in a namespace of the
+ * bench's own (and the second-namespace arm's beside it), removed with
+ * everything in them when the run ends, also when it is interrupted.
+ */
+async function usersTargets(address: string, options: StackOptions, services: Services): Promise<Map<string, ContainerdTarget>> {
+  const namespace = `strata-bench-${randomBytes(4).toString('hex')}`;
+  const containerd = containerdClient(address, namespace, 'ctr');
+  await containerd.ctr(['version']).catch((err: Error) => {
+    throw new Error(`--containerd-address ${address}: not a containerd (${err.message})`);
+  });
+  const cleanup = containerdClient(address, namespace, 'ctr', { cleanup: true });
+  services.add(async () => {
+    for (const made of [namespace, firstNamespace(namespace)]) {
+      await removeNamespace(cleanup, made, options.snapshotters).catch((err: Error) =>
+        process.stderr.write(`strata bench: could not remove namespace ${made} from the containerd at ${address}: ${err.message.split('\n')[0]}\n`),
+      );
+    }
+  });
+  return new Map(options.snapshotters.map((snapshotter) => [snapshotter, { containerd, snapshotter }]));
+}
+
+/** strata's mirror first, then the registry, for ctr's --hosts-dir. */
+async function hostsDir(strata: PrivateStrata, registry: Registry): Promise<string> {
+  const dir = path.join(strata.dir, 'certs.d');
+  await fs.promises.mkdir(path.join(dir, registry.host), { recursive: true });
+  await fs.promises.writeFile(path.join(dir, registry.host, 'hosts.toml'), `server = "http://${registry.host}"\n\n[host."http://${strata.mirror}"]\n  capabilities = ["pull"]\n`);
+  return dir;
+}
+
+export async function startContainerdStack(options: StackOptions, services: Services): Promise<ContainerdStack> {
+  const { targets, strata } = options.containerdAddress ? { targets: await usersTargets(options.containerdAddress, options, services), strata: undefined } : await privateTargets(options, services);
   const named = options.snapshotters.map((name) => targets.get(name) as ContainerdTarget);
-  return { targets: named, description: await describeStack(named), registry, mirror };
+  const description = await describeStack(named);
+  const registry = await startRegistry();
+  services.add(() => registry.stop());
+  const mirror = strata ? { target: strata.target, hostsDir: await hostsDir(strata, registry), peerSocket: strata.peerSocket } : undefined;
+  return { targets: named, description, registry, mirror };
 }
 
 /**
@@ -112,7 +162,7 @@ export async function startContainerdStack(options: StackOptions, services: Serv
  * here in one line, before anything is timed.
  */
 async function describeStack(targets: ContainerdTarget[]): Promise<Stack> {
-  const listed = new Map<ContainerdTarget['containerd'], SnapshotterPlugin[]>();
+  const listed = new Map<ContainerdClient, SnapshotterPlugin[]>();
   const snapshotters: SnapshotterPlugin[] = [];
   for (const { containerd, snapshotter } of targets) {
     const plugins = listed.get(containerd) ?? parseSnapshotterPlugins(await containerd.ctr(['plugins', 'ls', '--detailed', `type==${SNAPSHOTTER_PLUGIN_TYPE}`]));

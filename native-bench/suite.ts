@@ -22,6 +22,7 @@ import { REPORT_FORMAT, type ContentScenario, type Group, type Measurement, type
 import { buildPullClient, buildReference } from './reference-build';
 import { summarise } from './report/summarise';
 import { Services } from './services';
+import { killCommands } from './harness/processes';
 import { buildChain, figures, OPERATIONS, removeChain, runRounds, type Latencies, type SnapshotTarget } from './snapshot-ops';
 import { summarize } from './stats';
 import { canDropCaches, dropCaches, ioStallSeconds } from './system';
@@ -52,6 +53,8 @@ export interface SuiteOptions {
   dropCaches: boolean;
   /** The containerd every containerd arm and comparison runs (its ctr beside it); Debian's, on PATH, when absent. */
   containerd?: string;
+  /** A containerd already running, for the containerd arms instead of starting one (the comparisons still start theirs). */
+  containerdAddress?: string;
   /** The containerd arms', each run on the same inputs: built-in ones and strata. */
   snapshotters: string[];
   snapshotDepths: number[];
@@ -163,10 +166,17 @@ export async function runSuite(options: SuiteOptions, progress: Progress): Promi
   const dropping = options.dropCaches && (await canDropCaches());
   if (options.dropCaches && !dropping) throw new Error('--drop-caches needs to write /proc/sys/vm/drop_caches (run as root)');
   const services = new Services();
-  // An interrupted run stops what it started: servers, mounts, containerd.
+  // An interrupted run ends the commands it is running and starts no more,
+  // then stops what it started (servers, mounts, containerd), removes what
+  // it made in the user's containerd, and exits with the signal's code.
+  let interruption: Promise<never> | undefined;
   const interrupted = (signal: NodeJS.Signals) => {
     progress.stop();
-    void services.stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    interruption = (async () => {
+      await killCommands();
+      await services.stopAll();
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    })();
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
@@ -308,6 +318,7 @@ export async function runSuite(options: SuiteOptions, progress: Progress): Promi
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
     progress.stop();
-    await services.stopAll();
+    // Interrupted, the run ends in its handler: what the killed commands failed is not the run's failure.
+    await (interruption ?? services.stopAll());
   }
 }

@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import { syscalls } from '../src/native/syscalls';
+import { execCommand } from './harness/processes';
 
 export const execFileAsync = promisify(execFile);
 
@@ -73,7 +74,7 @@ function statusBytes(pid: number, field: string): number {
 /** Runs a command; rejects with its stderr, on one line. */
 export async function run(command: string, args: string[], options: { cwd?: string } = {}): Promise<string> {
   try {
-    const { stdout } = await execFileAsync(command, args, { maxBuffer: 64 << 20, cwd: options.cwd });
+    const { stdout } = await execCommand(command, args, options);
     return stdout;
   } catch (err) {
     const stderr = String((err as { stderr?: string }).stderr ?? '').trim().split('\n').pop();

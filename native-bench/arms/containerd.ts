@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { connect } from '../../src/client/connect';
 import { fileChunks, writeBlob } from '../content-writer';
-import type { Containerd } from '../harness/containerd';
+import type { ContainerdClient } from '../harness/containerd';
 import type { Registry } from '../harness/registry';
 import { ARM } from '../arm-names';
 import type { InputImage } from '../inputs/materialize';
@@ -21,7 +21,7 @@ import { timed } from '../system';
 
 /** A snapshotter, and the containerd it runs on: every containerd arm's figures are labelled with the snapshotter's name. */
 export interface ContainerdTarget {
-  containerd: Containerd;
+  containerd: ContainerdClient;
   snapshotter: string;
 }
 
@@ -157,8 +157,8 @@ export class MirrorPullArm {
 }
 
 
-/** The namespace the second-namespace arm pulls into first. */
-const FIRST_NAMESPACE = 'strata-bench-first';
+/** The namespace the second-namespace arm pulls into first, beside the bench's own. */
+export const firstNamespace = (namespace: string) => `${namespace}-first`;
 
 /**
  * A pull of an image another namespace of the same containerd already
@@ -186,9 +186,9 @@ export class SecondNamespacePullArm {
 
   async run(input: InputImage): Promise<Sample> {
     const remote = await pushedOnce(this.registry, input);
-    await this.pull(FIRST_NAMESPACE, remote);
+    await this.pull(firstNamespace(this.target.containerd.namespace), remote);
     const seconds = await this.pull(this.target.containerd.namespace, remote);
-    await this.target.containerd.ctr(['images', 'rm', '--sync', remote], FIRST_NAMESPACE);
+    await this.target.containerd.ctr(['images', 'rm', '--sync', remote], firstNamespace(this.target.containerd.namespace));
     await removeImage(this.target, remote);
     return { seconds };
   }

@@ -1,26 +1,27 @@
 // A private containerd for end-to-end tests and the benchmarks: its own root,
 // state, socket and config in a temporary directory, with proxy snapshotters
 // (and, optionally, a proxy content store) wired in.
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { stringify } from 'smol-toml';
 import { unmountAllUnder } from './mounts';
-import { startServer, stopServer, waitForSocket } from './processes';
-
-const execFileAsync = promisify(execFile);
+import { execCommand, startServer, stopServer, waitForSocket } from './processes';
 
 /** Namespace for everything the tests create, so nothing mixes with other users of ctr. */
 export const NAMESPACE = 'strata-e2e';
 
-export interface Containerd {
-  dir: string;
+/** A containerd to talk to, whoever started it. */
+export interface ContainerdClient {
   address: string;
   namespace: string;
   /** Runs `ctr --address ADDRESS -n NAMESPACE ARGS...` (or in `inNamespace`) and returns its stdout; throws with stderr on failure. */
   ctr(args: string[], inNamespace?: string): Promise<string>;
+}
+
+/** A private containerd. */
+export interface Containerd extends ContainerdClient {
+  dir: string;
   /** The end of containerd's log, for error messages. */
   logTail(): string;
   /** Unmounts everything under dir, stops containerd and deletes dir. */
@@ -125,6 +126,20 @@ function config(dir: string, address: string, proxies: ProxySnapshotters, option
   return stringify(mergeToml(base, own));
 }
 
+/** The containerd listening on `address`, through `ctrBinary`, working in `namespace`; for a cleanup, with `cleanup` (see execCommand). */
+export function containerdClient(address: string, namespace: string, ctrBinary: string, options: { cleanup?: boolean } = {}): ContainerdClient {
+  const ctr = async (args: string[], inNamespace = namespace): Promise<string> => {
+    try {
+      const { stdout } = await execCommand(ctrBinary, ['--address', address, '-n', inNamespace, ...args], options);
+      return stdout;
+    } catch (error) {
+      const stderr = error instanceof Error && 'stderr' in error ? String(error.stderr).trim() : '';
+      throw new Error(`ctr ${args.join(' ')} failed: ${stderr || String(error)}`);
+    }
+  };
+  return { address, namespace, ctr };
+}
+
 export async function startContainerd(proxies: ProxySnapshotters = {}, options: ContainerdOptions = {}): Promise<Containerd> {
   const dir = await fs.promises.mkdtemp(path.join(options.parentDir ?? os.tmpdir(), 'strata-containerd-'));
   const namespace = options.namespace ?? NAMESPACE;
@@ -133,19 +148,7 @@ export async function startContainerd(proxies: ProxySnapshotters = {}, options: 
   await fs.promises.writeFile(configPath, config(dir, address, proxies, options));
 
   const server = startServer(options.binary ?? 'containerd', ['--config', configPath], path.join(dir, 'containerd.log'));
-  const ctrBinary = options.binary ? path.join(path.dirname(options.binary), 'ctr') : 'ctr';
-
-  const ctr = async (args: string[], inNamespace = namespace): Promise<string> => {
-    try {
-      const { stdout } = await execFileAsync(ctrBinary, ['--address', address, '-n', inNamespace, ...args], {
-        maxBuffer: 64 * 1024 * 1024,
-      });
-      return stdout;
-    } catch (error) {
-      const stderr = error instanceof Error && 'stderr' in error ? String(error.stderr).trim() : '';
-      throw new Error(`ctr ${args.join(' ')} failed: ${stderr || String(error)}`);
-    }
-  };
+  const { ctr } = containerdClient(address, namespace, options.binary ? path.join(path.dirname(options.binary), 'ctr') : 'ctr');
 
   const stop = async (): Promise<void> => {
     // Mounts first: deleting dir through a live bind mount would delete

@@ -1,6 +1,7 @@
 // Starting server processes for tests, waiting on them, and making sure none
-// outlives the test process.
-import { spawn, type ChildProcess } from 'node:child_process';
+// outlives the test process; running commands that an interrupted run can
+// end.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -96,4 +97,49 @@ export async function stopServer(server: ServerProcess, signal: NodeJS.Signals, 
     throw new Error(`${server.child.spawnfile} did not exit within ${timeoutMs}ms of ${signal}:\n${server.logTail()}`);
   }
   return status;
+}
+
+/** Commands execCommand started that have not ended. */
+const commands = new Set<ChildProcess>();
+/** Set by killCommands: from then on only a cleanup's commands run. */
+let killed = false;
+
+export interface CommandOptions {
+  cwd?: string;
+  /** Part of a cleanup, which runs after killCommands(): neither refused nor killed by it. */
+  cleanup?: boolean;
+}
+
+/**
+ * Runs a command to its end: its stdout and stderr, or a rejection carrying
+ * them, as execFile's promise gives. killCommands() ends it.
+ */
+export function execCommand(command: string, args: string[], options: CommandOptions = {}): Promise<{ stdout: string; stderr: string }> {
+  if (killed && !options.cleanup) return Promise.reject(new Error(`${command}: not run, the run was interrupted`));
+  return new Promise((resolve, reject) => {
+    const child = execFile(command, args, { cwd: options.cwd, encoding: 'utf8', maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      commands.delete(child);
+      if (error) reject(Object.assign(error, { stdout, stderr }));
+      else resolve({ stdout, stderr });
+    });
+    if (!options.cleanup) commands.add(child);
+  });
+}
+
+/**
+ * Kills every command execCommand started that is still running, waits
+ * until each has exited, and refuses any started after, but a cleanup's:
+ * an interrupted run cleans up after its commands, not beside them.
+ */
+export async function killCommands(): Promise<void> {
+  killed = true;
+  await Promise.all(
+    [...commands].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('close', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
 }

@@ -1,16 +1,12 @@
 // A private registry for pulls: Debian's docker-registry (distribution 2.8)
 // on 127.0.0.1 with its storage in a temporary directory, and skopeo to push
 // OCI layouts into it.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
-import { startServer, stopServer } from './processes';
-
-const execFileAsync = promisify(execFile);
+import { execCommand, startServer, stopServer } from './processes';
 
 export interface Registry {
   /** host:port, for references such as 127.0.0.1:PORT/name:tag. */
@@ -120,9 +116,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
     log: () => fs.readFileSync(server.logFile, 'utf8'),
     async push(layout, name) {
       const transport = (await fs.promises.stat(layout)).isFile() ? 'oci-archive' : 'oci';
-      await execFileAsync('skopeo', ['copy', '--insecure-policy', '--dest-tls-verify=false', '--quiet', '--preserve-digests', ...login, `${transport}:${layout}`, `docker://${host}/${name}`], {
-        maxBuffer: 16 << 20,
-      });
+      await execCommand('skopeo', ['copy', '--insecure-policy', '--dest-tls-verify=false', '--quiet', '--preserve-digests', ...login, `${transport}:${layout}`, `docker://${host}/${name}`]);
     },
     stop,
   };

@@ -1,5 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { UsageError } from '../usage-error';
 import { benchOptions, type BenchFlags } from './bench';
 
@@ -26,6 +30,22 @@ test('a list names known items, or all; an empty one is bad usage', () => {
 test('--snapshotter, repeated or comma-separated, names each snapshotter once in the order given; overlayfs and strata by default', () => {
   assert.deepEqual(benchOptions(flags({})).snapshotters, ['overlayfs', 'strata']);
   assert.deepEqual(benchOptions(flags({ snapshotter: ['native,strata', 'overlayfs', 'native'] })).snapshotters, ['native', 'strata', 'overlayfs']);
-  refused({ snapshotter: ['overlayfs,zfs'] }, /^--snapshotter: unknown "zfs" \(choose from overlayfs, native, btrfs, strata\)$/);
+  refused({ snapshotter: ['overlayfs,zfs'] }, /^--snapshotter: unknown "zfs" \(choose from overlayfs, native, btrfs, strata, or any with --containerd-address\)$/);
   refused({ snapshotter: [','] }, /^--snapshotter: empty \(choose from overlayfs, native, btrfs, strata\)$/);
+});
+
+test('--containerd-address takes a socket, any snapshotter name, for its containerd to say whether it has it, and not --containerd', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-options-'));
+  const socket = path.join(dir, 'containerd.sock');
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+  try {
+    assert.deepEqual(benchOptions(flags({ containerdAddress: socket, snapshotter: ['overlayfs,zfs'] })).snapshotters, ['overlayfs', 'zfs']);
+    refused({ containerdAddress: socket, containerd: '/usr/bin/containerd' }, /^--containerd and --containerd-address: one or the other \(--containerd starts that containerd, --containerd-address uses one already running\)$/);
+    refused({ containerdAddress: path.join(dir, 'missing.sock') }, /^--containerd-address \S+missing\.sock: no such file$/);
+    refused({ containerdAddress: dir }, /^--containerd-address \S+: not a socket$/);
+  } finally {
+    server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -18,6 +18,7 @@ import { baselineOperand, compareOperands } from './bench-compare';
 import { htmlReport } from '../../native-bench/report/html';
 import { endOfRun } from './bench-end';
 import { makeDirectories } from '../make-directories';
+import { containerdAddress } from './containerd-address';
 import { containerdBinary } from './containerd-binary';
 import { systemErrorText } from '../system-error';
 import { UsageError } from '../usage-error';
@@ -36,6 +37,7 @@ export interface BenchFlags {
   dropCaches?: boolean;
   plainHttp?: boolean;
   containerd?: string;
+  containerdAddress?: string;
   snapshotter: string[];
   from?: string;
   baseline?: string;
@@ -58,13 +60,19 @@ function list<T extends string>(value: string | undefined, allowed: readonly T[]
   return items as T[];
 }
 
-/** --snapshotter, repeated or comma-separated: each name once, in the order given. */
-function snapshotters(values: string[]): string[] {
+/**
+ * --snapshotter, repeated or comma-separated: each name once, in the order
+ * given. The bench's own containerd runs those it knows; the user's, any it
+ * has, as the run finds out.
+ */
+function snapshotters(values: string[], usersContainerd: boolean): string[] {
   if (values.length === 0) return [...DEFAULT_SNAPSHOTTERS];
   const names = [...new Set(values.flatMap((value) => value.split(',')).map((name) => name.trim()).filter(Boolean))];
   if (names.length === 0) throw new UsageError(`--snapshotter: empty (choose from ${PRIVATE_SNAPSHOTTERS.join(', ')})`);
   for (const name of names) {
-    if (!(PRIVATE_SNAPSHOTTERS as readonly string[]).includes(name)) throw new UsageError(`--snapshotter: unknown ${JSON.stringify(name)} (choose from ${PRIVATE_SNAPSHOTTERS.join(', ')})`);
+    if (!usersContainerd && !(PRIVATE_SNAPSHOTTERS as readonly string[]).includes(name)) {
+      throw new UsageError(`--snapshotter: unknown ${JSON.stringify(name)} (choose from ${PRIVATE_SNAPSHOTTERS.join(', ')}, or any with --containerd-address)`);
+    }
   }
   return names;
 }
@@ -77,6 +85,9 @@ export function benchOptions(flags: BenchFlags): SuiteOptions {
   }
   const repetitions = flags.repetitions === undefined ? (quick ? 1 : 3) : Number(flags.repetitions);
   const userOnly = flags.image.length > 0 && flags.images === undefined;
+  if (flags.containerd !== undefined && flags.containerdAddress !== undefined) {
+    throw new UsageError('--containerd and --containerd-address: one or the other (--containerd starts that containerd, --containerd-address uses one already running)');
+  }
   return {
     workDir: path.resolve(flags.work),
     repetitions,
@@ -88,7 +99,8 @@ export function benchOptions(flags: BenchFlags): SuiteOptions {
     groups: list(flags.groups, GROUPS, '--groups', GROUPS),
     dropCaches: flags.dropCaches === true,
     containerd: flags.containerd === undefined ? undefined : containerdBinary(flags.containerd),
-    snapshotters: snapshotters(flags.snapshotter),
+    containerdAddress: flags.containerdAddress === undefined ? undefined : containerdAddress(flags.containerdAddress),
+    snapshotters: snapshotters(flags.snapshotter, flags.containerdAddress !== undefined),
     snapshotDepths: quick ? [1, 16] : [1, 16, 128],
     snapshotClients: [1, 8],
     snapshotRounds: quick ? 24 : 200,

@@ -85,7 +85,7 @@ describe('strata bench: bad usage and unusable reports', { timeout: 120_000 }, (
     await refused(['--compressions', 'foo', ...at], 2, /^strata: --compressions: unknown "foo" \(choose from gzip, zstd, none, or all\)$/);
     await refused(['--groups', 'foo', ...at], 2, /^strata: --groups: unknown "foo" \(choose from unpack, containerd, decompress, snapshots, content, or all\)$/);
     await refused(['--groups', '', ...at], 2, /^strata: --groups: empty \(choose from /);
-    await refused(['--snapshotter', 'overlayfs,zfs', ...at], 2, /^strata: --snapshotter: unknown "zfs" \(choose from overlayfs, native, btrfs, strata\)$/);
+    await refused(['--snapshotter', 'overlayfs,zfs', ...at], 2, /^strata: --snapshotter: unknown "zfs" \(choose from overlayfs, native, btrfs, strata, or any with --containerd-address\)$/);
   });
 
   it('--containerd that is missing, a directory, not executable, or has no ctr beside it is bad usage before anything runs', async () => {
@@ -99,6 +99,14 @@ describe('strata bench: bad usage and unusable reports', { timeout: 120_000 }, (
     await refused(['--containerd', containerd, ...at], 2, new RegExp(`^strata: --containerd ${literal(containerd)}: not executable$`));
     fs.chmodSync(containerd, 0o755);
     await refused(['--containerd', containerd, ...at], 2, new RegExp(`^strata: --containerd ${literal(containerd)}: ctr beside it \\(${literal(path.join(bin, 'ctr'))}\\): no such file$`));
+  });
+
+  it('--containerd-address with --containerd, or that is no socket, is bad usage before anything runs', async () => {
+    const at = ['--groups', 'containerd', '--out', out, '--work', work];
+    const notSocket = file('not-a-socket', '');
+    await refused(['--containerd-address', notSocket, '--containerd', '/usr/bin/containerd', ...at], 2, /^strata: --containerd and --containerd-address: one or the other \(--containerd starts that containerd, --containerd-address uses one already running\)$/);
+    await refused(['--containerd-address', notSocket, ...at], 2, new RegExp(`^strata: --containerd-address ${literal(notSocket)}: not a socket$`));
+    await refused(['--containerd-address', path.join(workDir, 'missing.sock'), ...at], 2, /^strata: --containerd-address \S+missing\.sock: no such file$/);
   });
 
   it('--snapshotter btrfs on a machine without mkfs.btrfs fails at once, in one line', async () => {
