@@ -5,7 +5,9 @@
 // another, wired in by the config strata ships for that containerd, beside
 // a peer strata whose mirror the mirror-pull arm reads. With
 // --containerd-address every snapshotter runs on the user's containerd, in
-// a namespace of the bench's own, removed with all it holds at the end.
+// a namespace of the bench's own, removed with all it holds at the end; with
+// --registry the images are pushed to a repository of the bench's own in
+// the user's registry, and deleted from it at the end.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,7 +17,8 @@ import { containerdClient, startContainerd, type ContainerdClient } from './harn
 import { parseSnapshotterPlugins, parseVersions, SNAPSHOTTER_PLUGIN_TYPE, type SnapshotterPlugin } from './harness/containerd-plugins';
 import { containerdVersion, shippedConfigForVersion } from './harness/containerd-version';
 import { removeNamespace } from './harness/namespace-cleanup';
-import { freePort, startRegistry, type Registry } from './harness/registry';
+import { ownRepository, usersRepository, type ImageRepository } from './harness/image-repository';
+import { freePort, startRegistry } from './harness/registry';
 import { shippedConfigFor, type ShippedConfig } from './harness/shipped-configs';
 import { startStrata } from './harness/strata';
 import type { Stack } from './model';
@@ -32,6 +35,10 @@ export interface StackOptions {
   /** The socket of a containerd already running, used instead of starting one. */
   containerdAddress?: string;
   snapshotters: string[];
+  /** HOST[:PORT][/PATH] of the user's registry, used instead of starting one. */
+  registry?: string;
+  /** The user's registry, and images the user named, over plain HTTP. */
+  plainHttp: boolean;
 }
 
 /** The mirror-pull arm's set-up: strata's mirror asks a peer strata first. */
@@ -48,7 +55,7 @@ export interface ContainerdStack {
   targets: ContainerdTarget[];
   /** As containerd describes it, for the report. */
   description: Stack;
-  registry: Registry;
+  registry: ImageRepository;
   /** Only with the bench's own strata. */
   mirror?: StrataMirror;
 }
@@ -121,8 +128,7 @@ async function privateTargets(options: StackOptions, services: Services): Promis
  * bench's own (and the second-namespace arm's beside it), removed with
  * everything in them when the run ends, also when it is interrupted.
  */
-async function usersTargets(address: string, options: StackOptions, services: Services): Promise<Map<string, ContainerdTarget>> {
-  const namespace = `strata-bench-${randomBytes(4).toString('hex')}`;
+async function usersTargets(address: string, namespace: string, options: StackOptions, services: Services): Promise<Map<string, ContainerdTarget>> {
   const containerd = containerdClient(address, namespace, 'ctr');
   await containerd.ctr(['version']).catch((err: Error) => {
     throw new Error(`--containerd-address ${address}: not a containerd (${err.message})`);
@@ -138,20 +144,43 @@ async function usersTargets(address: string, options: StackOptions, services: Se
   return new Map(options.snapshotters.map((snapshotter) => [snapshotter, { containerd, snapshotter }]));
 }
 
+/**
+ * The user's registry, under a repository of the bench's own, with what the
+ * bench pushed deleted at the end; or else a docker-registry of its own.
+ */
+async function imageRepository(options: StackOptions, id: string, services: Services): Promise<ImageRepository> {
+  if (options.registry === undefined) {
+    const registry = await startRegistry();
+    services.add(() => registry.stop());
+    return ownRepository(registry);
+  }
+  const prefix = `${options.registry}/strata-bench-${id}`;
+  const repository = usersRepository(prefix, options.plainHttp);
+  services.add(async () => {
+    const refused = await repository.removePushed();
+    if (refused) process.stderr.write(`strata bench: the registry did not delete what the bench pushed under ${prefix} (${refused}); delete it there by hand\n`);
+  });
+  return repository;
+}
+
 /** strata's mirror first, then the registry, for ctr's --hosts-dir. */
-async function hostsDir(strata: PrivateStrata, registry: Registry): Promise<string> {
+async function hostsDir(strata: PrivateStrata, registry: ImageRepository): Promise<string> {
   const dir = path.join(strata.dir, 'certs.d');
   await fs.promises.mkdir(path.join(dir, registry.host), { recursive: true });
-  await fs.promises.writeFile(path.join(dir, registry.host, 'hosts.toml'), `server = "http://${registry.host}"\n\n[host."http://${strata.mirror}"]\n  capabilities = ["pull"]\n`);
+  const server = `${registry.plainHttp ? 'http' : 'https'}://${registry.host}`;
+  await fs.promises.writeFile(path.join(dir, registry.host, 'hosts.toml'), `server = "${server}"\n\n[host."http://${strata.mirror}"]\n  capabilities = ["pull"]\n`);
   return dir;
 }
 
 export async function startContainerdStack(options: StackOptions, services: Services): Promise<ContainerdStack> {
-  const { targets, strata } = options.containerdAddress ? { targets: await usersTargets(options.containerdAddress, options, services), strata: undefined } : await privateTargets(options, services);
+  // Names what the run makes in the user's containerd and registry.
+  const id = randomBytes(4).toString('hex');
+  const { targets, strata } = options.containerdAddress
+    ? { targets: await usersTargets(options.containerdAddress, `strata-bench-${id}`, options, services), strata: undefined }
+    : await privateTargets(options, services);
   const named = options.snapshotters.map((name) => targets.get(name) as ContainerdTarget);
   const description = await describeStack(named);
-  const registry = await startRegistry();
-  services.add(() => registry.stop());
+  const registry = await imageRepository(options, id, services);
   const mirror = strata ? { target: strata.target, hostsDir: await hostsDir(strata, registry), peerSocket: strata.peerSocket } : undefined;
   return { targets: named, description, registry, mirror };
 }

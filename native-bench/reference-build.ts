@@ -15,8 +15,8 @@ export function buildPullClient(workDir: string): Promise<string> {
   return buildGoProgram(path.join(packageRoot(), 'native-bench', 'go', 'pull'), 'containerd-pull', workDir);
 }
 
-/** Pulls `reference` over plain HTTP with the pull client built above, into `namespace` and `snapshotter`; the seconds the pull took. */
-export async function pullWithUnpacker(pullClient: string, address: string, namespace: string, snapshotter: string, reference: string): Promise<number> {
-  const printed = await run(pullClient, ['-address', address, '-namespace', namespace, '-snapshotter', snapshotter, '-plain-http', reference]);
+/** Pulls `reference` with the pull client built above, into `namespace` and `snapshotter`; the seconds the pull took. */
+export async function pullWithUnpacker(pullClient: string, address: string, namespace: string, snapshotter: string, reference: string, plainHttp: boolean): Promise<number> {
+  const printed = await run(pullClient, ['-address', address, '-namespace', namespace, '-snapshotter', snapshotter, ...(plainHttp ? ['-plain-http'] : []), reference]);
   return (JSON.parse(printed) as { seconds: number }).seconds;
 }

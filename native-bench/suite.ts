@@ -55,6 +55,8 @@ export interface SuiteOptions {
   containerd?: string;
   /** A containerd already running, for the containerd arms instead of starting one (the comparisons still start theirs). */
   containerdAddress?: string;
+  /** HOST[:PORT][/PATH]: the user's registry, for the containerd arms' pulls instead of a docker-registry of the bench's own. */
+  registry?: string;
   /** The containerd arms', each run on the same inputs: built-in ones and strata. */
   snapshotters: string[];
   snapshotDepths: number[];

@@ -1,6 +1,6 @@
 // containerd end to end: `ctr images import` of the image's archive (with
 // and without unpacking; the difference is the unpack's share) and
-// `ctr images pull --plain-http` from a local registry, once per snapshotter
+// `ctr images pull` from a registry (the bench's own, or --registry), once per snapshotter
 // named: containerd's built-in ones with its own content store and differ,
 // strata as proxy snapshotter and content store (and, from containerd
 // 1.7.4, differ). Every sample starts from an empty store: the image is
@@ -12,7 +12,7 @@ import path from 'node:path';
 import { connect } from '../../src/client/connect';
 import { fileChunks, writeBlob } from '../content-writer';
 import type { ContainerdClient } from '../harness/containerd';
-import type { Registry } from '../harness/registry';
+import type { ImageRepository } from '../harness/image-repository';
 import { ARM } from '../arm-names';
 import type { InputImage } from '../inputs/materialize';
 import type { Sample } from '../model';
@@ -53,17 +53,23 @@ export class ImportArm {
   }
 }
 
-/** Images pushed, by registry and name: each input is pushed once for the arms that pull it. */
-const pushed = new Set<string>();
+/** Each input's reference, by registry and input: pushed once for every arm that pulls it. */
+const pushed = new Map<string, Promise<string>>();
 
-/** The input's name in the registry, pushed there the first time it is asked for. */
-async function pushedOnce(registry: Registry, input: InputImage): Promise<string> {
-  const remote = `${registry.host}/strata-bench/${input.id}:bench`;
-  if (!pushed.has(remote)) {
-    await registry.push(input.layoutDir, `strata-bench/${input.id}:bench`);
-    pushed.add(remote);
+/** The input's reference in the registry, pushed there the first time it is asked for. */
+function pushedOnce(registry: ImageRepository, input: InputImage): Promise<string> {
+  const key = `${registry.host} ${input.id}`;
+  let pushing = pushed.get(key);
+  if (!pushing) {
+    pushing = registry.push(input.layoutDir, `${input.id}:bench`);
+    pushed.set(key, pushing);
   }
-  return remote;
+  return pushing;
+}
+
+/** `ctr images pull` of `remote` into the target's snapshotter, over plain HTTP where the registry is. */
+export function pullArgs(target: ContainerdTarget, registry: ImageRepository, remote: string, flags: string[] = []): string[] {
+  return ['images', 'pull', ...(registry.plainHttp ? ['--plain-http'] : []), ...flags, '--snapshotter', target.snapshotter, '--platform', 'linux/amd64', remote];
 }
 
 export class PullArm {
@@ -71,15 +77,14 @@ export class PullArm {
 
   constructor(
     private readonly target: ContainerdTarget,
-    private readonly registry: Registry,
+    private readonly registry: ImageRepository,
   ) {
     this.name = ARM.ctrPull(target.snapshotter);
   }
 
   async run(input: InputImage): Promise<Sample> {
     const remote = await pushedOnce(this.registry, input);
-    const args = ['images', 'pull', '--plain-http', '--snapshotter', this.target.snapshotter, '--platform', 'linux/amd64', remote];
-    const [, seconds] = await timed(() => this.target.containerd.ctr(args));
+    const [, seconds] = await timed(() => this.target.containerd.ctr(pullArgs(this.target, this.registry, remote)));
     await removeImage(this.target, remote);
     return { seconds };
   }
@@ -95,14 +100,14 @@ export class RemovalArm {
 
   constructor(
     private readonly target: ContainerdTarget,
-    private readonly registry: Registry,
+    private readonly registry: ImageRepository,
   ) {
     this.name = ARM.removal(target.snapshotter);
   }
 
   async run(input: InputImage): Promise<Sample> {
     const remote = await pushedOnce(this.registry, input);
-    await this.target.containerd.ctr(['images', 'pull', '--plain-http', '--snapshotter', this.target.snapshotter, '--platform', 'linux/amd64', remote]);
+    await this.target.containerd.ctr(pullArgs(this.target, this.registry, remote));
     const [, seconds] = await timed(() => removeImage(this.target, remote));
     return { seconds };
   }
@@ -120,7 +125,7 @@ export class MirrorPullArm {
 
   constructor(
     private readonly target: ContainerdTarget,
-    private readonly registry: Registry,
+    private readonly registry: ImageRepository,
     private readonly hostsDir: string,
     /** The peer's socket, to seed its store. */
     private readonly peerSocket: string,
@@ -145,12 +150,9 @@ export class MirrorPullArm {
   }
 
   async run(input: InputImage): Promise<Sample> {
-    const name = `strata-bench/${input.id}:bench`;
-    const remote = `${this.registry.host}/${name}`;
-    await this.registry.push(input.layoutDir, name);
+    const remote = await pushedOnce(this.registry, input);
     await this.seedPeer(input);
-    const args = ['images', 'pull', '--plain-http', '--hosts-dir', this.hostsDir, '--snapshotter', this.target.snapshotter, '--platform', 'linux/amd64', remote];
-    const [, seconds] = await timed(() => this.target.containerd.ctr(args));
+    const [, seconds] = await timed(() => this.target.containerd.ctr(pullArgs(this.target, this.registry, remote, ['--hosts-dir', this.hostsDir])));
     await removeImage(this.target, remote);
     return { seconds };
   }
@@ -173,7 +175,7 @@ export class SecondNamespacePullArm {
 
   constructor(
     private readonly target: ContainerdTarget,
-    private readonly registry: Registry,
+    private readonly registry: ImageRepository,
     /** The Go pull client. */
     private readonly pullClient: string,
   ) {
@@ -181,7 +183,7 @@ export class SecondNamespacePullArm {
   }
 
   private pull(namespace: string, remote: string): Promise<number> {
-    return pullWithUnpacker(this.pullClient, this.target.containerd.address, namespace, this.target.snapshotter, remote);
+    return pullWithUnpacker(this.pullClient, this.target.containerd.address, namespace, this.target.snapshotter, remote, this.registry.plainHttp);
   }
 
   async run(input: InputImage): Promise<Sample> {

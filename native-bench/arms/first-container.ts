@@ -4,12 +4,12 @@
 // input with a static busybox on top (inputs/runnable.ts), pushed to the
 // registry once and pulled from it as PullArm pulls.
 import { ARM } from '../arm-names';
-import type { Registry } from '../harness/registry';
+import type { ImageRepository } from '../harness/image-repository';
 import type { InputImage } from '../inputs/materialize';
 import { RUN_COMMAND, runnableLayout } from '../inputs/runnable';
 import type { Sample } from '../model';
 import { timed } from '../system';
-import { removeImage, type ContainerdTarget } from './containerd';
+import { pullArgs, removeImage, type ContainerdTarget } from './containerd';
 
 /** The container's ID: one at a time, removed after each sample. */
 const CONTAINER = 'strata-bench-first-container';
@@ -21,18 +21,14 @@ export class RunnableImages {
   constructor(
     /** Where the runnable layouts go. */
     private readonly dir: string,
-    private readonly registry: Registry,
+    readonly registry: ImageRepository,
   ) {}
 
   /** The image's reference in the registry. */
   reference(input: InputImage): Promise<string> {
     let pushing = this.pushed.get(input.id);
     if (!pushing) {
-      pushing = (async () => {
-        const name = `strata-bench/${input.id}:run`;
-        await this.registry.push(await runnableLayout(input, this.dir), name);
-        return `${this.registry.host}/${name}`;
-      })();
+      pushing = (async () => this.registry.push(await runnableLayout(input, this.dir), `${input.id}:run`))();
       this.pushed.set(input.id, pushing);
     }
     return pushing;
@@ -53,7 +49,7 @@ export class FirstContainerArm {
     const remote = await this.images.reference(input);
     const { containerd, snapshotter } = this.target;
     const [, seconds] = await timed(async () => {
-      await containerd.ctr(['images', 'pull', '--plain-http', '--snapshotter', snapshotter, '--platform', 'linux/amd64', remote]);
+      await containerd.ctr(pullArgs(this.target, this.images.registry, remote));
       // Not --rm: ctr returns once the task has exited and is deleted; the
       // container and its snapshot are removed after the clock stops.
       await containerd.ctr(['run', '--snapshotter', snapshotter, '--platform', 'linux/amd64', remote, CONTAINER, ...RUN_COMMAND]);

@@ -62,6 +62,18 @@ export async function freePort(): Promise<number> {
 export interface RegistryOptions {
   /** Requires this login (HTTP Basic, from an htpasswd file) for every request, pushes included. */
   login?: { username: string; password: string };
+  /** Answers deletes with 405 Unsupported, as distribution does by default. */
+  refuseDeletes?: boolean;
+}
+
+/**
+ * Copies an OCI layout directory, or an OCI archive, with one image in it
+ * to `reference` (HOST/NAME:TAG) with skopeo, digests kept; `flags` are
+ * skopeo's, such as --dest-tls-verify=false.
+ */
+export async function pushLayout(layout: string, reference: string, flags: string[]): Promise<void> {
+  const transport = (await fs.promises.stat(layout)).isFile() ? 'oci-archive' : 'oci';
+  await execCommand('skopeo', ['copy', '--insecure-policy', '--quiet', '--preserve-digests', ...flags, `${transport}:${layout}`, `docker://${reference}`]);
 }
 
 /** distribution reads only bcrypt hashes from its htpasswd file. */
@@ -88,7 +100,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
       '  filesystem:',
       `    rootdirectory: ${path.join(dir, 'storage')}`,
       '  delete:',
-      '    enabled: true',
+      `    enabled: ${!options.refuseDeletes}`,
       'http:',
       `  addr: ${host}`,
       ...(options.login ? ['auth:', '  htpasswd:', '    realm: strata-test', `    path: ${await htpasswd(dir, options.login)}`] : []),
@@ -114,10 +126,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
   return {
     host,
     log: () => fs.readFileSync(server.logFile, 'utf8'),
-    async push(layout, name) {
-      const transport = (await fs.promises.stat(layout)).isFile() ? 'oci-archive' : 'oci';
-      await execCommand('skopeo', ['copy', '--insecure-policy', '--dest-tls-verify=false', '--quiet', '--preserve-digests', ...login, `${transport}:${layout}`, `docker://${host}/${name}`]);
-    },
+    push: (layout, name) => pushLayout(layout, `${host}/${name}`, ['--dest-tls-verify=false', ...login]),
     stop,
   };
 }

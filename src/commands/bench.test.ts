@@ -49,3 +49,10 @@ test('--containerd-address takes a socket, any snapshotter name, for its contain
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('--registry is HOST[:PORT][/PATH], as an image reference names it, without a scheme', () => {
+  for (const value of ['registry.example:5000', '127.0.0.1:5000/team/bench', 'localhost']) assert.equal(benchOptions(flags({ registry: value })).registry, value);
+  for (const value of ['http://127.0.0.1:5000', 'registry.example/Team', 'registry.example/', 'host:port']) {
+    refused({ registry: value }, /^--registry .*: give HOST\[:PORT\]\[\/PATH\], with no scheme \(--plain-http for a registry over http\)$/);
+  }
+});

@@ -39,6 +39,7 @@ export interface BenchFlags {
   containerd?: string;
   containerdAddress?: string;
   snapshotter: string[];
+  registry?: string;
   from?: string;
   baseline?: string;
   compare?: string[];
@@ -77,6 +78,14 @@ function snapshotters(values: string[], usersContainerd: boolean): string[] {
   return names;
 }
 
+/** HOST[:PORT][/PATH], as image references name a registry and a repository path in it. */
+function registry(value: string): string {
+  if (!/^[A-Za-z0-9.-]+(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(value)) {
+    throw new UsageError(`--registry ${value}: give HOST[:PORT][/PATH], with no scheme (--plain-http for a registry over http)`);
+  }
+  return value;
+}
+
 export function benchOptions(flags: BenchFlags): SuiteOptions {
   const quick = flags.quick === true;
   // Digits only: Number() would also take '1e1', '0x2' and ' 3'.
@@ -101,6 +110,7 @@ export function benchOptions(flags: BenchFlags): SuiteOptions {
     containerd: flags.containerd === undefined ? undefined : containerdBinary(flags.containerd),
     containerdAddress: flags.containerdAddress === undefined ? undefined : containerdAddress(flags.containerdAddress),
     snapshotters: snapshotters(flags.snapshotter, flags.containerdAddress !== undefined),
+    registry: flags.registry === undefined ? undefined : registry(flags.registry),
     snapshotDepths: quick ? [1, 16] : [1, 16, 128],
     snapshotClients: [1, 8],
     snapshotRounds: quick ? 24 : 200,

@@ -1,13 +1,15 @@
-// `strata bench --containerd-address SOCK` runs the containerd arms on the
-// user's own containerd (here a private one standing in for it, from
-// test/support/containerd-under-test), with a built-in snapshotter and a
-// proxy the user runs (a strata of the test's own). It works in a
-// namespace of its own and removes everything it made, at the end and when
-// interrupted: the user's image, container, snapshots, content and leases,
-// and the content store's and snapshotters' directories, are as they were,
-// and no namespace of the bench's is left. A snapshotter the containerd
-// lacks or did not load, and a socket that is not a containerd's, fail in
-// one line before anything runs. Never a speed.
+// `strata bench --containerd-address SOCK --registry HOST` runs the
+// containerd arms on the user's own containerd and registry (here a private
+// containerd from test/support/containerd-under-test and a docker-registry
+// standing in for them), with a built-in snapshotter and a proxy the user
+// runs (a strata of the test's own). It works in a namespace of its own and
+// a repository of its own, and removes everything it made, at the end and
+// when interrupted: the user's image, container, snapshots, content and
+// leases, the content store's and snapshotters' directories, and the
+// user's image in the registry, are as they were, and nothing of the
+// bench's is left. A registry that refuses deletes is named in one line. A
+// snapshotter the containerd lacks or did not load, and a socket that is
+// not a containerd's, fail in one line before anything runs. Never a speed.
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -17,6 +19,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ARM } from '../../native-bench/arm-names';
 import { startContainerd, type Containerd } from '../../native-bench/harness/containerd';
+import { startRegistry, type Registry } from '../../native-bench/harness/registry';
 import { parseVersions } from '../../native-bench/harness/containerd-plugins';
 import { startStrata, STRATA_CLI, type Strata } from '../../native-bench/harness/strata';
 import { connect, type StrataClient } from '../../src/client/connect';
@@ -35,6 +38,7 @@ describe("strata bench --containerd-address: the user's containerd, left as it w
   let strata: Strata | undefined;
   let client: StrataClient | undefined;
   let containerd: Containerd | undefined;
+  let registry: Registry | undefined;
   /** What the user has before the bench runs. */
   let users: Record<string, string[]> = {};
 
@@ -56,12 +60,27 @@ describe("strata bench --containerd-address: the user's containerd, left as it w
       ingests: entries(path.join(root, 'io.containerd.content.v1.content', 'ingest')),
       'overlayfs directories': entries(path.join(root, 'io.containerd.snapshotter.v1.overlayfs', 'snapshots')),
       "strata's own snapshots": await listAll(client as StrataClient, 'snapshots'),
+      'tags in the registry': await registryTags(),
     };
+  }
+
+  /** REPOSITORY:TAG for every tag in the user's registry (a repository stays listed once its tags are deleted). */
+  async function registryTags(): Promise<string[]> {
+    const host = (registry as Registry).host;
+    const { repositories } = (await (await fetch(`http://${host}/v2/_catalog`)).json()) as { repositories: string[] };
+    const tags = await Promise.all(
+      repositories.map(async (repository) => {
+        const listed = (await (await fetch(`http://${host}/v2/${repository}/tags/list`)).json()) as { tags: string[] | null };
+        return (listed.tags ?? []).map((tag) => `${repository}:${tag}`);
+      }),
+    );
+    return tags.flat().sort();
   }
 
   const bench = (work: string, extra: string[]) => [
     'bench', '--quick', '--json', '--groups', 'containerd', '--images', 'whiteouts', '--compressions', 'gzip',
-    '--containerd-address', (containerd as Containerd).address, '--work', path.join(workDir, work), '--out', path.join(workDir, `${work}-out`), ...extra,
+    '--containerd-address', (containerd as Containerd).address, '--registry', `${(registry as Registry).host}/team`, '--plain-http',
+    '--work', path.join(workDir, work), '--out', path.join(workDir, `${work}-out`), ...extra,
   ];
 
   before(async () => {
@@ -71,15 +90,18 @@ describe("strata bench --containerd-address: the user's containerd, left as it w
     // btrfs enabled off btrfs, as on many a machine: containerd lists it, skipped.
     containerd = await startContainerd({ strata: strata.options.address }, { namespace: 'default', parentDir: workDir, garbageCollection: 'on-deletion', binary: CONTAINERD, btrfsRoot: path.join(workDir, 'not-btrfs') });
     const image = await buildOciArchive({ dir: workDir, imageName: USERS_IMAGE, layers: [[dir('app'), file('app/config', "the user's")], [file('app/data', 'and more')]] });
+    registry = await startRegistry();
+    await registry.push(image.archivePath, 'team/app:v1');
     await ctr(['images', 'import', '--platform', 'linux/amd64', image.archivePath]);
     await ctr(['images', 'import', '--snapshotter', 'strata', '--platform', 'linux/amd64', image.archivePath]);
     // The user's container holds a snapshot of its own on top of the image's.
     await ctr(['containers', 'create', USERS_IMAGE, 'users-container', 'true']);
     users = await state();
     assert.ok(users.containers.length === 1 && users['overlayfs snapshots'].length === 4 && users["strata's own snapshots"].length === 2, JSON.stringify(users));
+    assert.deepEqual(users['tags in the registry'], ['team/app:v1']);
   });
 
-  after(() => tearDown(workDir, [() => client?.close(), () => containerd?.stop(), () => strata?.stop()]));
+  after(() => tearDown(workDir, [() => client?.close(), () => containerd?.stop(), () => strata?.stop(), () => registry?.stop()]));
 
   it('runs every containerd arm there, for a built-in snapshotter and a proxy, records the stack, and leaves nothing behind', async () => {
     const run = await runStrata(bench('work', ['--snapshotter', SNAPSHOTTERS.join(',')]), { timeout: 240_000 });
@@ -97,6 +119,26 @@ describe("strata bench --containerd-address: the user's containerd, left as it w
       report.stack.snapshotters.map((p: { id: string; status: string }) => `${p.id} ${p.status}`),
       SNAPSHOTTERS.map((name) => `${name} ok`),
     );
+    // Its images went to a repository of its own in the user's registry (listed still, with no tags), and are gone from it.
+    const { repositories } = (await (await fetch(`http://${(registry as Registry).host}/v2/_catalog`)).json()) as { repositories: string[] };
+    assert.ok(repositories.some((name) => /^team\/strata-bench-[0-9a-f]+\/whiteouts-gzip$/.test(name)), repositories.join(', '));
+    assert.deepEqual(await state(), users);
+  });
+
+  it('says in one line that a registry refused to delete what it pushed, and does not fail for it', async () => {
+    const refusing = await startRegistry({ refuseDeletes: true });
+    try {
+      const args = bench('refused', ['--snapshotter', 'overlayfs']).map((arg) => (arg === `${(registry as Registry).host}/team` ? refusing.host : arg));
+      const run = await runStrata(args, { timeout: 240_000 });
+      assert.equal(run.code, 0, run.stderr);
+      // One line of its own, before the end of the run's summary (on stderr with --json).
+      const said = run.stderr.split('\n').filter((line) => line.startsWith('strata bench:'));
+      assert.equal(said.length, 1, run.stderr);
+      assert.match(said[0], new RegExp(`^strata bench: the registry did not delete what the bench pushed under ${literal(refusing.host)}/strata-bench-[0-9a-f]+ \\(The operation is unsupported\\. \\(405 Method Not Allowed\\)\\); delete it there by hand$`));
+      assert.ok(run.stderr.startsWith(said[0]), run.stderr);
+    } finally {
+      await refusing.stop();
+    }
     assert.deepEqual(await state(), users);
   });
 

@@ -85,6 +85,7 @@ describe('strata bench: bad usage and unusable reports', { timeout: 120_000 }, (
     await refused(['--compressions', 'foo', ...at], 2, /^strata: --compressions: unknown "foo" \(choose from gzip, zstd, none, or all\)$/);
     await refused(['--groups', 'foo', ...at], 2, /^strata: --groups: unknown "foo" \(choose from unpack, containerd, decompress, snapshots, content, or all\)$/);
     await refused(['--groups', '', ...at], 2, /^strata: --groups: empty \(choose from /);
+    await refused(['--registry', 'http://127.0.0.1:5000', ...at], 2, /^strata: --registry http:\/\/127\.0\.0\.1:5000: give HOST\[:PORT\]\[\/PATH\], with no scheme \(--plain-http for a registry over http\)$/);
     await refused(['--snapshotter', 'overlayfs,zfs', ...at], 2, /^strata: --snapshotter: unknown "zfs" \(choose from overlayfs, native, btrfs, strata, or any with --containerd-address\)$/);
   });
 

@@ -42,7 +42,7 @@ describe(`layers shared across containerd namespaces: ${CONFIG}, its unpacker, s
 
   const remote = (name: string) => `${(registry as Registry).host}/${name}`;
   const ctrIn = (namespace: string, args: string[]) => (containerd as Containerd).ctr(args, namespace);
-  const pull = (namespace: string, image: string) => pullWithUnpacker(pullClient, (containerd as Containerd).address, namespace, 'strata', image);
+  const pull = (namespace: string, image: string) => pullWithUnpacker(pullClient, (containerd as Containerd).address, namespace, 'strata', image, true);
   const strataSnapshots = async () => (await listAll(client as StrataClient, 'snapshots')).length;
   const snapshotDirs = () => fs.readdirSync(path.join(strataOptions.root, 'snapshots')).length;
   const figure = async (name: string) => (await scrape(metrics)).get(name) ?? 0;
