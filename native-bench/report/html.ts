@@ -4,7 +4,7 @@
 // and its Content-Security-Policy forbids any fetch, so that it opens the
 // same anywhere, offline. Every string from the report is escaped.
 import type { Report } from '../model';
-import { durationText, indicativeNote, percent, runLine, runMode, startedAtText } from './run-details';
+import { durationText, indicativeNote, percent, runLine, runMode, stackLines, startedAtText } from './run-details';
 import { sections, type Section } from './table';
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -57,6 +57,7 @@ function details(report: Report): string {
     ['repetitions', repetitions === undefined ? '' : String(repetitions)],
     ['mode', quick ? `quick (images at ${percent(scale)} scale)` : 'full'],
     ['containerd', m.containerd],
+    ...stackLines(report).map((line): [string, string] => ['stack', line]),
     ['filesystem', m.filesystem],
     ['machine', `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB (${m.host})`],
     ['kernel', m.kernel],

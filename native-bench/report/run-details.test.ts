@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../../src/package-root';
-import type { Report } from '../model';
-import { durationText, indicativeNote, runLine } from './run-details';
+import type { Report, Stack } from '../model';
+import { durationText, indicativeNote, runLine, stackLines } from './run-details';
 
 const kept = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'native-bench', 'results', 'first-pulls-1.7.13', 'bench.json'), 'utf8')) as Report;
 const run = (options: Record<string, unknown>): Report => ({ ...kept, options: { ...kept.options, ...options } });
@@ -23,4 +23,16 @@ test('the run line gives the date, duration, repetitions and mode', () => {
   assert.equal(runLine({ ...run({ repetitions: 1, scale: 0.02 }), seconds: 41.6 }), '2026-12-07 14:38 UTC, 42 s, 1 repetition, quick mode (2 % scale)');
   assert.equal(durationText(4180), '70 min');
   assert.equal(durationText(5400), '1 h 30 min');
+});
+
+test('the stack reads as one line for containerd and one per snapshotter, with its status and exports; none when unrecorded', () => {
+  assert.deepEqual(stackLines(kept), []);
+  const stack: Stack = {
+    containerd: { client: '1.7.13', server: '1.7.13' },
+    snapshotters: [
+      { id: 'btrfs', status: 'ok', exports: { root: '/var/tmp/b' } },
+      { id: 'strata', status: 'ok', exports: {} },
+    ],
+  };
+  assert.deepEqual(stackLines({ ...kept, stack }), ['containerd 1.7.13 (ctr 1.7.13)', 'snapshotter btrfs: ok, root /var/tmp/b', 'snapshotter strata: ok']);
 });

@@ -58,3 +58,17 @@ export function runLine(report: Report): string {
     .filter(Boolean)
     .join(', ');
 }
+
+/**
+ * The containerd the end-to-end arms ran on and each snapshotter's plugin,
+ * one line each ("snapshotter btrfs: ok, root /var/tmp/…"); none for a
+ * report without a recorded stack.
+ */
+export function stackLines(report: Report): string[] {
+  if (!report.stack) return [];
+  const { containerd, snapshotters } = report.stack;
+  return [
+    `containerd ${containerd.server} (ctr ${containerd.client})`,
+    ...snapshotters.map((s) => `snapshotter ${s.id}: ${[s.status, ...Object.entries(s.exports).map(([key, value]) => `${key} ${value}`)].join(', ')}`),
+  ];
+}

@@ -3,7 +3,7 @@ import { ARM } from '../arm-names';
 import type { Phase, Report, SummarisedMeasurement } from '../model';
 import { PHASES } from '../model';
 import { alignedTable, markdownTable, type Row } from '../../src/text-table';
-import { indicativeNote } from './run-details';
+import { indicativeNote, stackLines } from './run-details';
 
 export interface Section {
   title: string;
@@ -88,7 +88,7 @@ export function sections(report: Report): Section[] {
 
 export function textTables(report: Report): string {
   const note = indicativeNote(report);
-  const lines = [`strata bench, ${report.startedAt}: ${machineLine(report)}`, ...(note ? [note] : [])];
+  const lines = [`strata bench, ${report.startedAt}: ${machineLine(report)}`, ...stackLines(report), ...(note ? [note] : [])];
   for (const section of sections(report)) {
     lines.push('', section.title, ...alignedTable(section.header, section.rows, 2));
   }
@@ -102,7 +102,8 @@ function markdownNote(report: Report): string[] {
 }
 
 export function markdownTables(report: Report): string {
-  const lines = [`Measured ${report.startedAt.slice(0, 10)} on ${machineLine(report)}.`, ...markdownNote(report)];
+  const stack = stackLines(report);
+  const lines = [`Measured ${report.startedAt.slice(0, 10)} on ${machineLine(report)}.`, ...(stack.length > 0 ? ['', ...stack.map((line) => `- ${line}`)] : []), ...markdownNote(report)];
   for (const section of sections(report)) {
     lines.push('', `**${section.title}**`, '', ...markdownTable(section.header, section.rows, 2));
   }
@@ -125,10 +126,9 @@ export function headlineMarkdown(report: Report): string {
     '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const m of inputs) {
-    const cell = (...arms: string[]) => fixed(arms.map((arm) => p50(arm, m.subject, m.compression)).find((p) => p !== undefined));
-    // Reports from before --snapshotter name containerd's overlayfs arm "built-in".
+    const cell = (arm: string) => fixed(p50(arm, m.subject, m.compression));
     lines.push(
-      `| ${m.subject} ${m.compression} | ${cell('strata overlayfs')} | ${cell('containerd Go overlay')} | ${cell('strata native')} | ${cell('containerd Go native')} | ${cell('tar -x (limit)')} | ${cell(ARM.ctrImport('overlayfs', true), 'ctr import built-in')} | ${cell(ARM.ctrImport('strata', true))} |`,
+      `| ${m.subject} ${m.compression} | ${cell('strata overlayfs')} | ${cell('containerd Go overlay')} | ${cell('strata native')} | ${cell('containerd Go native')} | ${cell('tar -x (limit)')} | ${cell(ARM.ctrImport('overlayfs', true))} | ${cell(ARM.ctrImport('strata', true))} |`,
     );
   }
   return `${lines.join('\n')}\n`;
