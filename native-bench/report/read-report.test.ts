@@ -61,3 +61,15 @@ test('the stack a run recorded reads back, and one without its snapshotters is r
   assert.deepEqual((await readReport(written('stack.json', report))).stack, stack);
   await refused(written('no-snapshotters.json', { ...report, stack: { containerd: stack.containerd } }), /not a strata bench report \(report\.stack\.snapshotters is missing\)$/);
 });
+
+test("a report from before --snapshotter reads with its built-in arms and ratios named overlayfs, as a run names them now", async () => {
+  const file = path.join(results, 'first-pulls-disk-1.7.13', 'bench.json');
+  const raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  assert.ok(raw.measurements.some((m: { arm: string }) => m.arm === 'ctr import built-in --no-unpack'));
+  const report = await readReport(file);
+  const arms = report.measurements.map((m) => m.arm);
+  assert.ok(arms.includes('ctr import overlayfs --no-unpack') && arms.includes('pull to first container overlayfs') && arms.includes('ctr pull strata'));
+  assert.ok(!arms.some((arm) => arm.includes('built-in')));
+  assert.ok(report.ratios.some((r) => r.kind === 'ctr pull: strata / overlayfs'));
+  assert.ok(!report.ratios.some((r) => r.kind.includes('built-in')));
+});

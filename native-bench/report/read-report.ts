@@ -97,5 +97,21 @@ export async function readReport(file: string, flag = '--from'): Promise<Report>
   }
   const problem = REPORT(value, 'report');
   if (problem) throw new Error(`${flag} ${file}: not a strata bench report (${problem})`);
-  return { ...value, format } as Report;
+  return namedBySnapshotter({ ...value, format } as Report);
+}
+
+/**
+ * A report from before --snapshotter (it records no stack) calls
+ * containerd's built-in overlayfs "built-in" in its containerd arms and
+ * ratios; read back, it says "overlayfs", as a run does now, so that its
+ * figures render and compare with a later run's.
+ */
+function namedBySnapshotter(report: Report): Report {
+  if (report.stack) return report;
+  const renamed = (text: string) => text.replace(/\bbuilt-in\b/g, 'overlayfs');
+  return {
+    ...report,
+    measurements: report.measurements.map((m) => (m.group === 'containerd' ? { ...m, arm: renamed(m.arm) } : m)),
+    ratios: report.ratios.map((r) => ({ ...r, kind: renamed(r.kind) })),
+  };
 }
